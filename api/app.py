@@ -1,0 +1,100 @@
+"""The ASGI app factory; its lifespan owns every resource (engine, hub, providers)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from api.graphql_schema import build_schema
+from api.graphql_view import HoloGraphQL
+from api.health import healthz, readyz
+from api.middleware import BodySizeLimit, RequestId
+from api.settings import Settings, get_settings
+from resolvers.state import AppState
+from services.auth.passwords import Passwords
+from services.auth.policy import AuthPolicy
+from services.auth.tokens import TokenCodec
+from store.db import make_engine, make_sessionmaker
+from store.migrate import upgrade_async
+
+log = logging.getLogger("holomate")
+
+
+def build_policy(settings: Settings) -> AuthPolicy:
+    return AuthPolicy(
+        passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
+        codec=TokenCodec(settings.secret_key.get_secret_value()),
+        access_ttl_s=settings.access_token_ttl_s,
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+        device_ttl_s=settings.device_token_ttl_s,
+        free_attempts=settings.login_free_attempts,
+        max_lock_s=settings.login_max_lock_s,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    state = AppState(
+        sessionmaker=make_sessionmaker(engine),
+        policy=build_policy(settings),
+        introspection=settings.introspection,
+    )
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=settings.introspection,
+    )
+    graphql = HoloGraphQL(
+        state,
+        schema=schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
+        keep_alive=True,
+        keep_alive_interval=15,
+        connection_init_wait_timeout=timedelta(seconds=10),
+        multipart_uploads_enabled=True,
+        max_subscriptions_per_connection=20,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.migrate_on_start and settings.is_sqlite:
+            await upgrade_async(settings.database_url)
+        app.state.holo = state
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    middleware = [
+        Middleware(RequestId),
+        Middleware(
+            BodySizeLimit,
+            max_bytes=settings.max_body_bytes,
+            max_multipart_bytes=settings.max_upload_bytes,
+        ),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "accept"],
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

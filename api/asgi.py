@@ -1,0 +1,5 @@
+"""The module uvicorn imports: ``uvicorn api.asgi:app``."""
+
+from api.app import create_app
+
+app = create_app()

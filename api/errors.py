@@ -1,0 +1,65 @@
+"""Give every GraphQL error a stable ``extensions.code``; mask and log the unexpected ones."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+
+from services import errors as codes
+from services.errors import AppError
+
+log = logging.getLogger("holomate.errors")
+
+_TOO_COMPLEX = ("exceeds maximum operation depth", "aliases found", "tokens. Parsing aborted")
+
+
+def classify(error: GraphQLError, request_id: str) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, AppError):
+        return _with(error, error.message, {"code": original.code, **original.extensions})
+    if original is None or (
+        isinstance(original, GraphQLError) and original.original_error is None
+    ):
+        message = error.message
+        extra: dict[str, Any] = {}
+        if any(marker in message for marker in _TOO_COMPLEX):
+            code = codes.QUERY_TOO_COMPLEX
+        elif message.startswith("Syntax Error"):
+            code = codes.GRAPHQL_PARSE_FAILED
+        elif message.startswith("Variable '$"):
+            code = codes.BAD_USER_INPUT
+            extra["field"] = message.split("'$", 1)[1].split("'", 1)[0]
+        else:
+            code = codes.GRAPHQL_VALIDATION_FAILED
+        return _with(error, message, {**(error.extensions or {}), **extra, "code": code})
+    log.error(
+        "unexpected error in %s (request %s)",
+        ".".join(str(p) for p in error.path or []) or "operation",
+        request_id,
+        exc_info=original,
+    )
+    return _with(
+        error,
+        "Internal server error",
+        {"code": codes.INTERNAL_SERVER_ERROR, "requestId": request_id},
+    )
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+def classify_in_place(errors: list[GraphQLError], context: Any) -> None:
+    """Rewrite errors where they stand: Strawberry hands us the very list it will send."""
+    request_id = getattr(context, "request_id", "-") if context is not None else "-"
+    errors[:] = [classify(e, request_id) for e in errors]

@@ -1,0 +1,66 @@
+"""The one Strawberry schema, composed from the domains' Query/Mutation/Subscription parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from api.errors import classify_in_place
+from resolvers.auth import AuthMutation
+from resolvers.companions import CompanionMutation, CompanionQuery
+from resolvers.conversations import ConversationMutation, ConversationQuery
+from resolvers.me import MeMutation, MeQuery
+
+Query = merge_types("Query", (MeQuery, CompanionQuery, ConversationQuery))
+Mutation = merge_types(
+    "Mutation", (AuthMutation, MeMutation, CompanionMutation, ConversationMutation)
+)
+
+
+class HoloSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        classify_in_place(errors, execution_context.context if execution_context else None)
+
+
+def build_schema(
+    *,
+    max_depth: int = 8,
+    max_aliases: int = 15,
+    max_tokens: int = 2000,
+    introspection: bool = True,
+) -> strawberry.Schema:
+    extensions: list[Any] = [
+        MaxTokensLimiter(max_token_count=max_tokens),
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+    ]
+    if not introspection:
+        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return HoloSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,123 @@
+"""Strawberry's ASGI view, with our context, auth, and GraphQL-over-HTTP status codes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types import ExecutionResult
+
+from resolvers.context import Context
+from resolvers.state import AppState
+from services import errors as codes
+from services.auth.authenticate import authenticate, bearer_token
+from services.errors import AppError, Unauthenticated
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def wants_graphql_response(accept: str) -> bool:
+    """True when the client prefers the GraphQL-over-HTTP media type to plain JSON."""
+    best: tuple[float, str] | None = None
+    for part in accept.split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if media in (GRAPHQL_RESPONSE, "application/json") and (best is None or q > best[0]):
+            best = (q, media)
+    return best is not None and best[1] == GRAPHQL_RESPONSE
+
+
+def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+
+
+class HoloGraphQL(GraphQL[Context, None]):
+    def __init__(self, state: AppState, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive=receive)
+        graphql_media = wants_graphql_response(request.headers.get("accept", ""))
+        try:
+            response = await self.run(request)
+        except HTTPException as e:
+            code = codes.BAD_REQUEST if e.status_code != 405 else "METHOD_NOT_ALLOWED"
+            response = JSONResponse(
+                error_body(e.reason, code),
+                status_code=e.status_code,
+                media_type=GRAPHQL_RESPONSE if graphql_media else "application/json",
+            )
+        else:
+            response = self._shape(request, response, graphql_media)
+        await response(scope, receive, send)
+
+    def _shape(self, request: Request, response: Response, graphql_media: bool) -> Response:
+        if not graphql_media or response.media_type != "application/json":
+            return response
+        # application/graphql-response+json: a request that never executed is a 4xx.
+        response.headers["content-type"] = GRAPHQL_RESPONSE + "; charset=utf-8"
+        if getattr(request.state, "graphql_not_executed", False) and response.status_code == 200:
+            response.status_code = 400
+        return response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        data = await super().process_result(request, result)
+        if result.data is None and result.errors and isinstance(request, Request):
+            # Parse/validation failures never executed: the spec says no "data" key then.
+            request.state.graphql_not_executed = True
+            data.pop("data", None)
+        return data
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex[:16]
+        context = Context(app=self.state, request=request, response=response, request_id=request_id)
+        if isinstance(request, Request):
+            try:
+                token = bearer_token(request.headers.get("authorization"))
+                if token:
+                    await self._authenticate(context, token)
+            except AppError as e:
+                context.auth_error = e
+        return context
+
+    async def _authenticate(self, context: Context, token: str) -> None:
+        async with self.state.sessionmaker() as session:
+            context.viewer = await authenticate(session, self.state.policy.codec, token)
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        raw = params.get("authorization") or params.get("Authorization") or params.get("token")
+        if raw is None:
+            return None  # anonymous socket: operations that need a viewer answer UNAUTHENTICATED
+        try:
+            if not isinstance(raw, str):
+                raise Unauthenticated("Token must be a string", reason="TOKEN_INVALID")
+            token = bearer_token(raw) if " " in raw.strip() else raw.strip()
+            if token:
+                await self._authenticate(context, token)
+        except AppError as e:
+            raise ConnectionRejectionError(
+                {"message": e.message, "code": e.code, **e.extensions}
+            ) from e
+        return {"viewer": None if context.viewer is None else str(context.viewer.user_id)}
+
+    def encode_json(self, data: object) -> str:
+        return json.dumps(data, separators=(",", ":"))

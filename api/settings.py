@@ -1,0 +1,73 @@
+"""Typed settings from ``HOLOMATE_*`` environment variables, cached and failing fast."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "dev-only-secret-change-me-dev-only-secret"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOLOMATE_", env_nested_delimiter="__")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///var/holomate.db"
+    broadcast_url: str = "memory://"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    access_token_ttl_s: int = Field(default=15 * 60, gt=0)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    device_token_ttl_s: int = Field(default=365 * 24 * 3600, gt=0)
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
+    graphiql: bool = True
+    introspection: bool = True
+    max_body_bytes: int = 256 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_query_depth: int = 8
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    password_time_cost: int = 2
+    password_memory_kib: int = 19 * 1024
+    login_free_attempts: int = 5
+    login_max_lock_s: int = 900
+    storage_dir: Path = Path("var/storage")
+    media_url_ttl_s: int = 3600
+    public_base_url: str = ""
+    llm_base_url: str = ""
+    llm_api_key: SecretStr = SecretStr("")
+    llm_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr = SecretStr("")
+    openai_base_url: str = ""
+    elevenlabs_api_key: SecretStr = SecretStr("")
+    elevenlabs_base_url: str = ""
+    stripe_api_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_base_url: str = ""
+    event_log_max_len: int = 5000
+    subscriber_queue_size: int = 1000
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret == DEFAULT_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "HOLOMATE_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "when HOLOMATE_ENV=production"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,354 @@
+"""One companion reply, streamed: text deltas, then per sentence emotion, visemes and audio.
+
+    run() ─┬─ producer: LLM fragments → TagStripper → MessageDelta → SentenceSplitter
+           │            each complete sentence starts its TTS task at once (bounded per reply)
+           └─ consumer: awaits the sentences' TTS tasks in order → storage.put →
+                        EmotionChanged (if changed) → VisemeFrames → AudioChunk
+
+So speech of sentence 1 is synthesised while the model writes sentence 2, and audio still
+leaves in sentence order. ``ReplyControl.interrupt`` (barge-in) cancels every task of the reply;
+the heard text is what the listener's audio clock had reached. Provider failures end the reply
+with ``ReplyFailed`` (failures a stream can hit are data); the partial text is kept.
+
+All methods must be called on the event loop that runs the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pipeline.emotions import EmotionTag, TagStripper, classify
+from pipeline.errors import ProviderError
+from pipeline.events import (
+    AudioChunk,
+    Emotion,
+    EmotionChanged,
+    MessageDelta,
+    ReplyCompleted,
+    ReplyEvent,
+    ReplyFailed,
+    ReplyInterrupted,
+    ReplyStarted,
+    VisemeFrames,
+)
+from pipeline.llm.base import ChatMessage, LLMProvider
+from pipeline.sentences import Sentence, SentenceSplitter
+from pipeline.storage.base import BlobStorage
+from pipeline.tts.base import Synthesis, TTSProvider, VoiceSettings
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[ReplyEvent], Awaitable[None]]
+Status = Literal["complete", "interrupted", "failed"]
+INTERNAL_ERROR = "INTERNAL_ERROR"
+_EXTENSIONS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRequest:
+    messages: list[ChatMessage]
+    voice: VoiceSettings
+    audio_key_prefix: str
+    speak: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    key: str
+    seq: int
+    start_ms: int
+    duration_ms: int
+    text: str
+    mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTimings:
+    """Milliseconds from the start of ``run``; ``None`` where the reply never got that far."""
+
+    llm_first_token_ms: float | None = None
+    first_delta_ms: float | None = None
+    first_audio_ms: float | None = None
+    first_viseme_ms: float | None = None
+    total_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    status: Status
+    text: str
+    emotions: tuple[EmotionChanged, ...] = ()
+    chunks: tuple[StoredChunk, ...] = ()
+    timings: ReplyTimings = field(default_factory=ReplyTimings)
+    error_code: str | None = None
+    error_detail: str | None = None
+
+
+class ReplyControl:
+    """Handed to whoever hears the user (barge-in); one per reply."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self.heard_until_ms: int | None = None
+
+    def interrupt(self, heard_until_ms: int) -> None:
+        """Stop the reply; ``heard_until_ms`` is the listener's position in the reply's audio."""
+        if not self._event.is_set():
+            self.heard_until_ms = max(0, heard_until_ms)
+            self._event.set()
+
+    @property
+    def interrupted(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+def heard_text(chunks: Sequence[StoredChunk], heard_until_ms: int) -> str:
+    """Text of the chunks played before ``heard_until_ms`` plus the words of the chunk then
+    playing, each word counted as heard once its share of the chunk (by letters) had played."""
+    parts: list[str] = []
+    for chunk in sorted(chunks, key=lambda c: c.seq):
+        if chunk.start_ms + chunk.duration_ms <= heard_until_ms:
+            parts.append(chunk.text)
+            continue
+        if chunk.start_ms < heard_until_ms:
+            played = (heard_until_ms - chunk.start_ms) / chunk.duration_ms
+            words = chunk.text.split()
+            total = sum(len(w) for w in words)
+            letters, taken = 0, []
+            for word in words:
+                letters += len(word)
+                if letters > played * total:
+                    break
+                taken.append(word)
+            parts.extend(taken)
+        break
+    return " ".join(parts)
+
+
+@dataclass(slots=True)
+class _Item:
+    sentence: Sentence
+    emotion: Emotion
+    intensity: float
+    synthesis: asyncio.Task[Synthesis] | None
+
+
+class ReplyPipeline:
+    def __init__(
+        self,
+        llm: LLMProvider,
+        tts: TTSProvider,
+        storage: BlobStorage,
+        *,
+        url_ttl_s: int = 3600,
+        clock: Callable[[], float] = time.monotonic,
+        max_parallel_tts: int = 2,
+        cancel_grace_s: float = 0.05,
+    ) -> None:
+        self.llm, self.tts, self.storage = llm, tts, storage
+        self.url_ttl_s = url_ttl_s
+        self.clock = clock
+        self.max_parallel_tts = max_parallel_tts
+        self.cancel_grace_s = cancel_grace_s
+
+    async def run(
+        self, request: ReplyRequest, emit: Emit, control: ReplyControl | None = None
+    ) -> ReplyOutcome:
+        return await _Run(self, request, emit, control or ReplyControl()).run()
+
+
+class _Run:
+    """State of one reply; lives as long as ``ReplyPipeline.run``."""
+
+    def __init__(
+        self, pipe: ReplyPipeline, request: ReplyRequest, emit: Emit, control: ReplyControl
+    ) -> None:
+        self.pipe, self.request, self.emit, self.control = pipe, request, emit, control
+        self.t0 = pipe.clock()
+        self.marks: dict[str, float] = {}
+        self.text: list[str] = []
+        self.delta_seq = 0
+        self.stripper = TagStripper()
+        self.splitter = SentenceSplitter()
+        self.tags: list[EmotionTag] = []
+        self.last_emotion: Emotion | None = None  # of the previous sentence, producer side
+        self.queue: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self.tts_slots = asyncio.Semaphore(pipe.max_parallel_tts)
+        self.synth_tasks: set[asyncio.Task[Synthesis]] = set()
+        self.chunks: list[StoredChunk] = []
+        self.emotions: list[EmotionChanged] = []
+        self.audio_ms = 0
+
+    def mark(self, name: str) -> None:
+        self.marks.setdefault(name, round((self.pipe.clock() - self.t0) * 1000, 1))
+
+    async def run(self) -> ReplyOutcome:
+        await self.emit(ReplyStarted())
+        work = {asyncio.create_task(self.produce()), asyncio.create_task(self.consume())}
+        stop = asyncio.create_task(self.control.wait())
+        error: BaseException | None = None
+        try:
+            while work and error is None and not stop.done():
+                done, _ = await asyncio.wait(work | {stop}, return_when=asyncio.FIRST_COMPLETED)
+                for task in done & work:
+                    error = error or (None if task.cancelled() else task.exception())
+                work -= done
+        finally:
+            await self.cancel(work | {stop} | set(self.synth_tasks))
+        if self.control.interrupted:
+            return await self.interrupted()
+        if error is not None:
+            return await self.failed(error)
+        text = "".join(self.text)
+        await self.emit(ReplyCompleted(text))
+        return self.outcome("complete", text)
+
+    async def cancel(self, tasks: set[asyncio.Task[Any]]) -> None:
+        """Cancel and give the tasks a moment to close streams; a task that ignores cancellation
+        must not hold up the reply's last event."""
+        pending = {t for t in tasks if not t.done()}
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=self.pipe.cancel_grace_s)
+        for task in tasks:
+            task.add_done_callback(_retrieve)
+
+    async def interrupted(self) -> ReplyOutcome:
+        heard_until = self.control.heard_until_ms or 0
+        if self.request.speak:
+            heard = heard_text(self.chunks, heard_until)
+            self.emotions = [e for e in self.emotions if e.at_ms <= heard_until]
+        else:  # a text-only reply was read, not heard: what was shown stands
+            heard = "".join(self.text)
+        await self.emit(ReplyInterrupted(heard))
+        return self.outcome("interrupted", heard)
+
+    async def failed(self, error: BaseException) -> ReplyOutcome:
+        if isinstance(error, ProviderError):
+            code, detail = error.code, error.detail
+        else:
+            log.error("reply failed", exc_info=error)
+            code, detail = INTERNAL_ERROR, "the reply could not be completed"
+        await self.emit(ReplyFailed(code, detail))
+        return self.outcome("failed", "".join(self.text), code, detail)
+
+    def outcome(
+        self, status: Status, text: str, code: str | None = None, detail: str | None = None
+    ) -> ReplyOutcome:
+        self.mark("total_ms")
+        timings = ReplyTimings(**self.marks)
+        return ReplyOutcome(
+            status, text, tuple(self.emotions), tuple(self.chunks), timings, code, detail
+        )
+
+    # -- producer: text --------------------------------------------------------------------
+
+    async def produce(self) -> None:
+        fragments = self.pipe.llm.stream(self.request.messages)
+        try:
+            async for fragment in fragments:
+                if fragment:
+                    self.mark("llm_first_token_ms")
+                    await self.on_text(*self.stripper.feed(fragment))
+            await self.on_text(*self.stripper.finish())
+            for sentence in self.splitter.finish():
+                self.enqueue(sentence)
+            self.queue.put_nowait(None)
+        finally:
+            await _aclose(fragments)
+
+    async def on_text(self, text: str, tags: list[EmotionTag]) -> None:
+        self.tags.extend(tags)
+        if not text:
+            return
+        self.text.append(text)
+        await self.emit(MessageDelta(self.delta_seq, text))
+        self.mark("first_delta_ms")
+        self.delta_seq += 1
+        for sentence in self.splitter.feed(text):
+            self.enqueue(sentence)
+
+    def enqueue(self, sentence: Sentence) -> None:
+        emotion, intensity = self.emotion_of(sentence)
+        task = None
+        if self.request.speak and any(ch.isalnum() for ch in sentence.text):
+            task = asyncio.create_task(self.synthesize(sentence.text))
+            self.synth_tasks.add(task)
+        self.queue.put_nowait(_Item(sentence, emotion, intensity, task))
+
+    def emotion_of(self, sentence: Sentence) -> tuple[Emotion, float]:
+        """The sentence's last tag; else the lexicon; a sentence the lexicon finds neutral keeps
+        the previous feeling, since models tag once and let it carry."""
+        tags = [t for t in self.tags if sentence.start <= t.offset < sentence.end]
+        if tags:
+            emotion, intensity = tags[-1].emotion, tags[-1].intensity
+        else:
+            emotion, intensity = classify(sentence.text)
+            if emotion is Emotion.NEUTRAL and self.last_emotion is not None:
+                emotion = self.last_emotion
+        self.last_emotion = emotion
+        return emotion, intensity
+
+    async def synthesize(self, text: str) -> Synthesis:
+        async with self.tts_slots:
+            return await self.pipe.tts.synthesize(text, self.request.voice)
+
+    # -- consumer: audio, in sentence order ---------------------------------------------------
+
+    async def consume(self) -> None:
+        while (item := await self.queue.get()) is not None:
+            if item.synthesis is None:
+                await self.emotion_changed(item)
+                continue
+            synthesis = await item.synthesis
+            seq = len(self.chunks)
+            ext = _EXTENSIONS.get(synthesis.mime_type, "bin")
+            key = f"{self.request.audio_key_prefix.rstrip('/')}/{seq}.{ext}"
+            await self.pipe.storage.put(key, synthesis.audio, synthesis.mime_type)
+            url = self.pipe.storage.signed_url(key, self.pipe.url_ttl_s)
+            await self.emotion_changed(item)
+            await self.emit(VisemeFrames(seq, synthesis.visemes))
+            self.mark("first_viseme_ms")
+            chunk = StoredChunk(
+                key,
+                seq,
+                self.audio_ms,
+                synthesis.duration_ms,
+                item.sentence.text,
+                synthesis.mime_type,
+            )
+            await self.emit(
+                AudioChunk(seq, url, chunk.mime_type, chunk.start_ms, chunk.duration_ms, chunk.text)
+            )
+            self.mark("first_audio_ms")
+            self.chunks.append(chunk)
+            self.audio_ms += synthesis.duration_ms
+
+    async def emotion_changed(self, item: _Item) -> None:
+        if self.emotions and self.emotions[-1].emotion is item.emotion:
+            return
+        event = EmotionChanged(item.emotion, item.intensity, self.audio_ms)
+        await self.emit(event)
+        self.emotions.append(event)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a cancelled task's outcome as seen, so asyncio does not log it as lost."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _aclose(iterator: AsyncIterator[str]) -> None:
+    """Close the provider's generator now (its ``finally`` closes the HTTP stream), not at GC."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,136 @@
+"""Incremental sentence splitting, so speech can start before the model has finished.
+
+A sentence ends at ``.``, ``!``, ``?`` or ``…`` runs (``?!``, ``...``) plus closing quotes or
+brackets, followed by whitespace; and at every newline (lists, paragraphs). A period is not an end
+after a known abbreviation (``Dr.``), inside a number (``3.5``), or when the next word starts with a
+lowercase letter (``Well... maybe``), so the splitter waits for the next non-space character
+before deciding. Over-long runs without punctuation are cut at a comma or space so speech is never
+held back for long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_TERMINATORS = ".!?…"
+_CLOSERS = "\"'”’)]»"
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st jr sr vs etc e.g i.e eg ie approx no fig mt ave inc ltd co jan feb "
+    "mar apr jun jul aug sep sept oct nov dec a.m p.m".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A complete sentence; ``start``/``end`` are offsets in the fed text (``start`` includes the
+    whitespace before it, so consecutive spans tile the stream)."""
+
+    text: str
+    start: int
+    end: int
+
+
+class SentenceSplitter:
+    def __init__(self, max_chars: int = 240) -> None:
+        self._buf = ""
+        self._base = 0  # offset of _buf[0] in the whole stream
+        self._scan = 0  # index in _buf from which to look for the next end
+        self._max_chars = max_chars
+
+    def feed(self, text: str) -> list[Sentence]:
+        self._buf += text
+        return self._split(final=False)
+
+    def finish(self) -> list[Sentence]:
+        """Flush the remainder as the last sentence (if it has any text)."""
+        out = self._split(final=True)
+        if self._buf.strip():
+            out.append(self._take(len(self._buf)))
+        else:
+            self._base += len(self._buf)
+            self._buf = ""
+        self._scan = 0
+        return out
+
+    def _split(self, *, final: bool) -> list[Sentence]:
+        out: list[Sentence] = []
+        while True:
+            end = self._find_end(final=final)
+            if end is None:
+                break
+            if self._buf[:end].strip():
+                out.append(self._take(end))
+            else:  # only whitespace before a newline: fold it into the next sentence
+                self._scan = end
+        if len(self._buf) > self._max_chars:
+            cut = self._soft_cut()
+            if cut:
+                out.append(self._take(cut))
+        return out
+
+    def _take(self, end: int) -> Sentence:
+        raw = self._buf[:end]
+        sentence = Sentence(raw.strip(), self._base, self._base + end)
+        self._buf = self._buf[end:]
+        self._base += end
+        self._scan = 0
+        return sentence
+
+    def _find_end(self, *, final: bool) -> int | None:
+        buf, i = self._buf, self._scan
+        while i < len(buf):
+            ch = buf[i]
+            if ch == "\n":
+                return i + 1
+            if ch not in _TERMINATORS:
+                i += 1
+                continue
+            j = i
+            while j < len(buf) and buf[j] in _TERMINATORS:
+                j += 1
+            while j < len(buf) and buf[j] in _CLOSERS:
+                j += 1
+            if j == len(buf):
+                if final:
+                    return j
+                self._scan = i
+                return None
+            if not buf[j].isspace():
+                i = j  # "3.5", "a.m.x", "word!word"
+                continue
+            if set(buf[i:j]) & set("!?"):
+                return j
+            k = j
+            while k < len(buf) and buf[k].isspace() and buf[k] != "\n":
+                k += 1
+            if k == len(buf) and not final:
+                self._scan = i  # the next word decides: "Dr. Smith" or "Well... maybe"
+                return None
+            if self._is_abbreviation(i) or (k < len(buf) and buf[k].islower()):
+                i = j
+                continue
+            return j
+        self._scan = i
+        return None
+
+    def _is_abbreviation(self, dot: int) -> bool:
+        if self._buf[dot] != "." or self._buf[dot : dot + 2] == "..":
+            return False
+        start = dot
+        while (
+            start > 0 and not self._buf[start - 1].isspace() and self._buf[start - 1] not in "(\"'"
+        ):
+            start -= 1
+        word = self._buf[start:dot].lower()
+        line_start = self._buf.rfind("\n", 0, start) + 1
+        if word.isdigit() and not self._buf[line_start:start].strip():
+            return True  # a list number: "1. Apples"
+        return word in _ABBREVIATIONS
+
+    def _soft_cut(self) -> int:
+        window = self._buf[: self._max_chars]
+        for sep in (", ", "; ", ": ", " "):
+            pos = window.rfind(sep)
+            if pos > self._max_chars // 3:
+                return pos + len(sep)
+        return 0

@@ -1,0 +1,33 @@
+"""Opaque, typed object ids (``cmp_12``): a wrong-type or malformed id reads as NOT_FOUND."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from services.errors import NotFound
+
+PREFIXES: Final = {
+    "User": "usr",
+    "Companion": "cmp",
+    "Conversation": "cnv",
+    "Message": "msg",
+    "HologramDevice": "dev",
+    "VoiceProfile": "vce",
+    "CharacterAsset": "chr",
+    "AnimationSequence": "anm",
+}
+
+
+def encode(kind: str, pk: int) -> str:
+    return f"{PREFIXES[kind]}_{pk}"
+
+
+def decode(kind: str, value: str) -> int:
+    prefix, _, number = str(value).partition("_")
+    if prefix != PREFIXES[kind] or not number.isdigit() or len(number) > 18:
+        raise NotFound(_label(kind))
+    return int(number)
+
+
+def _label(kind: str) -> str:
+    return {"HologramDevice": "Device", "VoiceProfile": "Voice profile"}.get(kind, kind)

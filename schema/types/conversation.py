@@ -1,0 +1,87 @@
+"""Conversations: a companion and the people who talk with it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers.context import Context
+from schema import ids
+from schema.types.connection import Connection
+from schema.types.enums import ParticipantRole
+from schema.types.message import Message
+from schema.types.user import PublicUser
+from services.paging import PageArgs
+from store.models import Conversation as ConversationRow
+
+if TYPE_CHECKING:
+    from schema.types.companion import Companion
+
+
+@strawberry.type
+class Participant:
+    user: PublicUser
+    role: ParticipantRole
+    joined_at: datetime
+
+
+@strawberry.type
+class Conversation:
+    row: strawberry.Private[ConversationRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(ids.encode("Conversation", self.row.id))
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def archived(self) -> bool:
+        return self.row.archived_at is not None
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def last_message_at(self) -> datetime | None:
+        return self.row.last_message_at
+
+    @strawberry.field
+    async def companion(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[Companion, strawberry.lazy("schema.types.companion")] | None:
+        from schema.types.companion import Companion
+
+        row = await info.context.loaders.companion_by_id.load(self.row.companion_id)
+        return Companion.from_model(row) if row else None
+
+    @strawberry.field
+    async def participants(self, info: strawberry.Info[Context, None]) -> list[Participant]:
+        rows = await info.context.loaders.participants_by_conversation_id.load(self.row.id)
+        users = await info.context.loaders.user_by_id.load_many([r.user_id for r in rows])
+        return [
+            Participant(user=PublicUser.from_model(user), role=row.role, joined_at=row.joined_at)
+            for row, user in zip(rows, users, strict=True)
+        ]
+
+    @strawberry.field(description="Oldest first; `last: 1` is the newest message.")
+    async def messages(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Message]:
+        args = PageArgs(first=first, after=after, last=last, before=before).validated()
+        page = await info.context.loaders.message_page_by_conversation.load((self.row.id, args))
+        return Connection[Message].from_page(page, Message.from_model)
+
+    @classmethod
+    def from_model(cls, row: ConversationRow) -> Conversation:
+        return cls(row=row)

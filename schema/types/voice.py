@@ -1,0 +1,58 @@
+"""Voice profiles and 3D characters a companion can use."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+
+from schema import ids
+from store.models import CharacterAsset as CharacterAssetRow
+from store.models import VoiceProfile as VoiceProfileRow
+
+
+@strawberry.type
+class VoiceProfile:
+    id: strawberry.ID
+    name: str
+    provider: str
+    voice_id: str
+    language: str
+    speed: float
+    stability: float
+    similarity: float
+
+    @classmethod
+    def from_model(cls, row: VoiceProfileRow) -> VoiceProfile:
+        return cls(
+            id=strawberry.ID(ids.encode("VoiceProfile", row.id)),
+            name=row.name,
+            provider=row.provider,
+            voice_id=row.voice_id,
+            language=row.language,
+            speed=row.speed,
+            stability=row.stability,
+            similarity=row.similarity,
+        )
+
+
+@strawberry.type
+class CharacterAsset:
+    id: strawberry.ID
+    name: str
+    format: str
+    url: str
+    rig: str
+    viseme_map: JSON
+    emotion_map: JSON
+
+    @classmethod
+    def from_model(cls, row: CharacterAssetRow) -> CharacterAsset:
+        return cls(
+            id=strawberry.ID(ids.encode("CharacterAsset", row.id)),
+            name=row.name,
+            format=row.format,
+            url=row.url,
+            rig=row.rig,
+            viseme_map=row.viseme_map or {},
+            emotion_map=row.emotion_map or {},
+        )

@@ -1,0 +1,19 @@
+"""Everything the auth services need, assembled once from settings by the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.auth.passwords import Passwords
+from services.auth.tokens import TokenCodec
+
+
+@dataclass(frozen=True, slots=True)
+class AuthPolicy:
+    passwords: Passwords
+    codec: TokenCodec
+    access_ttl_s: int
+    refresh_ttl_s: int
+    device_ttl_s: int
+    free_attempts: int = 5
+    max_lock_s: int = 900

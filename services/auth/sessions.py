@@ -1,0 +1,159 @@
+"""Register, log in, rotate refresh tokens (reuse revokes the family), log out."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import validation
+from services.auth.policy import AuthPolicy
+from services.auth.tokens import hash_opaque_token, new_opaque_token
+from services.errors import Conflict, RateLimited, Unauthenticated
+from store.base import utcnow
+from store.models import BillingSubscription, RefreshToken, User, UserPreference
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    user: User
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+
+
+async def register(
+    session: AsyncSession, policy: AuthPolicy, email: str, password: str, display_name: str
+) -> AuthResult:
+    email = validation.email(email)
+    password = validation.password(password)
+    display_name = validation.text(display_name, "displayName", min_len=1, max_len=80)
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("An account with this email already exists", field="email")
+    user = User(
+        email=email, display_name=display_name, password_hash=await policy.passwords.hash(password)
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as e:  # lost a race with a concurrent registration
+        raise Conflict("An account with this email already exists", field="email") from e
+    session.add(UserPreference(user_id=user.id))
+    session.add(BillingSubscription(user_id=user.id, plan="free", status="active"))
+    result = await _issue(session, policy, user, family_id=str(uuid.uuid4()))
+    await session.commit()
+    return result
+
+
+async def login(session: AsyncSession, policy: AuthPolicy, email: str, password: str) -> AuthResult:
+    normalized = email.strip().lower()
+    user = await session.scalar(select(User).where(User.email == normalized))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        wait = int((user.locked_until - now).total_seconds()) + 1
+        raise RateLimited("Too many failed logins; try again later", retry_after_s=wait)
+    ok = await policy.passwords.verify(user.password_hash if user else None, password)
+    if user is None or not ok:
+        if user is not None:
+            await _record_failure(session, policy, user, now)
+        raise Unauthenticated("Invalid email or password", reason="BAD_CREDENTIALS")
+    user.failed_logins = 0
+    user.locked_until = None
+    result = await _issue(session, policy, user, family_id=str(uuid.uuid4()))
+    await session.commit()
+    return result
+
+
+async def _record_failure(
+    session: AsyncSession, policy: AuthPolicy, user: User, now: datetime
+) -> None:
+    # Exponential lock after the free attempts: 1 s, 2 s, 4 s ... capped.
+    user.failed_logins += 1
+    over = user.failed_logins - policy.free_attempts
+    if over >= 0:
+        user.locked_until = now + timedelta(seconds=min(2**over, policy.max_lock_s))
+    await session.commit()
+
+
+async def refresh(session: AsyncSession, policy: AuthPolicy, token: str) -> AuthResult:
+    row = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_opaque_token(token))
+    )
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise Unauthenticated("Invalid refresh token", reason="REFRESH_INVALID")
+    if row.used_at is not None:
+        # Reuse means the token leaked: end every session descended from this login.
+        await _revoke_family(session, row.family_id, now)
+        await session.commit()
+        raise Unauthenticated("Refresh token reused; please log in again", reason="REFRESH_REUSED")
+    row.used_at = now
+    user = await session.get_one(User, row.user_id)
+    result = await _issue(session, policy, user, family_id=row.family_id)
+    await session.commit()
+    return result
+
+
+async def logout(session: AsyncSession, token: str) -> bool:
+    row = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_opaque_token(token))
+    )
+    if row is None:
+        return False
+    await _revoke_family(session, row.family_id, utcnow())
+    await session.commit()
+    return True
+
+
+async def change_password(
+    session: AsyncSession, policy: AuthPolicy, user_id: int, current: str, new: str
+) -> AuthResult:
+    user = await session.get_one(User, user_id)
+    if not await policy.passwords.verify(user.password_hash, current):
+        raise Unauthenticated("Current password is wrong", reason="BAD_CREDENTIALS")
+    new = validation.password(new, field="newPassword")
+    user.password_hash = await policy.passwords.hash(new)
+    user.token_version += 1  # every access token issued before now stops working
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    result = await _issue(session, policy, user, family_id=str(uuid.uuid4()))
+    await session.commit()
+    return result
+
+
+async def _revoke_family(session: AsyncSession, family_id: str, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def _issue(
+    session: AsyncSession, policy: AuthPolicy, user: User, family_id: str
+) -> AuthResult:
+    refresh_token = new_opaque_token()
+    now = utcnow()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=hash_opaque_token(refresh_token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=policy.refresh_ttl_s),
+        )
+    )
+    access = policy.codec.issue("access", user.id, user.token_version, policy.access_ttl_s, user.id)
+    return AuthResult(
+        user=user,
+        access_token=access,
+        refresh_token=refresh_token,
+        access_expires_at=now + timedelta(seconds=policy.access_ttl_s),
+    )

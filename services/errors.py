@@ -1,0 +1,84 @@
+"""Errors a client can act on, each with the stable ``extensions.code`` of the API contract.
+
+Every other exception is masked to the client as ``INTERNAL_SERVER_ERROR`` and logged with
+the request id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+NOT_FOUND = "NOT_FOUND"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+CONFLICT = "CONFLICT"
+RATE_LIMITED = "RATE_LIMITED"
+QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# Protocol-level codes (requests that never reach a resolver).
+BAD_REQUEST = "BAD_REQUEST"
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+CURSOR_EXPIRED = "CURSOR_EXPIRED"
+
+
+class AppError(Exception):
+    code: str = INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = {k: v for k, v in extensions.items() if v is not None}
+
+
+class Unauthenticated(AppError):
+    code = UNAUTHENTICATED
+
+    def __init__(self, message: str = "Authentication required", **extensions: Any) -> None:
+        super().__init__(message, **extensions)
+
+
+class Forbidden(AppError):
+    code = FORBIDDEN
+
+
+class NotFound(AppError):
+    """Also the answer for another user's ids, so existence never leaks."""
+
+    code = NOT_FOUND
+
+    def __init__(self, what: str = "Object") -> None:
+        super().__init__(f"{what} not found")
+
+
+class BadUserInput(AppError):
+    code = BAD_USER_INPUT
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+
+
+class Conflict(AppError):
+    code = CONFLICT
+
+
+class RateLimited(AppError):
+    code = RATE_LIMITED
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message, retryAfter=retry_after_s)
+
+
+class QuotaExceeded(AppError):
+    code = QUOTA_EXCEEDED
+
+    def __init__(self, limit: str, allowed: int, resets_at: str | None) -> None:
+        super().__init__(
+            f"Plan limit reached: {limit} ({allowed})",
+            limit=limit,
+            allowed=allowed,
+            resetsAt=resets_at,
+        )

@@ -1,0 +1,28 @@
+"""Plans and what each one allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    companions: int
+    messages_per_day: int
+    voice_minutes_per_month: int
+    devices: int
+
+
+PLANS: dict[str, PlanLimits] = {
+    "free": PlanLimits(companions=3, messages_per_day=100, voice_minutes_per_month=30, devices=1),
+    "plus": PlanLimits(
+        companions=10, messages_per_day=1000, voice_minutes_per_month=300, devices=3
+    ),
+    "pro": PlanLimits(
+        companions=50, messages_per_day=10000, voice_minutes_per_month=3000, devices=10
+    ),
+}
+
+
+def limits_for(plan: str) -> PlanLimits:
+    return PLANS.get(plan, PLANS["free"])

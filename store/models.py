@@ -1,0 +1,234 @@
+"""SQLAlchemy models for the ten entities of the product, plus auth bookkeeping.
+
+Relationships are ``lazy="raise"``: every load is explicit (dataloaders or services), so an
+accidental N+1 fails loudly instead of silently querying per row.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.base import Base, BigId, IdMixin, TimestampMixin, UTCDateTime, utcnow
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class MessageRole(enum.StrEnum):
+    USER = "user"
+    COMPANION = "companion"
+    SYSTEM = "system"
+
+
+class MessageStatus(enum.StrEnum):
+    STREAMING = "streaming"
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+class ParticipantRole(enum.StrEnum):
+    OWNER = "owner"
+    MEMBER = "member"
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class UserPreference(TimestampMixin, Base):
+    __tablename__ = "user_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    preferred_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    reply_length: Mapped[str] = mapped_column(String(16), default="medium")
+    voice_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    topics_to_avoid: Mapped[list[str]] = mapped_column(JSON, default=list)
+    speaking_device_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+
+
+class RefreshToken(IdMixin, Base):
+    __tablename__ = "refresh_tokens"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class VoiceProfile(IdMixin, TimestampMixin, Base):
+    __tablename__ = "voice_profiles"
+
+    owner_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    provider: Mapped[str] = mapped_column(String(32), default="espeak")
+    voice_id: Mapped[str] = mapped_column(String(128), default="en-us")
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    stability: Mapped[float] = mapped_column(Float, default=0.5)
+    similarity: Mapped[float] = mapped_column(Float, default=0.75)
+
+
+class CharacterAsset(IdMixin, TimestampMixin, Base):
+    __tablename__ = "character_assets"
+
+    owner_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    format: Mapped[str] = mapped_column(String(8), default="VRM")
+    url: Mapped[str] = mapped_column(String(2048))
+    rig: Mapped[str] = mapped_column(String(32), default="vrm")
+    viseme_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    emotion_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AnimationSequence(IdMixin, TimestampMixin, Base):
+    __tablename__ = "animation_sequences"
+
+    character_asset_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("character_assets.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    clip: Mapped[str] = mapped_column(String(256))
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    loop: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Companion(IdMixin, TimestampMixin, Base):
+    __tablename__ = "companions"
+
+    owner_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    persona: Mapped[str] = mapped_column(Text, default="")
+    backstory: Mapped[str] = mapped_column(Text, default="")
+    traits: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    greeting: Mapped[str] = mapped_column(String(1000), default="")
+    voice_profile_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("voice_profiles.id", ondelete="SET NULL"), nullable=True
+    )
+    character_asset_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("character_assets.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class Conversation(IdMixin, TimestampMixin, Base):
+    __tablename__ = "conversations"
+
+    companion_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("companions.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    title: Mapped[str] = mapped_column(String(200), default="")
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ConversationParticipant(Base):
+    __tablename__ = "conversation_participants"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[ParticipantRole] = mapped_column(_enum(ParticipantRole))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Message(IdMixin, Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    author_removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    role: Mapped[MessageRole] = mapped_column(_enum(MessageRole))
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus))
+    reply_to_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    audio: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class HologramDevice(IdMixin, TimestampMixin, Base):
+    __tablename__ = "hologram_devices"
+    __table_args__ = (UniqueConstraint("owner_id", "serial"),)
+
+    owner_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(80))
+    serial: Mapped[str] = mapped_column(String(128))
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    firmware: Mapped[str] = mapped_column(String(64), default="")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    active_companion_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("companions.id", ondelete="SET NULL"), nullable=True
+    )
+    speaks: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class BillingSubscription(IdMixin, TimestampMixin, Base):
+    """A user's paid plan; named so it never clashes with GraphQL's root ``Subscription``."""
+
+    __tablename__ = "billing_subscriptions"
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    plan: Mapped[str] = mapped_column(String(16), default="free")
+    status: Mapped[str] = mapped_column(String(24), default="active")
+    provider: Mapped[str] = mapped_column(String(16), default="local")
+    customer_ref: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    subscription_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
