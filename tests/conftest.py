@@ -1,0 +1,61 @@
+"""Shared fixtures: one migrated database per run, emptied between tests; the app over httpx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from api.app import create_app
+from api.settings import Settings
+from store.db import make_engine
+from tests.support.databases import fresh_database, truncate_all
+from tests.support.graphql import GraphQLClient
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        migrate_on_start=False,
+        password_time_cost=1,
+        password_memory_kib=8 * 1024,
+        storage_dir=tmp_path / "storage",
+    )
+
+
+@pytest.fixture
+async def clean_db(database_url: str) -> AsyncIterator[None]:
+    engine = make_engine(database_url)
+    await truncate_all(engine)
+    await engine.dispose()
+    yield
+
+
+@pytest.fixture
+async def app(settings: Settings, clean_db: None) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def api(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
