@@ -141,6 +141,10 @@ class _Item:
     synthesis: asyncio.Task[Synthesis] | None
 
 
+class _Stopped(Exception):
+    """Raised inside the reply's tasks when a barge-in arrived before they noticed."""
+
+
 class ReplyPipeline:
     def __init__(
         self,
@@ -186,6 +190,13 @@ class _Run:
         self.chunks: list[StoredChunk] = []
         self.emotions: list[EmotionChanged] = []
         self.audio_ms = 0
+
+    async def send(self, event: ReplyEvent) -> None:
+        """Emit from the reply's tasks; nothing more leaves once a barge-in has been asked for,
+        even if a task has not yet reached an await where its cancellation lands."""
+        if self.control.interrupted:
+            raise _Stopped
+        await self.emit(event)
 
     def mark(self, name: str) -> None:
         self.marks.setdefault(name, round((self.pipe.clock() - self.t0) * 1000, 1))
@@ -271,7 +282,7 @@ class _Run:
         if not text:
             return
         self.text.append(text)
-        await self.emit(MessageDelta(self.delta_seq, text))
+        await self.send(MessageDelta(self.delta_seq, text))
         self.mark("first_delta_ms")
         self.delta_seq += 1
         for sentence in self.splitter.feed(text):
@@ -316,7 +327,7 @@ class _Run:
             await self.pipe.storage.put(key, synthesis.audio, synthesis.mime_type)
             url = self.pipe.storage.signed_url(key, self.pipe.url_ttl_s)
             await self.emotion_changed(item)
-            await self.emit(VisemeFrames(seq, synthesis.visemes))
+            await self.send(VisemeFrames(seq, synthesis.visemes))
             self.mark("first_viseme_ms")
             chunk = StoredChunk(
                 key,
@@ -326,7 +337,7 @@ class _Run:
                 item.sentence.text,
                 synthesis.mime_type,
             )
-            await self.emit(
+            await self.send(
                 AudioChunk(seq, url, chunk.mime_type, chunk.start_ms, chunk.duration_ms, chunk.text)
             )
             self.mark("first_audio_ms")
@@ -337,7 +348,7 @@ class _Run:
         if self.emotions and self.emotions[-1].emotion is item.emotion:
             return
         event = EmotionChanged(item.emotion, item.intensity, self.audio_ms)
-        await self.emit(event)
+        await self.send(event)
         self.emotions.append(event)
 
 

@@ -39,7 +39,7 @@ def wav_bytes(duration_ms: int) -> bytes:
 
 
 class ScriptedLLM:
-    """Yields the given fragments with a delay before each; can fail after ``fail_after`` of them."""
+    """Yields fragments with a delay before each; can fail after ``fail_after`` of them."""
 
     name = "scripted"
 
@@ -88,8 +88,8 @@ class SynthCall:
 
 
 class FakeTTS:
-    """Speaks ``ms_per_char`` per character after ``latency_s``; fails on text containing
-    ``fail_on``. Visemes: one frame per vowel, evenly spread over the audio."""
+    """Speaks ``ms_per_char`` per character after ``latency_s`` (+ per character); fails on
+    text containing ``fail_on``. Visemes: one frame per vowel, evenly spread over the audio."""
 
     name = "fake"
 
@@ -98,10 +98,12 @@ class FakeTTS:
         latency_s: float = 0.02,
         ms_per_char: int = 50,
         *,
+        latency_per_char_s: float = 0.0,
         fail_on: str | None = None,
         error: ProviderError | None = None,
     ) -> None:
         self.latency_s = latency_s
+        self.latency_per_char_s = latency_per_char_s
         self.ms_per_char = ms_per_char
         self.fail_on = fail_on
         self.error = error
@@ -111,7 +113,7 @@ class FakeTTS:
         call = SynthCall(text, time.monotonic())
         self.calls.append(call)
         try:
-            await asyncio.sleep(self.latency_s)
+            await asyncio.sleep(self.latency_s + self.latency_per_char_s * len(text))
         except asyncio.CancelledError:
             call.cancelled = True
             raise
@@ -123,9 +125,7 @@ class FakeTTS:
         duration = len(text) * self.ms_per_char
         vowels = [_VOWELS[c] for c in text.lower() if c in _VOWELS] or [Viseme.SIL]
         step = duration // len(vowels)
-        frames = tuple(
-            VisemeFrame(v, i * step, (i + 1) * step) for i, v in enumerate(vowels)
-        )
+        frames = tuple(VisemeFrame(v, i * step, (i + 1) * step) for i, v in enumerate(vowels))
         return Synthesis(wav_bytes(duration), "audio/wav", duration, frames)
 
     async def list_voices(self) -> list[VoiceInfo]:
@@ -164,3 +164,28 @@ class Recorder:
     @property
     def emotions(self) -> list[EmotionChanged]:
         return [e for e in self.events if isinstance(e, EmotionChanged)]
+
+
+class MemoryStorage:
+    """A BlobStorage that never yields to the event loop, the worst case for cancellation."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, tuple[bytes, str]] = {}
+
+    async def put(self, key: str, data: bytes, mime_type: str) -> None:
+        self.blobs[key] = (data, mime_type)
+
+    async def get(self, key: str) -> bytes:
+        return self.blobs[key][0]
+
+    async def delete_prefix(self, prefix: str) -> int:
+        keys = [k for k in self.blobs if k.startswith(prefix.rstrip("/") + "/")]
+        for key in keys:
+            del self.blobs[key]
+        return len(keys)
+
+    async def list_prefix(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.blobs if k.startswith(prefix.rstrip("/") + "/"))
+
+    def signed_url(self, key: str, expires_in_s: int) -> str:
+        return f"memory://{key}"
