@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--title", default=None)
     conv.set_defaults(run=_start_conversation)
 
+    export = sub.add_parser("export-schema", help="write schema.graphql from the code")
+    export.add_argument("--path", default="schema.graphql")
+    export.add_argument("--check", action="store_true", help="fail if the file is stale")
+    export.set_defaults(run=_export_schema)
+
     from api import cli_extra
 
     cli_extra.register(sub)
@@ -183,3 +188,20 @@ def _start_conversation(args: argparse.Namespace) -> int:
 
     row = _run_with_session(work)
     return _report({"id": f"cnv_{row.id}", "title": row.title})
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.graphql_schema import export_sdl
+
+    sdl = export_sdl()
+    if args.check:
+        current = Path(args.path).read_text() if Path(args.path).exists() else ""
+        if current != sdl:
+            print(f"{args.path} is out of date: run 'holomate export-schema'", file=sys.stderr)
+            return 1
+        return 0
+    Path(args.path).write_text(sdl)
+    print(f"wrote {args.path}")
+    return 0

@@ -19,9 +19,7 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, AppError):
         return _with(error, error.message, {"code": original.code, **original.extensions})
-    if original is None or (
-        isinstance(original, GraphQLError) and original.original_error is None
-    ):
+    if original is None or (isinstance(original, GraphQLError) and original.original_error is None):
         message = error.message
         extra: dict[str, Any] = {}
         if any(marker in message for marker in _TOO_COMPLEX):

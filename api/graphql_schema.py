@@ -40,7 +40,7 @@ class HoloSchema(strawberry.Schema):
 
 def build_schema(
     *,
-    max_depth: int = 8,
+    max_depth: int = 12,
     max_aliases: int = 15,
     max_tokens: int = 2000,
     introspection: bool = True,

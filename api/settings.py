@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     introspection: bool = True
     max_body_bytes: int = 256 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
-    max_query_depth: int = 8
+    max_query_depth: int = 12
     max_aliases: int = 15
     max_tokens: int = 2000
     password_time_cost: int = 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from resolvers.context import Context
 from schema import ids
@@ -40,7 +40,7 @@ class ConversationQuery:
         visible = select(ConversationParticipant.conversation_id).where(
             ConversationParticipant.user_id == viewer.user_id
         )
-        where = [ConversationRow.id.in_(visible)]
+        where: list[ColumnElement[bool]] = [ConversationRow.id.in_(visible)]
         if companion_id is not None:
             where.append(ConversationRow.companion_id == ids.decode("Companion", companion_id))
         if not include_archived:

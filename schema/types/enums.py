@@ -1,13 +1,12 @@
-"""GraphQL enums mirrored from the store's Python enums."""
+"""GraphQL enums: the store's Python enums, registered with Strawberry under the same names."""
 
 from __future__ import annotations
 
 import strawberry
 
-from store.models import MessageRole as _MessageRole
-from store.models import MessageStatus as _MessageStatus
-from store.models import ParticipantRole as _ParticipantRole
+from store.models import MessageRole, MessageStatus, ParticipantRole
 
-MessageRole = strawberry.enum(_MessageRole, name="MessageRole")
-MessageStatus = strawberry.enum(_MessageStatus, name="MessageStatus")
-ParticipantRole = strawberry.enum(_ParticipantRole, name="ParticipantRole")
+for _enum in (MessageRole, MessageStatus, ParticipantRole):
+    strawberry.enum(_enum)
+
+__all__ = ["MessageRole", "MessageStatus", "ParticipantRole"]

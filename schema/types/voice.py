@@ -53,6 +53,6 @@ class CharacterAsset:
             format=row.format,
             url=row.url,
             rig=row.rig,
-            viseme_map=row.viseme_map or {},
-            emotion_map=row.emotion_map or {},
+            viseme_map=JSON(row.viseme_map or {}),
+            emotion_map=JSON(row.emotion_map or {}),
         )

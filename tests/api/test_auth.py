@@ -32,8 +32,8 @@ async def test_anonymous_me_is_null(api: GraphQLClient) -> None:
 async def test_registering_the_same_email_twice_is_a_conflict(api: GraphQLClient) -> None:
     await register(api, "ada@example.com")
     error = await api.error(
-        "mutation { register(email: \"ADA@example.com\", password: \"whatever123\", "
-        "displayName: \"Other\") { accessToken } }"
+        'mutation { register(email: "ADA@example.com", password: "whatever123", '
+        'displayName: "Other") { accessToken } }'
     )
     assert error["extensions"]["code"] == "CONFLICT"
     assert error["extensions"]["field"] == "email"
@@ -67,10 +67,14 @@ async def test_wrong_password_and_unknown_email_look_the_same(api: GraphQLClient
     wrong = await api.error(LOGIN, {"email": "ada@example.com", "password": "nope-nope-nope"})
     unknown = await api.error(LOGIN, {"email": "bob@example.com", "password": "nope-nope-nope"})
     assert wrong["message"] == unknown["message"]
-    assert wrong["extensions"] == unknown["extensions"] == {
-        "code": "UNAUTHENTICATED",
-        "reason": "BAD_CREDENTIALS",
-    }
+    assert (
+        wrong["extensions"]
+        == unknown["extensions"]
+        == {
+            "code": "UNAUTHENTICATED",
+            "reason": "BAD_CREDENTIALS",
+        }
+    )
 
 
 async def test_repeated_failed_logins_are_slowed_down(api: GraphQLClient) -> None:
