@@ -33,7 +33,7 @@ from pipeline.reply import (
     heard_text,
 )
 from pipeline.storage.local import LocalBlobStorage
-from pipeline.tts.base import VoiceSettings
+from pipeline.tts.base import Synthesis, VoiceSettings
 from tests.pipeline.fakes import FakeTTS, MemoryStorage, Recorder, ScriptedLLM
 
 SECRET = "test-secret-of-at-least-16-bytes"
@@ -248,7 +248,7 @@ async def test_speech_failure_ends_the_reply_and_stops_the_model(storage: LocalB
 
 async def test_unexpected_error_is_reported_without_internals(storage: LocalBlobStorage) -> None:
     class BrokenTTS(FakeTTS):
-        async def synthesize(self, text: str, voice: VoiceSettings) -> object:  # type: ignore[override]
+        async def synthesize(self, text: str, voice: VoiceSettings) -> Synthesis:
             raise RuntimeError("secret internals")
 
     rec = Recorder()
