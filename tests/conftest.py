@@ -14,6 +14,7 @@ from api.settings import Settings
 from store.db import make_engine
 from tests.support.databases import fresh_database, truncate_all
 from tests.support.graphql import GraphQLClient
+from tests.support.server import LiveServer, live_server
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +60,11 @@ async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def api(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+@pytest.fixture
+def server(
+    database_url: str, clean_db: None, tmp_path: Path
+) -> Iterator[LiveServer]:
+    with live_server(database_url, tmp_path / "storage") as running:
+        yield running

@@ -1,0 +1,89 @@
+"""Real uvicorn server processes for tests that need the network (clients, WebSockets)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class LiveServer:
+    url: str
+    port: int
+    env: dict[str, str]
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/graphql"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+
+@contextmanager
+def live_server(
+    database_url: str, storage_dir: Path, **extra_env: str
+) -> Iterator[LiveServer]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOLOMATE_ENV": "test",
+        "HOLOMATE_DATABASE_URL": database_url,
+        "HOLOMATE_STORAGE_DIR": str(storage_dir),
+        "HOLOMATE_MIGRATE_ON_START": "false",
+        "HOLOMATE_PASSWORD_TIME_COST": "1",
+        "HOLOMATE_PASSWORD_MEMORY_KIB": "8192",
+        "HOLOMATE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **extra_env,
+    }
+    log = storage_dir.parent / f"server-{port}.log"
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.asgi:app", "--host", "127.0.0.1",
+             "--port", str(port), "--no-access-log", "--ws-per-message-deflate", "false"],
+            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+            yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, env=env)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not become ready:\n{log.read_text()[-3000:]}")
