@@ -209,8 +209,13 @@ async def test_barge_in_before_any_audio_hears_nothing(storage: LocalBlobStorage
     task = asyncio.create_task(ReplyPipeline(llm, FakeTTS(), storage).run(request(), rec, control))
     await asyncio.sleep(0.12)
 
+    asked = time.monotonic()
     control.interrupt(5000)
     outcome = await asyncio.wait_for(task, 0.1)
+
+    latency_ms = (rec.time_of_first(ReplyInterrupted) - asked) * 1000
+    print(f"\ninterrupt from another task -> ReplyInterrupted {latency_ms:.1f} ms")
+    assert latency_ms < 100
 
     assert rec.deltas  # text had started
     assert rec.events[-1] == ReplyInterrupted("")
@@ -301,3 +306,21 @@ async def test_nothing_is_sent_after_a_barge_in_even_when_no_task_yields() -> No
     assert [a.seq for a in rec.audio] == [0]
     assert rec.events[-1] == ReplyInterrupted("")  # 100 ms of "One." (200 ms): no whole word yet
     assert outcome.status == "interrupted"
+
+
+async def test_interrupting_a_text_only_reply_keeps_the_text_already_shown(
+    storage: LocalBlobStorage,
+) -> None:
+    llm = ScriptedLLM(words("One two three four five six seven eight nine ten."), delay_s=0.02)
+    control, rec = ReplyControl(), Recorder()
+    task = asyncio.create_task(
+        ReplyPipeline(llm, FakeTTS(), storage).run(request(speak=False), rec, control)
+    )
+    await asyncio.sleep(0.07)
+
+    control.interrupt(0)
+    outcome = await task
+
+    shown = "".join(d.text for d in rec.deltas)
+    assert shown.startswith("One two") and not shown.endswith("ten.")
+    assert rec.events[-1] == ReplyInterrupted(shown) and outcome.text == shown
