@@ -101,6 +101,8 @@ namespace HoloMate.Core
         public event Action<GraphQLWsState> StateChanged;
         /// <summary>(attempt starting at 1, delay, close code that caused it)</summary>
         public event Action<int, TimeSpan, int> Reconnecting;
+        /// <summary>A subscribe message went out (first time or resubscribe after a reconnect).</summary>
+        public event Action<GraphQLSubscription> SubscribeSent;
         /// <summary>An exception thrown by a subscriber callback; it is reported, not allowed to kill the socket.</summary>
         public event Action<Exception> CallbackError;
 
@@ -354,6 +356,8 @@ namespace HoloMate.Core
                 sub.SentOnConnection = connection;
             }
             await SendAsync(transport, GraphQLWsProtocol.SubscribeMessage(sub.Id, sub.Query, sub.VariablesForSubscribe()), CancellationToken.None);
+            var handler = SubscribeSent;
+            if (handler != null) Invoke(() => handler(sub));
         }
 
         async Task SendAsync(IWsTransport transport, string text, CancellationToken ct)
