@@ -1,0 +1,128 @@
+"""One broadcaster subscription per channel per process, shared by its local subscribers.
+
+A pump task per channel holds the broadcaster subscription and hands each event to every local
+subscriber without waiting (``LocalSubscriber.offer``), so one slow client never stalls the rest
+and broadcaster's own (unbounded) queue is drained as fast as events arrive. The subscription
+is reference counted: the last local subscriber to leave ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from broadcaster import Broadcast
+
+from pipeline.broadcast import wire
+from pipeline.broadcast.errors import HubClosed
+from pipeline.broadcast.subscriber import LocalSubscriber
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False, slots=True)
+class _Channel:
+    ready: asyncio.Future[None]
+    subscribers: set[LocalSubscriber] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+
+
+class ChannelFanout:
+    def __init__(self, broadcast: Broadcast) -> None:
+        self._broadcast = broadcast
+        self._channels: dict[str, _Channel] = {}
+        # Pumps being torn down; a new subscription to the channel waits for them so that
+        # UNSUBSCRIBE never overtakes the SUBSCRIBE that follows it.
+        self._closing: dict[str, asyncio.Task[None]] = {}
+        self.subscriptions_opened = 0
+
+    @property
+    def open_channels(self) -> int:
+        return len(self._channels)
+
+    def subscriber_count(self, channel: str) -> int:
+        entry = self._channels.get(channel)
+        return len(entry.subscribers) if entry else 0
+
+    def all_subscribers(self) -> list[LocalSubscriber]:
+        return [s for entry in self._channels.values() for s in entry.subscribers]
+
+    async def join(self, channel: str, subscriber: LocalSubscriber) -> None:
+        """Return once live events of ``channel`` reach ``subscriber``."""
+        while (closing := self._closing.get(channel)) is not None:
+            await asyncio.wait({closing})
+        entry = self._channels.get(channel)
+        if entry is None:
+            entry = _Channel(ready=asyncio.get_running_loop().create_future())
+            self._channels[channel] = entry
+            entry.task = asyncio.create_task(self._pump(channel, entry), name=f"pump:{channel}")
+            entry.task.add_done_callback(_log_failure)
+            self.subscriptions_opened += 1
+        entry.subscribers.add(subscriber)
+        try:
+            await asyncio.shield(entry.ready)
+        except BaseException:
+            await self.leave(channel, subscriber)
+            raise
+
+    async def leave(self, channel: str, subscriber: LocalSubscriber) -> None:
+        entry = self._channels.get(channel)
+        if entry is None or subscriber not in entry.subscribers:
+            return
+        entry.subscribers.discard(subscriber)
+        if entry.subscribers or entry.task is None:
+            return
+        del self._channels[channel]
+        task = entry.task
+        self._closing[channel] = task
+        task.add_done_callback(lambda t: self._forget_closing(channel, t))
+        task.cancel()
+        await asyncio.wait({task})
+
+    async def close(self) -> None:
+        """Stop every pump; their subscribers end with ``HubClosed``."""
+        tasks = [e.task for e in self._channels.values() if e.task is not None]
+        tasks += self._closing.values()
+        for entry in self._channels.values():
+            for subscriber in entry.subscribers:
+                subscriber.close()
+        self._channels.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _pump(self, channel: str, entry: _Channel) -> None:
+        try:
+            async with self._broadcast.subscribe(channel) as feed:
+                entry.ready.set_result(None)
+                while True:
+                    event = await feed.get()
+                    if event.message == wire.RESYNC:
+                        for subscriber in tuple(entry.subscribers):
+                            subscriber.resync()
+                        continue
+                    item = wire.decode(event.message)
+                    if item is None:
+                        logger.warning("ignoring a foreign message on %s", channel)
+                        continue
+                    for subscriber in tuple(entry.subscribers):
+                        subscriber.offer(item)
+        finally:
+            if not entry.ready.done():
+                if entry.subscribers:
+                    entry.ready.set_exception(HubClosed())
+                else:
+                    entry.ready.cancel()  # nobody waits: no "exception never retrieved"
+            for subscriber in entry.subscribers:
+                subscriber.close()
+
+    def _forget_closing(self, channel: str, task: asyncio.Task[None]) -> None:
+        if self._closing.get(channel) is task:
+            del self._closing[channel]
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("broadcast pump %s failed", task.get_name(), exc_info=error)

@@ -1,0 +1,148 @@
+"""EventHub: publish to a channel, subscribe from a cursor, across processes.
+
+``publish`` appends to the log first, then broadcasts; ``subscribe`` registers for live events
+first, then replays the log, so nothing published in between can fall through.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+
+from broadcaster import BroadcastBackend
+
+from pipeline.broadcast import wire
+from pipeline.broadcast.backends import create_broadcast
+from pipeline.broadcast.errors import BroadcastUnavailable, HubClosed
+from pipeline.broadcast.fanout import ChannelFanout
+from pipeline.broadcast.log_base import EventLog, LogEntry
+from pipeline.broadcast.stream import resume
+from pipeline.broadcast.subscriber import LocalSubscriber
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_MAX_LEN = 128
+
+
+@dataclass(frozen=True, slots=True)
+class HubStats:
+    channels: int  # broadcaster subscriptions open in this process
+    subscribers: int  # local subscribers
+    subscriptions_opened: int  # broadcaster subscriptions ever opened
+    lagging: int  # subscribers currently reading the log to catch up
+    dropped_live_events: int  # live events dropped for full queues (re-read from the log)
+
+
+class EventHub:
+    def __init__(
+        self,
+        broadcast: str | BroadcastBackend,
+        log: EventLog,
+        *,
+        queue_size: int = 1000,
+        page_size: int = 500,
+    ) -> None:
+        if queue_size < 1 or page_size < 1:
+            raise ValueError("queue_size and page_size must be positive")
+        self.log = log
+        self._broadcast = create_broadcast(broadcast)
+        self._fanout = ChannelFanout(self._broadcast)
+        self._queue_size = queue_size
+        self._page_size = page_size
+        self._dropped_by_gone = 0
+        self._state = "new"
+
+    async def start(self) -> None:
+        if self._state != "new":
+            raise RuntimeError(f"hub is {self._state}")
+        await self._broadcast.connect()
+        self._state = "running"
+
+    async def stop(self) -> None:
+        if self._state != "running":
+            return
+        self._state = "stopped"
+        await self._fanout.close()
+        await self._broadcast.disconnect()
+        await self.log.aclose()
+
+    async def __aenter__(self) -> EventHub:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def publish(self, channel: str, payload: str) -> str:
+        """Append, then broadcast; return the cursor.
+
+        Raises ``LogUnavailable`` if the log refused it (nothing was published). If only the
+        broadcast fails the event is kept: subscribers re-read the log when their backend
+        reconnects (or at the next live event), so this returns normally and logs a warning.
+        """
+        self._check_running()
+        _check_channel(channel)
+        appended = await self.log.append(channel, payload)
+        message = wire.encode_live(appended.cursor, appended.prev, payload)
+        try:
+            await self._broadcast.publish(channel, message)
+        except BroadcastUnavailable as e:
+            logger.warning(
+                "event %s on %s logged but not broadcast: %s", appended.cursor, channel, e
+            )
+        return appended.cursor
+
+    async def tail(self, channel: str) -> str:
+        """The newest cursor of ``channel``: hand it to a client that then subscribes after it."""
+        return await self.log.tail(channel)
+
+    async def subscribe(self, channel: str, after: str | None = None) -> AsyncIterator[LogEntry]:
+        """Every entry after ``after`` (``None``: after the newest one now), in order, forever.
+
+        Raises ``CursorExpired`` (now or later, if the client falls further behind than the log
+        keeps), ``InvalidCursor``, ``LogUnavailable``, ``HubClosed``. Close it with
+        ``contextlib.aclosing`` (or let the GraphQL server close it) to release the channel.
+        """
+        self._check_running()
+        _check_channel(channel)
+        if after is not None:
+            self.log.cursor_key(after)  # reject garbage before subscribing
+        subscriber = LocalSubscriber(self._queue_size)
+        await self._fanout.join(channel, subscriber)
+        try:
+            start = after if after is not None else await self.log.tail(channel)
+            async for entry in resume(self.log, channel, subscriber, start, self._page_size):
+                yield entry
+        finally:
+            self._dropped_by_gone += subscriber.dropped
+            await self._fanout.leave(channel, subscriber)
+
+    def stats(self) -> HubStats:
+        subscribers = self._fanout.all_subscribers()
+        return HubStats(
+            channels=self._fanout.open_channels,
+            subscribers=len(subscribers),
+            subscriptions_opened=self._fanout.subscriptions_opened,
+            lagging=sum(s.lagged for s in subscribers),
+            dropped_live_events=self._dropped_by_gone + sum(s.dropped for s in subscribers),
+        )
+
+    def _check_running(self) -> None:
+        if self._state == "stopped":
+            raise HubClosed()
+        if self._state != "running":
+            raise RuntimeError(
+                "call start() (or use `async with`) before publishing or subscribing"
+            )
+
+
+def _check_channel(channel: str) -> None:
+    if not channel or len(channel) > CHANNEL_MAX_LEN or any(c.isspace() for c in channel):
+        raise ValueError(f"channel must be 1-{CHANNEL_MAX_LEN} characters without whitespace")

@@ -1,0 +1,168 @@
+"""The event log in the application's SQL database (SQLite or PostgreSQL), on SQLAlchemy Core.
+
+Replay then survives restarts of a single-server deployment with no Redis. Cursors are row ids.
+Appends to one channel are serialised (SQLite has one writer; PostgreSQL takes a per-channel
+advisory lock), so ids commit in order and a reader never sees a later id before an earlier one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
+from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
+
+_ID = re.compile(r"[1-9][0-9]{0,18}")
+CHANNEL_MAX_LEN = 128
+
+
+def event_log_table(metadata: MetaData, name: str = "broadcast_event_log") -> Table:
+    """The table, for the app's metadata and Alembic. (channel, id) serves every query."""
+    return Table(
+        name,
+        metadata,
+        Column(
+            "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+        Column("channel", String(CHANNEL_MAX_LEN), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index(f"ix_{name}_channel_id", "channel", "id"),
+    )
+
+
+class SqlEventLog:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        max_len: int = 1000,
+        *,
+        table: Table | None = None,
+        prune_every: int = 100,
+    ) -> None:
+        if max_len < 1 or prune_every < 1:
+            raise ValueError("max_len and prune_every must be positive")
+        self._sessionmaker = sessionmaker
+        self._max_len = max_len
+        self.table = table if table is not None else event_log_table(MetaData())
+        self._prune_every = prune_every
+        # Appends per channel since this process last pruned it; a channel seen for the first
+        # time is pruned at once, so each channel holds at most about max_len + prune_every
+        # rows per writing process. Cleared when large: forgetting only means an early prune.
+        self._since_prune: dict[str, int] = {}
+
+    async def append(self, channel: str, payload: str) -> Appended:
+        t = self.table
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                if session.get_bind().dialect.name == "postgresql":
+                    key = func.hashtextextended(channel, 0)
+                    await session.execute(select(func.pg_advisory_xact_lock(key)))
+                new_id = await session.scalar(
+                    insert(t).values(channel=channel, payload=payload).returning(t.c.id)
+                )
+                if new_id is None:
+                    raise LogUnavailable(f"append to {channel!r} returned no id")
+                prev = await session.scalar(
+                    select(func.max(t.c.id)).where(t.c.channel == channel, t.c.id < new_id)
+                )
+                if self._due_for_pruning(channel):
+                    await self._prune(session, channel)
+        except (OperationalError, DBAPIError, OSError) as e:
+            raise LogUnavailable(f"cannot append to {channel!r}: {e}") from e
+        return Appended(cursor=str(new_id), prev=LOG_START if prev is None else str(prev))
+
+    async def read_after(self, channel: str, after: str, limit: int) -> list[LogEntry]:
+        (after_id,) = self.cursor_key(after)
+        t = self.table
+        try:
+            async with self._sessionmaker() as session:
+                if after_id:
+                    # Rows are deleted only by pruning: a missing row means a pruned one.
+                    exists = await session.scalar(
+                        select(t.c.id).where(t.c.channel == channel, t.c.id == after_id)
+                    )
+                    if exists is None:
+                        raise CursorExpired(channel, after)
+                rows = await session.execute(
+                    select(t.c.id, t.c.payload)
+                    .where(t.c.channel == channel, t.c.id > after_id)
+                    .order_by(t.c.id)
+                    .limit(limit)
+                )
+                return [LogEntry(str(row_id), payload) for row_id, payload in rows]
+        except (OperationalError, DBAPIError, OSError) as e:
+            raise LogUnavailable(f"cannot read {channel!r}: {e}") from e
+
+    async def tail(self, channel: str) -> str:
+        t = self.table
+        try:
+            async with self._sessionmaker() as session:
+                newest = await session.scalar(
+                    select(func.max(t.c.id)).where(t.c.channel == channel)
+                )
+        except (OperationalError, DBAPIError, OSError) as e:
+            raise LogUnavailable(f"cannot read {channel!r}: {e}") from e
+        return LOG_START if newest is None else str(newest)
+
+    def cursor_key(self, cursor: str) -> tuple[int, ...]:
+        if cursor == LOG_START:
+            return (0,)
+        if _ID.fullmatch(cursor) is None:
+            raise InvalidCursor(cursor)
+        return (int(cursor),)
+
+    async def prune_all(self) -> int:
+        """Trim every channel to ``max_len`` rows (for a periodic job: quiet channels too)."""
+        t = self.table
+        ranked = select(
+            t.c.id,
+            func.row_number().over(partition_by=t.c.channel, order_by=t.c.id.desc()).label("rn"),
+        ).subquery()
+        doomed = select(ranked.c.id).where(ranked.c.rn > self._max_len)
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(delete(t).where(t.c.id.in_(doomed)))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def aclose(self) -> None:
+        return None
+
+    def _due_for_pruning(self, channel: str) -> bool:
+        count = self._since_prune.get(channel)
+        if count is not None and count + 1 < self._prune_every:
+            self._since_prune[channel] = count + 1
+            return False
+        if len(self._since_prune) >= 10_000:
+            self._since_prune.clear()
+        self._since_prune[channel] = 0
+        return True
+
+    async def _prune(self, session: AsyncSession, channel: str) -> None:
+        t = self.table
+        boundary = await session.scalar(
+            select(t.c.id)
+            .where(t.c.channel == channel)
+            .order_by(t.c.id.desc())
+            .offset(self._max_len)
+            .limit(1)
+        )
+        if boundary is not None:
+            await session.execute(delete(t).where(t.c.channel == channel, t.c.id <= boundary))

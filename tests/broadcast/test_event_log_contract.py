@@ -1,0 +1,125 @@
+"""Every EventLog keeps the same promises: ordered, exclusive reads, honest expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pipeline.broadcast import LOG_START, CursorExpired, EventLog, InvalidCursor, MemoryEventLog
+from pipeline.broadcast.log_redis import RedisStreamEventLog
+from pipeline.broadcast.log_sql import SqlEventLog
+
+MAX_LEN = 5
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+def log(request: pytest.FixtureRequest, prefix: str) -> Iterator[EventLog]:
+    kind = request.param
+    if kind == "memory":
+        yield MemoryEventLog(MAX_LEN)
+    elif kind == "redis":
+        client: Redis = request.getfixturevalue("redis_client")
+        yield RedisStreamEventLog(client, MAX_LEN, key_prefix=prefix)
+    elif kind == "sqlite":
+        maker: async_sessionmaker[AsyncSession] = request.getfixturevalue("sqlite_sessionmaker")
+        yield SqlEventLog(maker, MAX_LEN, prune_every=1)
+    else:
+        pg: tuple[async_sessionmaker[AsyncSession], Table] = request.getfixturevalue(
+            "postgres_log_table"
+        )
+        yield SqlEventLog(pg[0], MAX_LEN, table=pg[1], prune_every=1)
+
+
+async def test_appends_chain_each_entry_to_the_one_before(log: EventLog) -> None:
+    first = await log.append("conversation:1", "a")
+    second = await log.append("conversation:1", "b")
+    other = await log.append("conversation:2", "x")
+
+    assert first.prev == LOG_START
+    assert second.prev == first.cursor
+    assert other.prev == LOG_START
+    assert log.cursor_key(LOG_START) < log.cursor_key(first.cursor) < log.cursor_key(second.cursor)
+    assert await log.tail("conversation:1") == second.cursor
+    assert await log.tail("conversation:3") == LOG_START
+
+
+async def test_read_after_is_exclusive_ordered_and_paged(log: EventLog) -> None:
+    cursors = [(await log.append("conversation:1", p)).cursor for p in "abcd"]
+    await log.append("conversation:2", "other channel")
+
+    everything = await log.read_after("conversation:1", LOG_START, 100)
+    assert [e.payload for e in everything] == ["a", "b", "c", "d"]
+    assert [e.cursor for e in everything] == cursors
+    after_b = await log.read_after("conversation:1", cursors[1], 1)
+    assert [e.payload for e in after_b] == ["c"]
+    assert await log.read_after("conversation:1", cursors[3], 100) == []
+    assert await log.read_after("conversation:9", LOG_START, 100) == []
+
+
+async def test_a_trimmed_cursor_expires_but_retained_ones_still_resume(log: EventLog) -> None:
+    # Redis trims with MAXLEN ~ (whole 100-entry nodes), so append well past max_len.
+    cursors = [(await log.append("conversation:1", str(i))).cursor for i in range(300)]
+
+    with pytest.raises(CursorExpired) as caught:
+        await log.read_after("conversation:1", cursors[0], 10)
+    assert caught.value.channel == "conversation:1"
+    if not isinstance(log, SqlEventLog):  # SQL keeps no record of pruning (documented)
+        with pytest.raises(CursorExpired):
+            await log.read_after("conversation:1", LOG_START, 10)
+    tail = await log.read_after("conversation:1", cursors[-3], 10)
+    assert [e.payload for e in tail] == ["298", "299"]
+
+
+async def test_garbage_and_unknown_cursors_are_refused(log: EventLog) -> None:
+    await log.append("conversation:1", "a")
+    with pytest.raises(InvalidCursor):
+        log.cursor_key("not a cursor")
+    with pytest.raises(InvalidCursor):
+        await log.read_after("conversation:1", "1 2", 10)
+    # A cursor past the channel's tail (a log that lost entries, e.g. a Redis restart)
+    # cannot prove nothing was missed.
+    ahead = [(await log.append("conversation:2", "b")).cursor for _ in range(3)][-1]
+    with pytest.raises(CursorExpired):
+        await log.read_after("conversation:1", ahead, 10)
+
+
+@pytest.mark.redis
+async def test_redis_stream_stays_near_max_len(redis_client: Redis, prefix: str) -> None:
+    log = RedisStreamEventLog(redis_client, 50, key_prefix=prefix)
+    for i in range(1000):
+        await log.append("conversation:1", str(i))
+    length = await redis_client.xlen(f"{prefix}conversation:1")
+    assert 50 <= length <= 150  # approximate trimming works in 100-entry nodes
+    assert await redis_client.ttl(f"{prefix}conversation:1") > 0
+
+
+async def test_memory_log_forgets_a_previous_process(prefix: str) -> None:
+    before_restart = MemoryEventLog(10)
+    cursor = (await before_restart.append("conversation:1", "a")).cursor
+    after_restart = MemoryEventLog(10)
+    await after_restart.append("conversation:1", "b")
+    with pytest.raises(CursorExpired):
+        await after_restart.read_after("conversation:1", cursor, 10)
+
+
+async def test_sql_prune_all_trims_quiet_channels(
+    sqlite_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    log = SqlEventLog(sqlite_sessionmaker, 3, prune_every=1000)
+    for i in range(10):
+        await log.append("conversation:1", str(i))
+    deleted = await log.prune_all()
+    kept = await log.read_after("conversation:1", LOG_START, 100)
+    assert deleted == 7  # only the first append pruned (nothing), prune_every is 1000
+    assert [e.payload for e in kept] == ["7", "8", "9"]
