@@ -715,6 +715,22 @@ namespace HoloMate.Tests
             Check(authSeen == "Bearer devtok", "socket authorised with the device token");
             Check(string.Join(",", types) == "VolumeChanged,SleepChanged", "events dispatched");
             Check(!ok && authFailed != null && session.LastCursor == "k2", "revoked token surfaces AuthFailed; cursor kept");
+
+            // A GraphQL error on the subscription ends the session with an exception (caller restarts).
+            var h2 = new Harness();
+            h2.Server = (n, s, msg) =>
+            {
+                if (Is(msg, "connection_init")) s.Push(Json.O("type", "connection_ack"));
+                if (Is(msg, "subscribe")) s.Push(Json.O("type", "error", "id", Json.Str(msg, "id"), "payload", new List<object> { Json.O("message", "Cannot query field") }));
+                return true;
+            };
+            var session2 = new HologramSession(new HologramSessionConfig { HttpEndpoint = new Uri("http://srv/graphql"), Socket = h2.Options }, api);
+            string thrown = null;
+            try { await session2.RunAsync("existing-token", "k9", CancellationToken.None); }
+            catch (GraphQLRequestException e) { thrown = e.Message; }
+            Check(thrown != null && thrown.Contains("Cannot query field"), "subscription error ends the session: " + thrown);
+            var sub2 = h2.Transports[0].Sent.First(m => Is(m, "subscribe"));
+            Check(Json.Str(Json.Obj(Json.Obj(sub2, "payload"), "variables"), "after") == "k9", "existing token skips pairing; resume cursor passed");
         }
     }
 }

@@ -62,6 +62,8 @@ namespace HoloMate.Core
         /// <summary>
         /// Pairs if <paramref name="deviceToken"/> is null, then streams events until cancelled.
         /// Returns false when the token was refused or pairing was denied (AuthFailed was raised).
+        /// Throws <see cref="GraphQLRequestException"/> when the server ends the event stream, and
+        /// <see cref="GraphQLWsException"/> on a fatal protocol close.
         /// </summary>
         public async Task<bool> RunAsync(string deviceToken, string resumeAfter, CancellationToken ct)
         {
@@ -89,21 +91,35 @@ namespace HoloMate.Core
             client.SubscribeSent += sub => { var h = Subscribed; if (h != null) h(sub.LastCursor); };
             client.CallbackError += e => { var h = HandlerError; if (h != null) h(e); };
 
-            var variables = new Dictionary<string, object>();
-            variables["after"] = resumeAfter;
-            _subscription = client.Subscribe(HologramQueries.HologramEventsSubscription, variables,
-                OnNext, errors => { var h = SubscriptionFailed; if (h != null) h(errors); }, null,
-                HologramEventParser.CursorOf);
-            try
+            // The server ending the stream (error or complete) leaves an open socket with nothing to
+            // listen to; stop the socket too and report it, so the caller can start over.
+            using (var streamEnded = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
-                await client.RunAsync(ct);
+                string endReason = null;
+                var variables = new Dictionary<string, object>();
+                variables["after"] = resumeAfter;
+                _subscription = client.Subscribe(HologramQueries.HologramEventsSubscription, variables, OnNext,
+                    errors =>
+                    {
+                        endReason = "hologramEvents failed: " + MiniJson.Serialize(errors);
+                        var h = SubscriptionFailed;
+                        if (h != null) h(errors);
+                        streamEnded.Cancel();
+                    },
+                    () => { endReason = "server completed hologramEvents"; streamEnded.Cancel(); },
+                    HologramEventParser.CursorOf);
+                try
+                {
+                    await client.RunAsync(streamEnded.Token);
+                }
+                catch (GraphQLWsException e)
+                {
+                    if (!e.IsAuthError) throw;
+                    Raise(AuthFailed, e.Message);
+                    return false;
+                }
+                if (endReason != null && !ct.IsCancellationRequested) throw new GraphQLRequestException(endReason, null, 0);
                 return true;
-            }
-            catch (GraphQLWsException e)
-            {
-                if (!e.IsAuthError) throw;
-                Raise(AuthFailed, e.Message);
-                return false;
             }
         }
 

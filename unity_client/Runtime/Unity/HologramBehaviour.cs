@@ -1,0 +1,89 @@
+// The scene's entry point: pairs the device (once; the token is kept in PlayerPrefs), keeps the
+// event stream open and hands events to the player and drivers.
+// Started from Start(), all awaits resume on Unity's main thread (UnitySynchronizationContext),
+// so every event handler below runs on the main thread and may touch Unity objects.
+using System;
+using System.Threading;
+using HoloMate.Core;
+using UnityEngine;
+using UnityEngine.Events;
+
+namespace HoloMate.Unity
+{
+    public sealed class HologramBehaviour : MonoBehaviour
+    {
+        const string TokenKey = "holomate.deviceToken";
+
+        [Tooltip("HTTP GraphQL endpoint, e.g. https://api.example.com/graphql")]
+        public string serverUrl = "http://127.0.0.1:8000/graphql";
+        public string model = "holo-mate";
+        public AudioChunkPlayer player;
+        public VisemeDriver visemeDriver;
+        public EmotionDriver emotionDriver;
+        public Animator bodyAnimator;
+
+        [Header("UI hooks")]
+        public UnityEvent<string> onUserCode;          // show "Enter ABCD-EFGH at <uri>"
+        public UnityEvent onPaired;
+        public UnityEvent<string> onReplyText;         // subtitles
+        public UnityEvent<string> onCompanionSwitched; // load another character
+        public UnityEvent<bool> onSleepChanged;
+
+        readonly ReplyRouter _router = new ReplyRouter();
+        CancellationTokenSource _cts;
+        string _lastCursor; // resume point across session restarts
+
+        void Start()
+        {
+            visemeDriver.Timeline = _router.Visemes;
+            emotionDriver.Timeline = _router.Emotions;
+            player.BaseUri = new Uri(serverUrl);
+
+            _router.AudioChunkArrived = player.Enqueue;
+            _router.ReplyReset = player.ResetReply;
+            _router.ReplyFinished = m => player.MarkReplyComplete();
+            _router.TextChanged = t => onReplyText.Invoke(t);
+            _router.Commands.VolumeChanged = player.SetVolume;
+            _router.Commands.PlayAnimation = (name, loop) => { if (bodyAnimator != null) bodyAnimator.Play(name); };
+            _router.Commands.CompanionSwitched = id => onCompanionSwitched.Invoke(id);
+            _router.Commands.SleepChanged = asleep => onSleepChanged.Invoke(asleep);
+
+            _cts = new CancellationTokenSource();
+            Run(_cts.Token);
+        }
+
+        async void Run(CancellationToken ct)
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var session = new HologramSession(new HologramSessionConfig
+                {
+                    HttpEndpoint = new Uri(serverUrl),
+                    Device = new DeviceInfo { Model = model, Serial = SystemInfo.deviceUniqueIdentifier },
+                });
+                session.Pairing.CodeIssued += code => onUserCode.Invoke(code.UserCode + "  " + code.VerificationUri);
+                session.Paired += r => { PlayerPrefs.SetString(TokenKey, r.DeviceToken); PlayerPrefs.Save(); onPaired.Invoke(); };
+                session.EventReceived += _router.Handle;
+                session.HandlerError += Debug.LogException;
+                session.AuthFailed += reason => Debug.LogWarning("HoloMate: " + reason + "; pairing again");
+                try
+                {
+                    bool authorised = await session.RunAsync(PlayerPrefs.GetString(TokenKey, null), _lastCursor, ct);
+                    if (!authorised) { PlayerPrefs.DeleteKey(TokenKey); _lastCursor = null; } // revoked or denied: pair again
+                }
+                catch (OperationCanceledException) { return; }
+                catch (Exception e)
+                {
+                    _lastCursor = session.LastCursor ?? _lastCursor;
+                    Debug.LogException(e);
+                    await System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(5)); // e.g. server down during pairing
+                }
+            }
+        }
+
+        void OnDestroy()
+        {
+            if (_cts != null) _cts.Cancel();
+        }
+    }
+}
