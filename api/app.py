@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from api.health import healthz, readyz
 from api.middleware import BodySizeLimit, RequestId
 from api.settings import Settings, get_settings
 from resolvers.state import AppState
+from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords
 from services.auth.policy import AuthPolicy
 from services.auth.tokens import TokenCodec
@@ -35,6 +37,7 @@ def build_policy(settings: Settings) -> AuthPolicy:
         access_ttl_s=settings.access_token_ttl_s,
         refresh_ttl_s=settings.refresh_token_ttl_s,
         device_ttl_s=settings.device_token_ttl_s,
+        verified=VerifiedTokens(settings.auth_cache_ttl_s),
         free_attempts=settings.login_free_attempts,
         max_lock_s=settings.login_max_lock_s,
     )
@@ -72,6 +75,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await upgrade_async(settings.database_url)
         app.state.holo = state
         app.state.settings = settings
+        # Long-lived start-up objects (schema, models) leave the GC's view: shorter pauses.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

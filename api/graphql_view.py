@@ -99,8 +99,16 @@ class HoloGraphQL(GraphQL[Context, None]):
         return context
 
     async def _authenticate(self, context: Context, token: str) -> None:
+        verified = self.state.policy.verified
+        viewer = verified.get(token)
+        if viewer is not None:
+            context.viewer = viewer
+            return
         async with self.state.sessionmaker() as session:
-            context.viewer = await authenticate(session, self.state.policy.codec, token)
+            context.viewer, user = await authenticate(session, self.state.policy.codec, token)
+        verified.put(token, context.viewer)
+        if user is not None:  # fresh from the database: `me` needs no second query
+            context.loaders.user_by_id.prime(user.id, user)
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}

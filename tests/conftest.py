@@ -63,8 +63,6 @@ def api(http: httpx.AsyncClient) -> GraphQLClient:
 
 
 @pytest.fixture
-def server(
-    database_url: str, clean_db: None, tmp_path: Path
-) -> Iterator[LiveServer]:
+def server(database_url: str, clean_db: None, tmp_path: Path) -> Iterator[LiveServer]:
     with live_server(database_url, tmp_path / "storage") as running:
         yield running

@@ -18,42 +18,15 @@ from store.models import Companion as CompanionRow
 @strawberry.type
 class Companion:
     row: strawberry.Private[CompanionRow]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("Companion", self.row.id))
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def persona(self) -> str:
-        return self.row.persona
-
-    @strawberry.field
-    def backstory(self) -> str:
-        return self.row.backstory
-
-    @strawberry.field
-    def traits(self) -> list[str]:
-        return list(self.row.traits or [])
-
-    @strawberry.field
-    def language(self) -> str:
-        return self.row.language
-
-    @strawberry.field
-    def greeting(self) -> str:
-        return self.row.greeting
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
+    id: strawberry.ID
+    name: str
+    persona: str
+    backstory: str
+    traits: list[str]
+    language: str
+    greeting: str
+    created_at: datetime
+    updated_at: datetime
 
     @strawberry.field
     async def voice_profile(self, info: strawberry.Info[Context, None]) -> VoiceProfile | None:
@@ -87,4 +60,16 @@ class Companion:
 
     @classmethod
     def from_model(cls, row: CompanionRow) -> Companion:
-        return cls(row=row)
+        # Plain fields resolve faster than one resolver method per field.
+        return cls(
+            row=row,
+            id=strawberry.ID(ids.encode("Companion", row.id)),
+            name=row.name,
+            persona=row.persona,
+            backstory=row.backstory,
+            traits=list(row.traits or []),
+            language=row.language,
+            greeting=row.greeting,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )

@@ -30,26 +30,11 @@ class Participant:
 @strawberry.type
 class Conversation:
     row: strawberry.Private[ConversationRow]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("Conversation", self.row.id))
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field
-    def archived(self) -> bool:
-        return self.row.archived_at is not None
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def last_message_at(self) -> datetime | None:
-        return self.row.last_message_at
+    id: strawberry.ID
+    title: str
+    archived: bool
+    created_at: datetime
+    last_message_at: datetime | None
 
     @strawberry.field
     async def companion(
@@ -84,4 +69,11 @@ class Conversation:
 
     @classmethod
     def from_model(cls, row: ConversationRow) -> Conversation:
-        return cls(row=row)
+        return cls(
+            row=row,
+            id=strawberry.ID(ids.encode("Conversation", row.id)),
+            title=row.title,
+            archived=row.archived_at is not None,
+            created_at=row.created_at,
+            last_message_at=row.last_message_at,
+        )

@@ -26,38 +26,14 @@ class MessageTimings:
 @strawberry.type
 class Message:
     row: strawberry.Private[MessageRow]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("Message", self.row.id))
-
-    @strawberry.field
-    def conversation_id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("Conversation", self.row.conversation_id))
-
-    @strawberry.field
-    def role(self) -> MessageRole:
-        return self.row.role
-
-    @strawberry.field
-    def text(self) -> str:
-        return self.row.text
-
-    @strawberry.field
-    def status(self) -> MessageStatus:
-        return self.row.status
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def completed_at(self) -> datetime | None:
-        return self.row.completed_at
-
-    @strawberry.field
-    def error_code(self) -> str | None:
-        return self.row.error_code
+    id: strawberry.ID
+    conversation_id: strawberry.ID
+    role: MessageRole
+    text: str
+    status: MessageStatus
+    created_at: datetime
+    completed_at: datetime | None
+    error_code: str | None
 
     @strawberry.field
     def timings(self) -> MessageTimings:
@@ -76,7 +52,17 @@ class Message:
 
     @classmethod
     def from_model(cls, row: MessageRow) -> Message:
-        return cls(row=row)
+        return cls(
+            row=row,
+            id=strawberry.ID(ids.encode("Message", row.id)),
+            conversation_id=strawberry.ID(ids.encode("Conversation", row.conversation_id)),
+            role=row.role,
+            text=row.text,
+            status=row.status,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+            error_code=row.error_code,
+        )
 
 
 _TIMING_FIELDS = {

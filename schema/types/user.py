@@ -34,22 +34,10 @@ class Preferences:
 @strawberry.type(description="The signed-in person.")
 class User:
     row: strawberry.Private[UserRow]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("User", self.row.id))
-
-    @strawberry.field
-    def email(self) -> str:
-        return self.row.email
-
-    @strawberry.field
-    def display_name(self) -> str:
-        return self.row.display_name
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
+    id: strawberry.ID
+    email: str
+    display_name: str
+    created_at: datetime
 
     @strawberry.field
     async def preferences(self, info: strawberry.Info[Context, None]) -> Preferences:
@@ -68,7 +56,13 @@ class User:
 
     @classmethod
     def from_model(cls, row: UserRow) -> User:
-        return cls(row=row)
+        return cls(
+            row=row,
+            id=strawberry.ID(ids.encode("User", row.id)),
+            email=row.email,
+            display_name=row.display_name,
+            created_at=row.created_at,
+        )
 
 
 @strawberry.type(description="Another person as participants see them: name only.")

@@ -19,14 +19,18 @@ def bearer_token(header_value: str | None) -> str | None:
     return token.strip()
 
 
-async def authenticate(session: AsyncSession, codec: TokenCodec, token: str) -> Viewer:
+async def authenticate(
+    session: AsyncSession, codec: TokenCodec, token: str
+) -> tuple[Viewer, User | None]:
+    """The viewer, and the person's row when the token is a person's (saves a later load)."""
     claims = codec.decode(token)
     if claims.kind == "access":
         user = await session.get(User, claims.subject_id)
         if user is None or user.token_version != claims.version:
             raise Unauthenticated("Token revoked", reason="TOKEN_REVOKED")
-        return Viewer(user_id=user.id, expires_at=claims.expires_at)
+        return Viewer(user_id=user.id, expires_at=claims.expires_at), user
     device = await session.get(HologramDevice, claims.subject_id)
     if device is None or device.revoked_at is not None or device.token_version != claims.version:
         raise Unauthenticated("Device token revoked", reason="TOKEN_REVOKED")
-    return Viewer(user_id=device.owner_id, expires_at=claims.expires_at, device_id=device.id)
+    viewer = Viewer(user_id=device.owner_id, expires_at=claims.expires_at, device_id=device.id)
+    return viewer, None

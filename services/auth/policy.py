@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords
 from services.auth.tokens import TokenCodec
 
@@ -15,5 +16,6 @@ class AuthPolicy:
     access_ttl_s: int
     refresh_ttl_s: int
     device_ttl_s: int
+    verified: VerifiedTokens
     free_attempts: int = 5
     max_lock_s: int = 900

@@ -118,6 +118,7 @@ async def change_password(
     new = validation.password(new, field="newPassword")
     user.password_hash = await policy.passwords.hash(new)
     user.token_version += 1  # every access token issued before now stops working
+    policy.verified.forget_user(user.id)
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))

@@ -10,11 +10,13 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from tests.support.server import LiveServer
 
 REGISTER = gql(
-    "mutation($e: String!, $p: String!) { register(email: $e, password: $p, displayName: \"Ada\")"
+    'mutation($e: String!, $p: String!) { register(email: $e, password: $p, displayName: "Ada")'
     " { accessToken refreshToken user { id } } }"
 )
 ME = gql("{ me { id email } }")
-REFRESH = gql("mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }")
+REFRESH = gql(
+    "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"
+)
 
 
 def _client(server: LiveServer, token: str | None = None) -> Client:
@@ -24,8 +26,9 @@ def _client(server: LiveServer, token: str | None = None) -> Client:
 
 async def test_register_me_refresh_over_real_http(server: LiveServer) -> None:
     async with _client(server) as session:
-        reg = (await session.execute(REGISTER, variable_values={"e": "ada@example.com",
-                                                                 "p": "correct horse"}))
+        reg = await session.execute(
+            REGISTER, variable_values={"e": "ada@example.com", "p": "correct horse"}
+        )
     tokens = reg["register"]
     async with _client(server, tokens["accessToken"]) as session:
         me = await session.execute(ME)

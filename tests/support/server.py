@@ -40,9 +40,7 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(
-    database_url: str, storage_dir: Path, **extra_env: str
-) -> Iterator[LiveServer]:
+def live_server(database_url: str, storage_dir: Path, **extra_env: str) -> Iterator[LiveServer]:
     port = free_port()
     env = {
         **os.environ,
@@ -59,9 +57,23 @@ def live_server(
     storage_dir.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.asgi:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", "--ws-per-message-deflate", "false"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.asgi:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--ws-per-message-deflate",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
         try:
             _wait_ready(f"http://127.0.0.1:{port}", proc, log)
