@@ -18,13 +18,19 @@ from api.graphql_schema import build_schema
 from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
 from api.middleware import BodySizeLimit, RequestId
+from api.providers import build_providers, build_storage
 from api.settings import Settings, get_settings
+from pipeline.broadcast.factory import make_hub
+from pipeline.broadcast.hub import EventHub
+from pipeline.broadcast.log_sql import SqlEventLog
 from resolvers.state import AppState
 from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords
 from services.auth.policy import AuthPolicy
 from services.auth.tokens import TokenCodec
+from services.replies import ReplyService
 from store.db import make_engine, make_sessionmaker
+from store.metadata import event_log
 from store.migrate import upgrade_async
 
 log = logging.getLogger("holomate")
@@ -43,6 +49,19 @@ def build_policy(settings: Settings) -> AuthPolicy:
     )
 
 
+def build_hub(settings: Settings, state: AppState) -> EventHub:
+    """Redis fans out and logs across processes; otherwise the app's database keeps the
+    replay log, so a reconnecting client resumes even after a restart."""
+    if settings.broadcast_url.startswith(("redis://", "rediss://")):
+        return make_hub(
+            settings.broadcast_url,
+            max_len=settings.event_log_max_len,
+            queue_size=settings.subscriber_queue_size,
+        )
+    log_ = SqlEventLog(state.sessionmaker, settings.event_log_max_len, table=event_log)
+    return make_hub(settings.broadcast_url, log=log_, queue_size=settings.subscriber_queue_size)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
@@ -50,7 +69,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         sessionmaker=make_sessionmaker(engine),
         policy=build_policy(settings),
         introspection=settings.introspection,
+        media_url_ttl_s=settings.media_url_ttl_s,
+        public_base_url=settings.public_base_url,
     )
+    state.storage = build_storage(settings)
     schema = build_schema(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
@@ -75,12 +97,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await upgrade_async(settings.database_url)
         app.state.holo = state
         app.state.settings = settings
+        state.hub = build_hub(settings, state)
+        await state.hub.start()
+        assert state.storage is not None
+        state.replies = ReplyService(
+            sessionmaker=state.sessionmaker,
+            hub=state.hub,
+            providers=build_providers(settings, state.storage),
+            url_ttl_s=settings.media_url_ttl_s,
+        )
+        await state.replies.start()
         # Long-lived start-up objects (schema, models) leave the GC's view: shorter pauses.
         gc.collect()
         gc.freeze()
         try:
             yield
         finally:
+            await state.replies.stop()
+            await state.hub.stop()
             await engine.dispose()
 
     routes = [

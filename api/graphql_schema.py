@@ -24,11 +24,14 @@ from resolvers.auth import AuthMutation
 from resolvers.companions import CompanionMutation, CompanionQuery
 from resolvers.conversations import ConversationMutation, ConversationQuery
 from resolvers.me import MeMutation, MeQuery
+from resolvers.replies import ReplyMutation, ReplySubscription
 
 Query = merge_types("Query", (MeQuery, CompanionQuery, ConversationQuery))
 Mutation = merge_types(
-    "Mutation", (AuthMutation, MeMutation, CompanionMutation, ConversationMutation)
+    "Mutation",
+    (AuthMutation, MeMutation, CompanionMutation, ConversationMutation, ReplyMutation),
 )
+Subscription = merge_types("Subscription", (ReplySubscription,))
 
 
 class HoloSchema(strawberry.Schema):
@@ -62,6 +65,7 @@ def build_schema(
     return HoloSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
     )

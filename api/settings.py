@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     llm_base_url: str = ""
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = "gpt-4o-mini"
+    offline_llm_word_delay_s: float = Field(default=0.03, ge=0)
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
     elevenlabs_api_key: SecretStr = SecretStr("")

@@ -28,6 +28,10 @@ class Context:
             self._loaders = Loaders(self.app.sessionmaker)
         return self._loaders
 
+    def reset_loaders(self) -> None:
+        """Drop cached loads: a socket's context lives for hours, each event needs fresh data."""
+        self._loaders = None
+
     def fresh(self) -> Context:
         """A copy with empty loaders, for each subscription event on a long-lived socket."""
         return Context(

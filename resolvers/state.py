@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.auth.policy import AuthPolicy
+
+if TYPE_CHECKING:
+    from pipeline.broadcast.hub import EventHub
+    from pipeline.storage.local import LocalBlobStorage
+    from services.replies import ReplyService
 
 
 @dataclass(slots=True)
@@ -15,4 +20,9 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     policy: AuthPolicy
     introspection: bool = True
+    storage: LocalBlobStorage | None = None
+    hub: EventHub | None = None
+    replies: ReplyService | None = None
+    media_url_ttl_s: int = 3600
+    public_base_url: str = ""
     extras: dict[str, Any] = field(default_factory=dict)

@@ -72,6 +72,13 @@ class RateLimited(AppError):
         super().__init__(message, retryAfter=retry_after_s)
 
 
+class CursorExpired(AppError):
+    code = CURSOR_EXPIRED
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is older than the replay log keeps; reload the history")
+
+
 class QuotaExceeded(AppError):
     code = QUOTA_EXCEEDED
 

@@ -1,0 +1,51 @@
+"""Pick the speech, language and storage providers from settings.
+
+Offline providers are the default; a cloud provider is added when its key is configured, so
+switching never touches the schema.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from api.settings import Settings
+from pipeline.llm.base import LLMProvider
+from pipeline.llm.local import PersonaResponder
+from pipeline.llm.openai_llm import OpenAICompatibleLLM
+from pipeline.storage.local import LocalBlobStorage
+from pipeline.stt.pocketsphinx_stt import PocketsphinxSTT
+from pipeline.tts.base import TTSProvider
+from pipeline.tts.espeak import EspeakTTS
+from services.replies import Providers
+
+log = logging.getLogger("holomate.providers")
+
+
+def build_storage(settings: Settings) -> LocalBlobStorage:
+    return LocalBlobStorage(settings.storage_dir, secret=settings.secret_key.get_secret_value())
+
+
+def build_llm(settings: Settings) -> LLMProvider:
+    if settings.llm_base_url:
+        return OpenAICompatibleLLM(
+            settings.llm_base_url, settings.llm_api_key.get_secret_value(), settings.llm_model
+        )
+    if settings.openai_api_key.get_secret_value():
+        return OpenAICompatibleLLM(
+            settings.openai_base_url or None,
+            settings.openai_api_key.get_secret_value(),
+            settings.llm_model,
+        )
+    log.info("no LLM endpoint configured: using the offline persona responder")
+    return PersonaResponder(word_delay_s=settings.offline_llm_word_delay_s)
+
+
+def build_tts(settings: Settings) -> dict[str, TTSProvider]:
+    providers: dict[str, TTSProvider] = {"espeak": EspeakTTS()}
+    return providers
+
+
+def build_providers(settings: Settings, storage: LocalBlobStorage) -> Providers:
+    return Providers(
+        llm=build_llm(settings), tts=build_tts(settings), stt=PocketsphinxSTT(), storage=storage
+    )

@@ -1,0 +1,162 @@
+"""sendMessage, sendVoiceMessage, interruptReply and the conversationEvents subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from pipeline.broadcast.errors import CursorExpired, InvalidCursor
+from resolvers.context import Context
+from resolvers.state import AppState
+from schema import ids
+from schema.types.events import ConversationEvent, event_from_payload
+from schema.types.message import Message
+from services import conversations
+from services.errors import BadUserInput, Unauthenticated
+from services.errors import CursorExpired as CursorExpiredError
+from services.events import channel_for
+
+log = logging.getLogger("holomate.subscriptions")
+AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
+TOKEN_EXPIRED_CLOSE = 4401
+
+
+class SharedEvents:
+    """Each logged event is turned into its GraphQL object once per process, then shared by
+    every subscriber (fan-out cost stays flat as subscribers grow)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._size = size
+
+    def get(self, cursor: str, payload: str, sign: Any) -> Any:
+        event = self._items.get(cursor)
+        if event is None:
+            event = event_from_payload(cursor, json.loads(payload), sign)
+            self._items[cursor] = event
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return event
+
+
+_shared = SharedEvents()
+
+
+def _replies(state: AppState) -> Any:
+    if state.replies is None:
+        raise RuntimeError("reply service not started")
+    return state.replies
+
+
+def _signer(state: AppState, base_url: str) -> Any:
+    storage = state.storage
+
+    def sign(key: str) -> str:
+        assert storage is not None
+        return base_url + storage.signed_url(key, state.media_url_ttl_s)
+
+    return sign
+
+
+def _base_url(context: Context) -> str:
+    if context.app.public_base_url:
+        return context.app.public_base_url.rstrip("/")
+    url = context.request.url
+    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
+    return f"{scheme}://{url.netloc}"
+
+
+@strawberry.type
+class ReplyMutation:
+    @strawberry.mutation(
+        description="Store the message and return it; the reply streams on conversationEvents."
+    )
+    async def send_message(
+        self, info: strawberry.Info[Context, None], conversation_id: strawberry.ID, text: str
+    ) -> Message:
+        viewer = info.context.person()
+        row = await _replies(info.context.app).send_message(
+            viewer, ids.decode("Conversation", conversation_id), text
+        )
+        return Message.from_model(row)
+
+    @strawberry.mutation(description="A WAV recording; speech-to-text, then as sendMessage.")
+    async def send_voice_message(
+        self, info: strawberry.Info[Context, None], conversation_id: strawberry.ID, audio: Upload
+    ) -> Message:
+        viewer = info.context.person()
+        mime = (getattr(audio, "content_type", None) or "audio/wav").split(";")[0].strip()
+        if mime not in AUDIO_TYPES:
+            raise BadUserInput("Send the recording as audio/wav", field="audio")
+        data = await audio.read()  # type: ignore[attr-defined]
+        row = await _replies(info.context.app).send_voice(
+            viewer, ids.decode("Conversation", conversation_id), data, mime
+        )
+        return Message.from_model(row)
+
+    @strawberry.mutation(description="Barge-in: stop the reply and keep what was heard.")
+    async def interrupt_reply(
+        self, info: strawberry.Info[Context, None], message_id: strawberry.ID, heard_until_ms: int
+    ) -> Message:
+        viewer = info.context.person()
+        row = await _replies(info.context.app).interrupt(
+            viewer, ids.decode("Message", message_id), heard_until_ms
+        )
+        return Message.from_model(row)
+
+
+@strawberry.type
+class ReplySubscription:
+    @strawberry.subscription(
+        description="Everything said in a conversation, live; pass the "
+        "last cursor you saw as `after` to resume without gaps."
+    )
+    async def conversation_events(
+        self,
+        info: strawberry.Info[Context, None],
+        conversation_id: strawberry.ID,
+        after: str | None = None,
+    ) -> AsyncGenerator[ConversationEvent, None]:
+        context = info.context
+        viewer = context.any_viewer()
+        pk = ids.decode("Conversation", conversation_id)
+        async with context.app.sessionmaker() as session:
+            await conversations.get_visible(session, viewer, pk)
+        hub = context.app.hub
+        assert hub is not None
+        sign = _signer(context.app, _base_url(context))
+        stream = hub.subscribe(channel_for(pk), after)
+        try:
+            while True:
+                remaining = viewer.expires_at - time.time()
+                if remaining <= 0:
+                    raise TimeoutError
+                try:
+                    entry = await asyncio.wait_for(anext(stream), timeout=remaining)
+                except InvalidCursor as e:
+                    raise BadUserInput("Unknown cursor", field="after") from e
+                except CursorExpired as e:
+                    raise CursorExpiredError() from e
+                context.reset_loaders()
+                yield _shared.get(entry.cursor, entry.payload, sign)
+        except TimeoutError:
+            await _close_expired(context)
+            raise Unauthenticated("Token expired", reason="TOKEN_EXPIRED") from None
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def _close_expired(context: Context) -> None:
+    socket = context.request
+    try:
+        await socket.close(code=TOKEN_EXPIRED_CLOSE, reason="Token expired")
+    except Exception:  # noqa: BLE001 - the socket may already be gone
+        log.debug("socket already closed")

@@ -1,0 +1,443 @@
+"""Conversation turns: store what a person says, produce the companion's reply in the
+background, publish every event to the conversation's channel, and handle barge-in.
+
+A reply runs in the process that received the message; ``interruptReply`` may land on any
+process, so interrupts travel on a control channel every process listens to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pipeline import events as ev
+from pipeline.broadcast.hub import EventHub
+from pipeline.llm.base import LLMProvider
+from pipeline.prompt import Persona, build_messages
+from pipeline.reply import ReplyControl, ReplyOutcome, ReplyPipeline, ReplyRequest, StoredChunk
+from pipeline.reply import heard_text as heard_text_of
+from pipeline.storage.base import BlobStorage
+from pipeline.stt.base import STTProvider
+from pipeline.tts.base import TTSProvider, VoiceSettings
+from services import conversations, validation
+from services.errors import BadUserInput, NotFound
+from services.events import channel_for, envelope, message_snapshot, reply_event_data
+from services.identity import Viewer
+from store.base import utcnow
+from store.models import (
+    Companion,
+    Conversation,
+    Message,
+    MessageRole,
+    MessageStatus,
+    UserPreference,
+    VoiceProfile,
+)
+
+log = logging.getLogger("holomate.replies")
+CONTROL_CHANNEL = "replies:control"
+MAX_TEXT = 4000
+HISTORY_MESSAGES = 40
+
+QuotaCheck = Callable[[AsyncSession, int], Awaitable[None]]
+TurnObserver = Callable[[dict[str, float]], None]
+
+
+@dataclass(slots=True)
+class Providers:
+    llm: LLMProvider
+    tts: dict[str, TTSProvider]
+    stt: STTProvider
+    storage: BlobStorage
+    default_tts: str = "espeak"
+
+    def tts_for(self, provider: str | None) -> TTSProvider:
+        return self.tts.get(provider or self.default_tts) or self.tts[self.default_tts]
+
+
+@dataclass(slots=True)
+class _Running:
+    control: ReplyControl
+    task: asyncio.Task[None]
+
+
+@dataclass(slots=True)
+class ReplyService:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    hub: EventHub
+    providers: Providers
+    url_ttl_s: int = 3600
+    history_tokens: int = 3000
+    quota_check: QuotaCheck | None = None
+    on_turn: TurnObserver | None = None
+    _running: dict[int, _Running] = field(default_factory=dict)
+    _listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+        self._listener = asyncio.create_task(self._listen_for_interrupts(ready))
+        await ready.wait()
+
+    async def stop(self) -> None:
+        for running in list(self._running.values()):
+            running.control.interrupt(0)
+        tasks = [r.task for r in self._running.values()]
+        if self._listener:
+            self._listener.cancel()
+            tasks.append(self._listener)
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 2)
+
+    # ---- a person speaks -------------------------------------------------------------
+
+    async def send_message(
+        self,
+        viewer: Viewer,
+        conversation_id: int,
+        text: str,
+        *,
+        stt_ms: float | None = None,
+    ) -> Message:
+        text = validation.text(text, "text", min_len=1, max_len=MAX_TEXT)
+        started = time.monotonic()
+        async with self.sessionmaker() as session:
+            conversation = await conversations.get_visible(session, viewer, conversation_id)
+            if conversation.archived_at is not None:
+                raise BadUserInput("This conversation is archived", field="conversationId")
+            if self.quota_check is not None:
+                await self.quota_check(session, viewer.user_id)
+            now = utcnow()
+            user_message = Message(
+                conversation_id=conversation.id,
+                author_id=viewer.user_id,
+                role=MessageRole.USER,
+                text=text,
+                status=MessageStatus.COMPLETE,
+                created_at=now,
+                completed_at=now,
+                timings={"stt_ms": round(stt_ms)} if stt_ms is not None else {},
+            )
+            session.add(user_message)
+            await session.flush()
+            reply = Message(
+                conversation_id=conversation.id,
+                role=MessageRole.COMPANION,
+                text="",
+                status=MessageStatus.STREAMING,
+                reply_to_id=user_message.id,
+                created_at=now,
+            )
+            session.add(reply)
+            conversation.last_message_at = now
+            await session.commit()
+            request = await self._request(session, conversation, viewer.user_id, reply.id)
+        await self._publish(
+            conversation.id,
+            user_message.id,
+            "MessagePosted",
+            {"message": message_snapshot(user_message)},
+        )
+        control = ReplyControl()
+        task = asyncio.create_task(
+            self._run_reply(conversation.id, reply.id, request, control, started, stt_ms)
+        )
+        self._running[reply.id] = _Running(control, task)
+        task.add_done_callback(lambda _: self._running.pop(reply.id, None))
+        return user_message
+
+    async def send_voice(
+        self, viewer: Viewer, conversation_id: int, audio: bytes, mime_type: str
+    ) -> Message:
+        async with self.sessionmaker() as session:  # refuse strangers before any STT work
+            await conversations.get_visible(session, viewer, conversation_id)
+        if not audio:
+            raise BadUserInput("The audio file is empty", field="audio")
+        started = time.monotonic()
+        transcript = await self.providers.stt.transcribe(audio, mime_type)
+        stt_ms = (time.monotonic() - started) * 1000
+        if not transcript.text.strip():
+            raise BadUserInput("No speech was recognised in the audio", field="audio")
+        return await self.send_message(viewer, conversation_id, transcript.text, stt_ms=stt_ms)
+
+    # ---- barge-in ----------------------------------------------------------------------
+
+    async def interrupt(self, viewer: Viewer, message_id: int, heard_until_ms: int) -> Message:
+        if heard_until_ms < 0:
+            raise BadUserInput("Must be zero or more", field="heardUntilMs")
+        async with self.sessionmaker() as session:
+            message = await session.get(Message, message_id)
+            if message is None or message.role != MessageRole.COMPANION:
+                raise NotFound("Message")
+            await conversations.get_visible(session, viewer, message.conversation_id)
+            status = message.status
+        if status == MessageStatus.STREAMING:
+            if message_id in self._running:
+                await self._interrupt_here(message_id, heard_until_ms)
+            else:
+                await self.hub.publish(
+                    CONTROL_CHANNEL, json.dumps({"message_id": message_id, "ms": heard_until_ms})
+                )
+                await self._wait_settled(message_id)
+        elif status == MessageStatus.COMPLETE:
+            await self._truncate_finished(message_id, heard_until_ms)
+        async with self.sessionmaker() as session:
+            return await session.get_one(Message, message_id)
+
+    async def _interrupt_here(self, message_id: int, heard_until_ms: int) -> None:
+        running = self._running.get(message_id)
+        if running is None:
+            return
+        running.control.interrupt(heard_until_ms)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(running.task), 5)
+
+    async def _wait_settled(self, message_id: int, timeout_s: float = 5) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            async with self.sessionmaker() as session:
+                status = await session.scalar(
+                    select(Message.status).where(Message.id == message_id)
+                )
+            if status != MessageStatus.STREAMING:
+                return
+            await asyncio.sleep(0.02)
+
+    async def _truncate_finished(self, message_id: int, heard_until_ms: int) -> None:
+        """The reply was generated faster than it was played: keep what was heard."""
+        async with self.sessionmaker() as session:
+            message = await session.get_one(Message, message_id)
+            chunks = [StoredChunk(**c) for c in message.audio or []]
+            total = sum(c.duration_ms for c in chunks)
+            if not chunks or heard_until_ms >= total:
+                return
+            message.text = heard_text_of(chunks, heard_until_ms)
+            message.status = MessageStatus.INTERRUPTED
+            message.timings = {**(message.timings or {}), "heard_until_ms": heard_until_ms}
+            await session.commit()
+            snapshot = message_snapshot(message)
+        await self._publish(
+            message.conversation_id,
+            message_id,
+            "ReplyInterrupted",
+            {"heard_text": snapshot["text"], "message": snapshot},
+        )
+
+    async def _listen_for_interrupts(self, ready: asyncio.Event) -> None:
+        while True:
+            try:
+                agen = self.hub.subscribe(CONTROL_CHANNEL)
+                first = asyncio.ensure_future(anext(agen))
+                await asyncio.sleep(0)  # the subscription is registered once anext runs
+                ready.set()
+                entry = await first
+                while True:
+                    command = json.loads(entry.payload)
+                    if int(command["message_id"]) in self._running:
+                        asyncio.create_task(
+                            self._interrupt_here(int(command["message_id"]), int(command["ms"]))
+                        )
+                    entry = await anext(agen)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep listening whatever one command did
+                log.exception("interrupt listener failed; restarting")
+                ready.set()
+                await asyncio.sleep(1)
+
+    # ---- the reply ---------------------------------------------------------------------
+
+    async def _request(
+        self, session: AsyncSession, conversation: Conversation, user_id: int, reply_id: int
+    ) -> ReplyRequest:
+        companion = await session.get_one(Companion, conversation.companion_id)
+        prefs = await session.get(UserPreference, user_id)
+        voice = (
+            await session.get(VoiceProfile, companion.voice_profile_id)
+            if companion.voice_profile_id
+            else None
+        )
+        rows = (
+            await session.scalars(
+                select(Message)
+                .where(
+                    Message.conversation_id == conversation.id,
+                    Message.id < reply_id,
+                    Message.text != "",
+                )
+                .order_by(Message.id.desc())
+                .limit(HISTORY_MESSAGES)
+            )
+        ).all()
+        history: list[tuple[Any, str]] = [
+            ("assistant" if m.role == MessageRole.COMPANION else "user", m.text)
+            for m in reversed(rows)
+            if m.role != MessageRole.SYSTEM
+        ]
+        preferences: dict[str, object] = {}
+        if prefs is not None:
+            preferences = {
+                "preferred_name": prefs.preferred_name or "",
+                "reply_length": prefs.reply_length,
+                "topics_to_avoid": list(prefs.topics_to_avoid or []),
+            }
+        persona = Persona(
+            name=companion.name,
+            persona="\n".join(p for p in (companion.persona, companion.backstory) if p),
+            traits=tuple(companion.traits or ()),
+            language=companion.language,
+            greeting=companion.greeting,
+        )
+        settings = VoiceSettings(
+            voice_id=voice.voice_id if voice else "en-us",
+            language=voice.language if voice else companion.language,
+            speed=voice.speed if voice else 1.0,
+            stability=voice.stability if voice else 0.5,
+            similarity=voice.similarity if voice else 0.75,
+        )
+        owner = companion.owner_id
+        return ReplyRequest(
+            messages=build_messages(persona, preferences, history, max_tokens=self.history_tokens),
+            voice=settings,
+            audio_key_prefix=f"users/{owner}/audio/{reply_id}",
+            speak=prefs.voice_enabled if prefs is not None else True,
+        )
+
+    async def _run_reply(
+        self,
+        conversation_id: int,
+        reply_id: int,
+        request: ReplyRequest,
+        control: ReplyControl,
+        started: float,
+        stt_ms: float | None,
+    ) -> None:
+        provider = await self._voice_provider(reply_id)
+        pipeline = ReplyPipeline(
+            self.providers.llm,
+            self.providers.tts_for(provider),
+            self.providers.storage,
+            url_ttl_s=self.url_ttl_s,
+        )
+        offset_ms = (time.monotonic() - started) * 1000
+        first_publish: list[float] = []
+
+        async def emit(event: ev.ReplyEvent) -> None:
+            kind, data = reply_event_data(event)
+            if isinstance(event, ev.ReplyCompleted | ev.ReplyInterrupted | ev.ReplyFailed):
+                return  # published below, once the message row holds the final text
+            await self._publish(conversation_id, reply_id, kind, data)
+            if isinstance(event, ev.MessageDelta) and not first_publish:
+                first_publish.append((time.monotonic() - started) * 1000)
+
+        try:
+            outcome = await pipeline.run(request, emit, control)
+        except Exception as e:  # noqa: BLE001 - a reply must always end with an event
+            log.exception("reply %s crashed", reply_id)
+            outcome = ReplyOutcome(
+                status="failed", text="", error_code="INTERNAL_ERROR", error_detail=type(e).__name__
+            )
+        await self._finish(
+            conversation_id, reply_id, outcome, offset_ms, first_publish, stt_ms, control
+        )
+
+    async def _voice_provider(self, reply_id: int) -> str | None:
+        async with self.sessionmaker() as session:
+            return await session.scalar(
+                select(VoiceProfile.provider)
+                .join(Companion, Companion.voice_profile_id == VoiceProfile.id)
+                .join(Conversation, Conversation.companion_id == Companion.id)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(Message.id == reply_id)
+            )
+
+    async def _finish(
+        self,
+        conversation_id: int,
+        reply_id: int,
+        outcome: ReplyOutcome,
+        offset_ms: float,
+        first_publish: list[float],
+        stt_ms: float | None,
+        control: ReplyControl,
+    ) -> None:
+        t = outcome.timings
+
+        def shifted(value: float | None) -> int | None:
+            return None if value is None else round(value + offset_ms)
+
+        timings = {
+            "stt_ms": None if stt_ms is None else round(stt_ms),
+            "llm_first_token_ms": shifted(t.llm_first_token_ms),
+            "first_delta_ms": round(first_publish[0]) if first_publish else None,
+            "first_audio_ms": shifted(t.first_audio_ms),
+            "first_viseme_ms": shifted(t.first_viseme_ms),
+            "total_ms": shifted(t.total_ms),
+            "audio_ms": sum(c.duration_ms for c in outcome.chunks),
+        }
+        status = {
+            "complete": MessageStatus.COMPLETE,
+            "interrupted": MessageStatus.INTERRUPTED,
+            "failed": MessageStatus.FAILED,
+        }[outcome.status]
+        async with self.sessionmaker() as session:
+            message = await session.get(Message, reply_id)
+            if message is None:  # deleted while it was being produced
+                return
+            message.text = outcome.text
+            message.status = status
+            message.completed_at = utcnow()
+            message.error_code = outcome.error_code
+            if control.heard_until_ms is not None:
+                timings["heard_until_ms"] = control.heard_until_ms
+            message.timings = {k: v for k, v in timings.items() if v is not None}
+            message.audio = [
+                {
+                    "key": c.key,
+                    "seq": c.seq,
+                    "start_ms": c.start_ms,
+                    "duration_ms": c.duration_ms,
+                    "text": c.text,
+                    "mime_type": c.mime_type,
+                }
+                for c in outcome.chunks
+            ]
+            await session.commit()
+            snapshot = message_snapshot(message)
+        if status == MessageStatus.COMPLETE:
+            await self._publish(conversation_id, reply_id, "ReplyCompleted", {"message": snapshot})
+        elif status == MessageStatus.INTERRUPTED:
+            await self._publish(
+                conversation_id,
+                reply_id,
+                "ReplyInterrupted",
+                {"heard_text": outcome.text, "message": snapshot},
+            )
+        else:
+            await self._publish(
+                conversation_id,
+                reply_id,
+                "ReplyFailed",
+                {
+                    "code": outcome.error_code or "INTERNAL_ERROR",
+                    "detail": outcome.error_detail or "",
+                    "message": snapshot,
+                },
+            )
+        if self.on_turn is not None:
+            self.on_turn({k: float(v) for k, v in message.timings.items()})
+
+    async def _publish(
+        self, conversation_id: int, message_id: int, kind: str, data: dict[str, Any]
+    ) -> str:
+        payload = envelope(kind, conversation_id, message_id, utcnow(), data)
+        return await self.hub.publish(channel_for(conversation_id), payload)

@@ -1,0 +1,101 @@
+"""Driving a live server as a client app would: HTTP for mutations, WebSocket for the stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from gql import Client, gql
+from gql.transport.websockets import WebsocketsTransport
+
+from tests.support.server import LiveServer
+
+EVENTS = gql("""
+subscription Events($id: ID!, $after: String) {
+  conversationEvents(conversationId: $id, after: $after) {
+    __typename
+    ... on EventBase { cursor conversationId messageId at }
+    ... on MessagePosted { message { id text role } }
+    ... on MessageDelta { seq text }
+    ... on AudioChunk { seq url mimeType startMs durationMs text }
+    ... on VisemeFrames { audioSeq frames { viseme startMs endMs weight } }
+    ... on EmotionChanged { emotion intensity atMs }
+    ... on ReplyCompleted { message { id text status timings { firstDeltaMs firstAudioMs totalMs } } }
+    ... on ReplyInterrupted { heardText message { id text status } }
+    ... on ReplyFailed { code detail }
+  }
+}
+""")
+TERMINAL = {"ReplyCompleted", "ReplyInterrupted", "ReplyFailed"}
+
+
+def graphql(
+    server: LiveServer,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    body: dict[str, Any] = httpx.post(
+        server.graphql_url,
+        json={"query": query, "variables": variables or {}},
+        headers=headers,
+        timeout=30,
+    ).json()
+    return body
+
+
+def ok(
+    server: LiveServer,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    body = graphql(server, query, variables, token)
+    assert "errors" not in body, body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def setup_conversation(server: LiveServer, email: str = "ada@example.com") -> dict[str, str]:
+    reg = ok(
+        server,
+        'mutation($e: String!) { register(email: $e, password: "correct horse", '
+        'displayName: "Ada") { accessToken } }',
+        {"e": email},
+    )
+    token = reg["register"]["accessToken"]
+    comp = ok(
+        server,
+        'mutation { createCompanion(input: {name: "Mira", persona: "A cheerful '
+        'astronomer"}) { id } }',
+        token=token,
+    )["createCompanion"]["id"]
+    conv = ok(
+        server,
+        "mutation($c: ID!) { startConversation(companionId: $c) { id } }",
+        {"c": comp},
+        token,
+    )["startConversation"]["id"]
+    return {"token": token, "conversation": conv, "companion": comp}
+
+
+def send(server: LiveServer, token: str, conversation: str, text: str) -> dict[str, Any]:
+    data = ok(
+        server,
+        "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, "
+        "text: $t) { id text role } }",
+        {"c": conversation, "t": text},
+        token,
+    )
+    message: dict[str, Any] = data["sendMessage"]
+    return message
+
+
+def ws_client(server: LiveServer, token: str, protocol: str) -> Client:
+    transport = WebsocketsTransport(
+        url=server.ws_url,
+        subprotocols=[protocol],
+        init_payload={"authorization": f"Bearer {token}"},
+    )
+    return Client(transport=transport, fetch_schema_from_transport=False)
