@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -64,5 +65,11 @@ def api(http: httpx.AsyncClient) -> GraphQLClient:
 
 @pytest.fixture
 def server(database_url: str, clean_db: None, tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(database_url, tmp_path / "storage") as running:
+    with live_server(database_url, tmp_path / "storage", **broadcast_env()) as running:
         yield running
+
+
+def broadcast_env() -> dict[str, str]:
+    """The run against PostgreSQL also fans out through Redis (HOLOMATE_TEST_BROADCAST_URL)."""
+    url = os.environ.get("HOLOMATE_TEST_BROADCAST_URL")
+    return {"HOLOMATE_BROADCAST_URL": url} if url else {}
