@@ -20,7 +20,9 @@ subscription Events($id: ID!, $after: String) {
     ... on AudioChunk { seq url mimeType startMs durationMs text }
     ... on VisemeFrames { audioSeq frames { viseme startMs endMs weight } }
     ... on EmotionChanged { emotion intensity atMs }
-    ... on ReplyCompleted { message { id text status timings { firstDeltaMs firstAudioMs totalMs } } }
+    ... on ReplyCompleted {
+      message { id text status timings { firstDeltaMs firstAudioMs totalMs } }
+    }
     ... on ReplyInterrupted { heardText message { id text status } }
     ... on ReplyFailed { code detail }
   }

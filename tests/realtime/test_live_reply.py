@@ -30,24 +30,6 @@ EMOTIONS = {
 }
 
 
-async def collect_reply(
-    server: LiveServer, world: dict[str, str], protocol: str, text: str
-) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    async with ws_client(server, world["token"], protocol) as session:
-        stream = session.subscribe(EVENTS, variable_values={"id": world["conversation"]})
-        sender = None
-        async for result in stream:
-            event = result["conversationEvents"]
-            events.append(event)
-            if event["__typename"] in TERMINAL:
-                break
-            if sender is None:
-                pass
-        del sender
-    return events
-
-
 async def subscribe_then_send(
     server: LiveServer, world: dict[str, str], protocol: str, text: str
 ) -> list[dict[str, Any]]:
@@ -99,7 +81,8 @@ async def test_a_reply_streams_in_order_with_audio_visemes_and_emotions(
             assert frame["viseme"] in VISEMES
             assert 0 <= frame["startMs"] <= frame["endMs"] <= chunk["durationMs"]
         assert any(e["__typename"] == "EmotionChanged" for e in before)
-        audio = httpx.get(chunk["url"], timeout=10)
+        async with httpx.AsyncClient(timeout=10) as http:
+            audio = await http.get(chunk["url"])
         assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
         assert audio.headers["content-type"].startswith("audio/wav")
     starts = [c["startMs"] for c in chunks]
@@ -114,10 +97,11 @@ async def test_audio_urls_refuse_a_wrong_or_expired_signature(server: LiveServer
     world = setup_conversation(server)
     events = await subscribe_then_send(server, world, PROTOCOLS["graphql-transport-ws"], "Hi!")
     url = next(e["url"] for e in events if e["__typename"] == "AudioChunk")
-    assert httpx.get(url).status_code == 200
     tampered = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
-    assert httpx.get(tampered).status_code == 403
     base, _, query = url.partition("?")
     params = dict(p.split("=", 1) for p in query.split("&"))
     expired = f"{base}?exp=1000&sig={params['sig']}"
-    assert httpx.get(expired).status_code == 403
+    async with httpx.AsyncClient(timeout=10) as http:
+        assert (await http.get(url)).status_code == 200
+        assert (await http.get(tampered)).status_code == 403
+        assert (await http.get(expired)).status_code == 403
