@@ -15,6 +15,7 @@ from broadcaster import BroadcastBackend
 
 from pipeline.broadcast import wire
 from pipeline.broadcast.backends import create_broadcast
+from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
 from pipeline.broadcast.errors import BroadcastUnavailable, HubClosed
 from pipeline.broadcast.fanout import ChannelFanout
 from pipeline.broadcast.log_base import EventLog, LogEntry
@@ -97,6 +98,7 @@ class EventHub:
             logger.warning(
                 "event %s on %s logged but not broadcast: %s", appended.cursor, channel, e
             )
+        raise_if_cancel_swallowed()
         return appended.cursor
 
     async def tail(self, channel: str) -> str:
@@ -118,6 +120,7 @@ class EventHub:
         await self._fanout.join(channel, subscriber)
         try:
             start = after if after is not None else await self.log.tail(channel)
+            raise_if_cancel_swallowed()
             async for entry in resume(self.log, channel, subscriber, start, self._page_size):
                 yield entry
         finally:

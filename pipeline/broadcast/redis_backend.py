@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from pipeline.broadcast import wire
+from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
 from pipeline.broadcast.errors import BroadcastUnavailable
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ class RedisPubSubBackend(BroadcastBackend):
         )
         self._supervisor = asyncio.create_task(self._supervise(), name="redis-pubsub-supervisor")
         try:
-            await asyncio.wait_for(self._linked.wait(), self._connect_timeout)
+            async with asyncio.timeout(self._connect_timeout):  # not wait_for: see cancellation.py
+                await self._linked.wait()
         except TimeoutError:
             await self.disconnect()
             raise BroadcastUnavailable(f"cannot reach Redis at {self._safe_url()}") from None
@@ -125,7 +127,8 @@ class RedisPubSubBackend(BroadcastBackend):
                 self._resync_on_confirm.add(channel)
                 confirmed.set_result(None)
         try:
-            await asyncio.wait_for(asyncio.shield(confirmed), self._subscribe_timeout)
+            async with asyncio.timeout(self._subscribe_timeout):
+                await asyncio.shield(confirmed)
         except TimeoutError:
             logger.warning("Redis did not confirm SUBSCRIBE %s in time", channel)
 
@@ -147,6 +150,7 @@ class RedisPubSubBackend(BroadcastBackend):
             await self._publisher.publish(channel, message)
         except (RedisError, OSError) as e:
             raise BroadcastUnavailable(f"cannot publish to {channel!r}: {e}") from e
+        raise_if_cancel_swallowed()
 
     async def next_published(self) -> Event:
         return await self._events.get()

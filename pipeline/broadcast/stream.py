@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
 from pipeline.broadcast.errors import HubClosed
 from pipeline.broadcast.log_base import EventLog, LogEntry
 from pipeline.broadcast.subscriber import LocalSubscriber
@@ -29,6 +30,7 @@ async def resume(
             subscriber.discard_queued()
             while True:
                 page = await log.read_after(channel, last, page_size)
+                raise_if_cancel_swallowed()
                 for entry in page:
                     last = entry.cursor
                     yield entry

@@ -1,4 +1,4 @@
-"""Real Redis and PostgreSQL for the fan-out tests, isolated per test by key prefix or table name."""
+"""Real Redis and PostgreSQL for the fan-out tests, isolated by key prefix or table name."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis import Redis as SyncRedis
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from pipeline.broadcast import EventHub, EventLog
 from pipeline.broadcast.log_sql import event_log_table
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -136,3 +138,22 @@ def private_redis() -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.kill()
+
+
+HubFactory = Callable[..., Awaitable[EventHub]]
+
+
+@pytest.fixture
+async def start_hub() -> AsyncIterator[HubFactory]:
+    """Start hubs for a test and stop them all afterwards, even when it fails."""
+    hubs: list[EventHub] = []
+
+    async def _start(broadcast: str, log: EventLog, **options: Any) -> EventHub:
+        hub = EventHub(broadcast, log, **options)
+        await hub.start()
+        hubs.append(hub)
+        return hub
+
+    yield _start
+    for hub in reversed(hubs):
+        await hub.stop()

@@ -27,7 +27,7 @@ class Collector:
             self.error = e
             self._arrived.set()
 
-    async def wait_for(self, n: int, timeout: float = 5.0) -> list[LogEntry]:
+    async def wait_for(self, n: int, within: float = 5.0) -> list[LogEntry]:
         """The first ``n`` entries; fails on timeout or if the stream failed."""
 
         async def _wait() -> None:
@@ -35,18 +35,18 @@ class Collector:
                 self._arrived.clear()
                 await self._arrived.wait()
 
-        await asyncio.wait_for(_wait(), timeout)
+        await asyncio.wait_for(_wait(), within)
         if self.error is not None and len(self.entries) < n:
             raise self.error
         return self.entries[:n]
 
-    async def wait_error(self, timeout: float = 5.0) -> BaseException:
+    async def wait_error(self, within: float = 5.0) -> BaseException:
         async def _wait() -> None:
             while self.error is None:
                 self._arrived.clear()
                 await self._arrived.wait()
 
-        await asyncio.wait_for(_wait(), timeout)
+        await asyncio.wait_for(_wait(), within)
         assert self.error is not None
         return self.error
 
@@ -88,9 +88,10 @@ class CountingLog:
         await self.inner.aclose()
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async def _poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.005)
-
-    await asyncio.wait_for(_poll(), timeout)
+async def wait_until(predicate: Callable[[], bool], within: float = 5.0) -> None:
+    """Poll: the states waited on (a Redis link, a subscriber count) signal nothing."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"condition not met within {within}s")
+        await asyncio.sleep(0.005)
