@@ -49,7 +49,7 @@ MAX_TEXT = 4000
 HISTORY_MESSAGES = 40
 
 QuotaCheck = Callable[[AsyncSession, int], Awaitable[None]]
-TurnObserver = Callable[[dict[str, float]], None]
+TurnObserver = Callable[[dict[str, float], str], None]
 
 
 @dataclass(slots=True)
@@ -434,7 +434,7 @@ class ReplyService:
                 },
             )
         if self.on_turn is not None:
-            self.on_turn({k: float(v) for k, v in message.timings.items()})
+            self.on_turn({k: float(v) for k, v in message.timings.items()}, status.value)
 
     async def _publish(
         self, conversation_id: int, message_id: int, kind: str, data: dict[str, Any]

@@ -1,0 +1,74 @@
+"""Prometheus metrics: where each turn's time goes, and what the live layer holds.
+
+One registry per app (tests build many apps); with several workers each serves its own
+figures, so scrape every worker or run one per container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pipeline.broadcast.hub import EventHub
+
+STAGES = (
+    "stt_ms",
+    "llm_first_token_ms",
+    "first_delta_ms",
+    "first_audio_ms",
+    "first_viseme_ms",
+    "total_ms",
+)
+BUCKETS_MS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.turn_stage = Histogram(
+            "holomate_turn_stage_ms",
+            "Milliseconds from a message to each stage of its reply",
+            ["stage"],
+            buckets=BUCKETS_MS,
+            registry=self.registry,
+        )
+        self.replies = Counter(
+            "holomate_replies", "Replies finished, by outcome", ["status"], registry=self.registry
+        )
+        self.audio_ms = Counter(
+            "holomate_reply_audio_ms",
+            "Milliseconds of reply audio produced",
+            registry=self.registry,
+        )
+        self.subscribers = Gauge(
+            "holomate_live_subscribers",
+            "Open event subscriptions in this process",
+            registry=self.registry,
+        )
+        self.dropped = Gauge(
+            "holomate_live_dropped_events",
+            "Live events dropped for slow clients (they re-read them from the log)",
+            registry=self.registry,
+        )
+
+    def observe_turn(self, timings: dict[str, float], status: str) -> None:
+        for stage in STAGES:
+            if stage in timings:
+                self.turn_stage.labels(stage=stage).observe(timings[stage])
+        self.audio_ms.inc(timings.get("audio_ms", 0))
+        self.replies.labels(status=status).inc()
+
+    def endpoint(self, hub: Callable[[], EventHub | None]) -> Callable[[Request], Response]:
+        async def metrics(request: Request) -> Response:
+            live = hub()
+            if live is not None:
+                stats = live.stats()
+                self.subscribers.set(stats.subscribers)
+                self.dropped.set(stats.dropped_live_events)
+            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+        return metrics  # type: ignore[return-value]
