@@ -7,5 +7,8 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    """Hook for commands added by later features; none yet."""
-    _ = sub, argparse
+    """Each feature's commands add their own parser here."""
+    from api import demo
+
+    _ = argparse
+    demo.add_parser(sub)

@@ -1,0 +1,211 @@
+"""``holomate demo``: the main job in one command.
+
+Creates a user and a companion on a running server (or on an embedded one it starts), sends
+a message and prints the live stream as it arrives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import websockets
+
+SUBSCRIPTION = """
+subscription($id: ID!) { conversationEvents(conversationId: $id) {
+  __typename
+  ... on MessageDelta { seq text }
+  ... on AudioChunk { seq url startMs durationMs text }
+  ... on VisemeFrames { audioSeq frames { viseme startMs endMs } }
+  ... on EmotionChanged { emotion intensity atMs }
+  ... on ReplyCompleted { message { id text } }
+  ... on ReplyInterrupted { heardText }
+  ... on ReplyFailed { code detail }
+} }
+"""
+TIMINGS = """
+query($c: ID!) { conversation(id: $c) { messages(last: 1) { edges { node { timings {
+  sttMs llmFirstTokenMs firstDeltaMs firstAudioMs firstVisemeMs totalMs } } } } } }
+"""
+
+
+def add_parser(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="talk to a companion and print the live reply stream")
+    demo.add_argument(
+        "--url",
+        default="http://127.0.0.1:8000/graphql",
+        help="a running server; if none answers there, an embedded one starts",
+    )
+    demo.add_argument("--message", default="Hello! Who are you, and what do you love?")
+    demo.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with _server(args.url) as url:
+        return asyncio.run(_demo(url, args.message))
+
+
+@contextlib.contextmanager
+def _server(url: str) -> Iterator[str]:
+    base = url.rsplit("/graphql", 1)[0]
+    try:
+        if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            yield url
+            return
+    except httpx.HTTPError:
+        pass
+    print(f"no server at {base}: starting an embedded one (SQLite in a temp dir)\n")
+    with tempfile.TemporaryDirectory(prefix="holomate-demo-") as tmp:
+        os.environ.setdefault("HOLOMATE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp}/demo.db")
+        os.environ.setdefault("HOLOMATE_STORAGE_DIR", f"{tmp}/storage")
+        import uvicorn
+
+        from api.settings import get_settings
+
+        get_settings.cache_clear()
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                "api.asgi:app",
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                ws_per_message_deflate=False,
+            )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}/graphql"
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _demo(url: str, message: str) -> int:
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def call(query: str, variables: dict[str, Any], token: str | None = None) -> Any:
+            headers = {"authorization": f"Bearer {token}"} if token else {}
+            body = (
+                await http.post(url, json={"query": query, "variables": variables}, headers=headers)
+            ).json()
+            if body.get("errors"):
+                raise SystemExit(f"server said: {body['errors'][0]['message']}")
+            return body["data"]
+
+        email = f"demo-{secrets.token_hex(4)}@example.com"
+        token = (
+            await call(
+                "mutation($e: String!) { register(email: $e, password: "
+                '"demo-password-123", displayName: "Demo") { accessToken } }',
+                {"e": email},
+            )
+        )["register"]["accessToken"]
+        companion = await call(
+            'mutation { createCompanion(input: {name: "Nova", persona: '
+            '"A warm, curious guide to the night sky.", traits: '
+            '["kind", "curious"]}) { id name } }',
+            {},
+            token,
+        )
+        conversation = (
+            await call(
+                "mutation($c: ID!) { startConversation(companionId: $c) { id } }",
+                {"c": companion["createCompanion"]["id"]},
+                token,
+            )
+        )["startConversation"]["id"]
+        print(f"user {email} · companion Nova · conversation {conversation}")
+        ws_url = url.replace("http", "ws", 1)
+        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(
+                json.dumps(
+                    {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+                )
+            )
+            await ws.recv()
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {"query": SUBSCRIPTION, "variables": {"id": conversation}},
+                    }
+                )
+            )
+            await asyncio.sleep(0.2)
+            print(f"\nyou  > {message}\nNova > ", end="", flush=True)
+            started = time.monotonic()
+            await call(
+                "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, "
+                "text: $t) { id } }",
+                {"c": conversation, "t": message},
+                token,
+            )
+            side: list[str] = []
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame.get("type") != "next":
+                    continue
+                event = frame["payload"]["data"]["conversationEvents"]
+                if _show(event, side, started):
+                    break
+        print("\n" + "\n".join(side))
+        edges = (await call(TIMINGS, {"c": conversation}, token))["conversation"]["messages"]
+        timings = edges["edges"][0]["node"]["timings"]
+        print(
+            "\nper-stage timings (ms from send): "
+            + ", ".join(f"{k}={v}" for k, v in timings.items() if v is not None)
+        )
+    return 0
+
+
+def _show(event: dict[str, Any], side: list[str], started: float) -> bool:
+    kind = event["__typename"]
+    at = f"+{(time.monotonic() - started) * 1000:5.0f} ms"
+    if kind == "MessageDelta":
+        print(event["text"], end="", flush=True)
+    elif kind == "AudioChunk":
+        side.append(
+            f"{at}  audio #{event['seq']}: {event['durationMs']} ms from "
+            f"{event['startMs']} ms  {event['url'][:90]}…"
+        )
+    elif kind == "VisemeFrames":
+        track = " ".join(f"{f['viseme']}" for f in event["frames"][:24])
+        side.append(
+            f"{at}  visemes #{event['audioSeq']}: {len(event['frames'])} frames  "
+            f"{track}{' …' if len(event['frames']) > 24 else ''}"
+        )
+    elif kind == "EmotionChanged":
+        side.append(
+            f"{at}  emotion: {event['emotion']} ({event['intensity']:.1f}) at {event['atMs']} ms"
+        )
+    elif kind in ("ReplyCompleted", "ReplyInterrupted", "ReplyFailed"):
+        side.append(
+            f"{at}  {kind}"
+            + (f": {event['code']} {event['detail']}" if kind == "ReplyFailed" else "")
+        )
+        return True
+    return False
