@@ -1,0 +1,23 @@
+"""`holomate demo` shows the main job: the reply's text, audio, visemes and emotions live."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support.server import ROOT, LiveServer
+
+
+def test_demo_prints_the_live_stream(server: LiveServer) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; raise SystemExit(main())", "demo",
+         "--url", server.graphql_url, "--message", "Hi Nova, tell me about Jupiter."],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=server.env,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert "you  > Hi Nova, tell me about Jupiter." in text
+    assert "audio #0:" in text and "/media/users/" in text
+    assert "visemes #0:" in text and "emotion:" in text
+    assert "ReplyCompleted" in text
+    assert "firstAudioMs=" in text
