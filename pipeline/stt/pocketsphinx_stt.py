@@ -23,6 +23,10 @@ from pipeline.stt.base import Transcript, WordTiming
 PROVIDER = "pocketsphinx"
 SAMPLE_RATE = 16000
 _FRAME_MS = 10  # pocketsphinx's default frame rate is 100 frames/s
+# Clips cut right at the last phoneme (TTS output, push-to-talk) lose their final word: the
+# search needs trailing silence to leave it; 600 ms measured best. Dither (seeded, so results
+# repeat) keeps digital silence from wrecking the cepstral features.
+_TAIL_SILENCE = bytes(2 * SAMPLE_RATE * 600 // 1000)
 _FILLERS = re.compile(r"^(<.*>|\[.*\])$")  # <s>, </s>, <sil>, [NOISE]
 
 
@@ -43,7 +47,9 @@ def vocabulary_grammar(words: Iterable[str]) -> str:
     vocab = sorted({w for text in words for w in _words(text)})
     if not vocab:
         raise ValueError("vocabulary_grammar needs at least one word")
-    return "#JSGF V1.0;\ngrammar vocabulary;\npublic <utterance> = ( " + " | ".join(vocab) + " )* ;\n"
+    return (
+        "#JSGF V1.0;\ngrammar vocabulary;\npublic <utterance> = ( " + " | ".join(vocab) + " )* ;\n"
+    )
 
 
 class PocketsphinxSTT:
@@ -58,18 +64,14 @@ class PocketsphinxSTT:
 
     async def transcribe(self, audio: bytes, mime_type: str, language: str = "en") -> Transcript:
         if not language.lower().startswith("en"):
-            raise ProviderUnavailable(PROVIDER, f"only the en-us model is installed, not {language!r}")
+            raise ProviderUnavailable(
+                PROVIDER, f"only the en-us model is installed, not {language!r}"
+            )
         pcm = await asyncio.to_thread(decode_to_pcm16_mono, audio, mime_type, SAMPLE_RATE, PROVIDER)
         return await asyncio.to_thread(self._decode, pcm)
 
     def _load(self) -> Any:
-        if self._jsgf is None:
-            return Decoder(loglevel="FATAL", samprate=SAMPLE_RATE)
-        # A grammar's search space is tiny, so wide beams cost little and stop a whole phrase
-        # from being pruned when one word scores badly (robotic or resampled audio).
-        decoder = Decoder(
-            loglevel="FATAL", samprate=SAMPLE_RATE, beam=1e-80, wbeam=1e-60, pbeam=1e-80
-        )
+        decoder = Decoder(loglevel="FATAL", samprate=SAMPLE_RATE, dither=True, seed=1)
         if self._jsgf is not None:
             unknown = [w for w in _grammar_words(self._jsgf) if decoder.lookup_word(w) is None]
             if unknown:
@@ -84,7 +86,7 @@ class PocketsphinxSTT:
                 self._decoder = self._load()
             decoder = self._decoder
             decoder.start_utt()
-            decoder.process_raw(pcm, full_utt=True)
+            decoder.process_raw(pcm + _TAIL_SILENCE, full_utt=True)
             decoder.end_utt()
             segments = list(decoder.seg()) if decoder.hyp() is not None else []
         words = tuple(
@@ -101,6 +103,8 @@ class PocketsphinxSTT:
 
 def _grammar_words(jsgf: str) -> list[str]:
     """Terminal words of a simple JSGF body (enough to check them against the dictionary)."""
-    body = "\n".join(line for line in jsgf.splitlines() if not line.lstrip().startswith(("#", "grammar")))
+    body = "\n".join(
+        line for line in jsgf.splitlines() if not line.lstrip().startswith(("#", "grammar"))
+    )
     body = re.sub(r"<[^>]*>|public|/[^/]*/|\{[^}]*\}", " ", body)
     return sorted({w for w in re.findall(r"[A-Za-z'][\w'.-]*", body)})

@@ -105,7 +105,9 @@ class _Engine:
         self._callback = _SynthCallback(self._on_synth)  # keep a reference for the C side
         lib.espeak_SetSynthCallback(self._callback)
 
-    def _on_synth(self, wav: ctypes._Pointer[ctypes.c_short], n: int, events: ctypes._Pointer[_Event]) -> int:
+    def _on_synth(
+        self, wav: ctypes._Pointer[ctypes.c_short], n: int, events: ctypes._Pointer[_Event]
+    ) -> int:
         if wav and n > 0:
             self._pcm += ctypes.string_at(wav, n * 2)
         i = 0
