@@ -14,9 +14,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline import events as ev
@@ -83,9 +84,25 @@ class ReplyService:
     _listener: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self._fail_orphans()
         ready = asyncio.Event()
         self._listener = asyncio.create_task(self._listen_for_interrupts(ready))
         await ready.wait()
+
+    async def _fail_orphans(self, older_than_s: int = 300) -> None:
+        """Replies left streaming by a process that died: no reply takes five minutes."""
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Message)
+                .where(Message.status == MessageStatus.STREAMING, Message.created_at < cutoff)
+                .values(
+                    status=MessageStatus.FAILED,
+                    error_code="SERVER_RESTARTED",
+                    completed_at=utcnow(),
+                )
+            )
+            await session.commit()
 
     async def stop(self) -> None:
         for running in list(self._running.values()):

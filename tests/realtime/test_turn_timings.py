@@ -33,3 +33,50 @@ async def test_turn_timings_are_queryable_and_exported(server: LiveServer) -> No
         metrics = (await http.get(f"{server.url}/metrics")).text
     assert 'holomate_turn_stage_ms_count{stage="first_audio_ms"} 1.0' in metrics
     assert 'holomate_replies_total{status="complete"} 1.0' in metrics
+
+
+async def test_replies_orphaned_by_a_dead_process_are_marked_failed(app: object) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from store.base import utcnow
+    from store.models import (
+        Companion,
+        Conversation,
+        Message,
+        MessageRole,
+        MessageStatus,
+        User,
+    )
+
+    state = app.state.holo  # type: ignore[attr-defined]
+    async with state.sessionmaker() as session:
+        user = User(email="o@example.com", display_name="O", password_hash="x")
+        session.add(user)
+        await session.flush()
+        comp = Companion(owner_id=user.id, name="C", traits=[])
+        session.add(comp)
+        await session.flush()
+        conv = Conversation(companion_id=comp.id, title="t")
+        session.add(conv)
+        await session.flush()
+        old = Message(
+            conversation_id=conv.id,
+            role=MessageRole.COMPANION,
+            text="half",
+            status=MessageStatus.STREAMING,
+            created_at=utcnow() - timedelta(hours=1),
+        )
+        fresh = Message(
+            conversation_id=conv.id,
+            role=MessageRole.COMPANION,
+            text="",
+            status=MessageStatus.STREAMING,
+        )
+        session.add_all([old, fresh])
+        await session.commit()
+    await state.replies._fail_orphans()
+    async with state.sessionmaker() as session:
+        statuses = dict((await session.execute(select(Message.text, Message.status))).all())
+    assert statuses == {"half": MessageStatus.FAILED, "": MessageStatus.STREAMING}
