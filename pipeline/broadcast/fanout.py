@@ -74,24 +74,23 @@ class ChannelFanout:
         if entry.subscribers or entry.task is None:
             return
         del self._channels[channel]
-        task = entry.task
-        self._closing[channel] = task
-        task.add_done_callback(lambda t: self._forget_closing(channel, t))
-        task.cancel()
-        await asyncio.wait({task})
+        # A task of its own, so a leaver that is cancelled meanwhile cannot strand the pump.
+        stopper = asyncio.create_task(_stop_pump(entry), name=f"stop-pump:{channel}")
+        self._closing[channel] = stopper
+        stopper.add_done_callback(lambda t: self._forget_closing(channel, t))
+        await asyncio.shield(stopper)
 
     async def close(self) -> None:
         """Stop every pump; their subscribers end with ``HubClosed``."""
-        tasks = [e.task for e in self._channels.values() if e.task is not None]
-        tasks += self._closing.values()
-        for entry in self._channels.values():
+        entries = list(self._channels.values())
+        self._channels.clear()
+        for entry in entries:
             for subscriber in entry.subscribers:
                 subscriber.close()
-        self._channels.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
+        stoppers = [asyncio.create_task(_stop_pump(entry)) for entry in entries]
+        stoppers += self._closing.values()
+        if stoppers:
+            await asyncio.wait(stoppers)
 
     async def _pump(self, channel: str, entry: _Channel) -> None:
         try:
@@ -119,8 +118,21 @@ class ChannelFanout:
                 subscriber.close()
 
     def _forget_closing(self, channel: str, task: asyncio.Task[None]) -> None:
+        if not task.cancelled():
+            task.exception()  # _stop_pump raises nothing; keeps asyncio from warning if it did
         if self._closing.get(channel) is task:
             del self._closing[channel]
+
+
+async def _stop_pump(entry: _Channel) -> None:
+    if entry.task is None:
+        return
+    # broadcaster's Broadcast.subscribe() breaks if cancelled inside backend.subscribe() (its
+    # cleanup raises KeyError and never unsubscribes): let the subscribe finish first.
+    if not entry.ready.done():
+        await asyncio.wait({entry.ready})
+    entry.task.cancel()
+    await asyncio.wait({entry.task})
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -16,7 +16,7 @@ from broadcaster import BroadcastBackend
 from pipeline.broadcast import wire
 from pipeline.broadcast.backends import create_broadcast
 from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
-from pipeline.broadcast.errors import BroadcastUnavailable, HubClosed
+from pipeline.broadcast.errors import BroadcastUnavailable, HubClosed, LogUnavailable
 from pipeline.broadcast.fanout import ChannelFanout
 from pipeline.broadcast.log_base import EventLog, LogEntry
 from pipeline.broadcast.stream import resume
@@ -119,7 +119,12 @@ class EventHub:
         subscriber = LocalSubscriber(self._queue_size)
         await self._fanout.join(channel, subscriber)
         try:
-            start = after if after is not None else await self.log.tail(channel)
+            try:
+                start = after if after is not None else await self.log.tail(channel)
+            except LogUnavailable:
+                if subscriber.closed:
+                    raise HubClosed() from None
+                raise
             raise_if_cancel_swallowed()
             async for entry in resume(self.log, channel, subscriber, start, self._page_size):
                 yield entry

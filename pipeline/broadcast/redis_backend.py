@@ -252,6 +252,9 @@ class RedisPubSubBackend(BroadcastBackend):
             **options,
             protocol=2,
             socket_connect_timeout=self._connect_timeout,
+            # No socket timeout: redis-py 8 defaults to 5 s, which routes every send through
+            # asyncio.wait_for (see cancellation.py); the watchdog detects a dead link instead.
+            socket_timeout=None,
             retry=Retry(ExponentialBackoff(), 0),
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
-from pipeline.broadcast.errors import HubClosed
+from pipeline.broadcast.errors import HubClosed, LogUnavailable
 from pipeline.broadcast.log_base import EventLog, LogEntry
 from pipeline.broadcast.subscriber import LocalSubscriber
 
@@ -29,7 +29,12 @@ async def resume(
             need_log = subscriber.lagged = False
             subscriber.discard_queued()
             while True:
-                page = await log.read_after(channel, last, page_size)
+                try:
+                    page = await log.read_after(channel, last, page_size)
+                except LogUnavailable:
+                    if subscriber.closed:  # the hub closed the log under us: say why
+                        raise HubClosed() from None
+                    raise
                 raise_if_cancel_swallowed()
                 for entry in page:
                     last = entry.cursor
