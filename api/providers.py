@@ -13,9 +13,14 @@ from pipeline.llm.base import LLMProvider
 from pipeline.llm.local import PersonaResponder
 from pipeline.llm.openai_llm import OpenAICompatibleLLM
 from pipeline.storage.local import LocalBlobStorage
+from pipeline.stt.base import STTProvider
+from pipeline.stt.elevenlabs_stt import ElevenLabsSTT
+from pipeline.stt.openai_stt import OpenAISTT
 from pipeline.stt.pocketsphinx_stt import PocketsphinxSTT
 from pipeline.tts.base import TTSProvider
+from pipeline.tts.elevenlabs_tts import ElevenLabsTTS
 from pipeline.tts.espeak import EspeakTTS
+from pipeline.tts.openai_tts import OpenAITTS
 from services.replies import Providers
 
 log = logging.getLogger("holomate.providers")
@@ -41,11 +46,34 @@ def build_llm(settings: Settings) -> LLMProvider:
 
 
 def build_tts(settings: Settings) -> dict[str, TTSProvider]:
+    """Every configured voice provider, by the name a voice profile stores."""
     providers: dict[str, TTSProvider] = {"espeak": EspeakTTS()}
+    openai_key = settings.openai_api_key.get_secret_value()
+    if openai_key:
+        providers["openai"] = OpenAITTS(openai_key, base_url=settings.openai_base_url or None)
+    elevenlabs_key = settings.elevenlabs_api_key.get_secret_value()
+    if elevenlabs_key:
+        providers["elevenlabs"] = ElevenLabsTTS(
+            elevenlabs_key, base_url=settings.elevenlabs_base_url or None
+        )
     return providers
+
+
+def build_stt(settings: Settings) -> STTProvider:
+    choice = settings.stt_provider
+    if choice == "openai":
+        return OpenAISTT(
+            settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url or None
+        )
+    if choice == "elevenlabs":
+        return ElevenLabsSTT(
+            settings.elevenlabs_api_key.get_secret_value(),
+            base_url=settings.elevenlabs_base_url or None,
+        )
+    return PocketsphinxSTT()
 
 
 def build_providers(settings: Settings, storage: LocalBlobStorage) -> Providers:
     return Providers(
-        llm=build_llm(settings), tts=build_tts(settings), stt=PocketsphinxSTT(), storage=storage
+        llm=build_llm(settings), tts=build_tts(settings), stt=build_stt(settings), storage=storage
     )

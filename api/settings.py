@@ -37,11 +37,14 @@ class Settings(BaseSettings):
     login_max_lock_s: int = 900
     storage_dir: Path = Path("var/storage")
     media_url_ttl_s: int = 3600
+    audio_retention_days: int = Field(default=0, ge=0)  # 0 keeps reply audio forever
+    retention_interval_s: float = Field(default=3600.0, gt=0)
     public_base_url: str = ""
     llm_base_url: str = ""
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = "gpt-4o-mini"
     offline_llm_word_delay_s: float = Field(default=0.03, ge=0)
+    stt_provider: Literal["pocketsphinx", "openai", "elevenlabs"] = "pocketsphinx"
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
     elevenlabs_api_key: SecretStr = SecretStr("")
@@ -49,6 +52,17 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_base_url: str = ""
+    billing_provider: Literal["local", "stripe"] = "local"  # local grants plans for free
+    stripe_price_plus: str = ""
+    stripe_price_pro: str = ""
+    billing_grace_days: int = Field(default=7, ge=0)
+    billing_return_url: str = "http://localhost:3000/billing"
+    pairing_ttl_s: int = Field(default=600, gt=0)  # RFC 8628 expires_in
+    pairing_interval_s: int = Field(default=5, gt=0)  # RFC 8628 interval between polls
+    pairing_verification_uri: str = "https://holo-mate.app/pair"
+    pairing_max_failures: int = Field(default=5, gt=0)  # wrong user codes per owner per window
+    pairing_failure_window_s: int = Field(default=900, gt=0)
+    device_heartbeat_s: float = Field(default=30.0, gt=0)  # lastSeenAt refresh while connected
     event_log_max_len: int = 5000
     subscriber_queue_size: int = 1000
     migrate_on_start: bool = True
@@ -63,6 +77,13 @@ class Settings(BaseSettings):
                     "HOLOMATE_SECRET_KEY must be set to a random value of at least 32 characters "
                     "when HOLOMATE_ENV=production"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _stt_needs_its_key(self) -> Settings:
+        keys = {"openai": self.openai_api_key, "elevenlabs": self.elevenlabs_api_key}
+        if self.stt_provider in keys and not keys[self.stt_provider].get_secret_value():
+            raise ValueError(f"HOLOMATE_STT_PROVIDER={self.stt_provider} needs its API key")
         return self
 
     @property

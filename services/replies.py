@@ -64,6 +64,14 @@ class Providers:
     def tts_for(self, provider: str | None) -> TTSProvider:
         return self.tts.get(provider or self.default_tts) or self.tts[self.default_tts]
 
+    async def aclose(self) -> None:
+        """Cloud providers own HTTP clients; offline ones have nothing to close."""
+        for provider in (self.llm, self.stt, *self.tts.values()):
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+
 
 @dataclass(slots=True)
 class _Running:
@@ -82,6 +90,7 @@ class ReplyService:
     on_turn: TurnObserver | None = None
     _running: dict[int, _Running] = field(default_factory=dict)
     _listener: asyncio.Task[None] | None = None
+    _companions: dict[int, int] = field(default_factory=dict)
 
     async def start(self) -> None:
         await self._fail_orphans()
@@ -114,6 +123,7 @@ class ReplyService:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 2)
+        await self.providers.aclose()
 
     # ---- a person speaks -------------------------------------------------------------
 
@@ -457,4 +467,23 @@ class ReplyService:
         self, conversation_id: int, message_id: int, kind: str, data: dict[str, Any]
     ) -> str:
         payload = envelope(kind, conversation_id, message_id, utcnow(), data)
-        return await self.hub.publish(channel_for(conversation_id), payload)
+        cursor = await self.hub.publish(channel_for(conversation_id), payload)
+        # Holograms showing this companion follow its channel (resolvers/hologram.py).
+        companion_id = await self._companion_of(conversation_id)
+        if companion_id is not None:
+            await self.hub.publish(f"companion:{companion_id}", payload)
+        return cursor
+
+    async def _companion_of(self, conversation_id: int) -> int | None:
+        """A conversation never changes companion, so the answer is cached for good."""
+        if conversation_id not in self._companions:
+            async with self.sessionmaker() as session:
+                companion_id = await session.scalar(
+                    select(Conversation.companion_id).where(Conversation.id == conversation_id)
+                )
+            if companion_id is None:
+                return None
+            if len(self._companions) >= 10_000:
+                self._companions.clear()
+            self._companions[conversation_id] = companion_id
+        return self._companions[conversation_id]
