@@ -20,6 +20,7 @@ from api.health import healthz, readyz
 from api.middleware import BodySizeLimit, RequestId
 from api.providers import build_providers, build_storage
 from api.settings import Settings, get_settings
+from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
 from pipeline.broadcast.factory import make_hub
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_sql import SqlEventLog
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         public_base_url=settings.public_base_url,
     )
     state.storage = build_storage(settings)
+    state.billing = billing = build_billing(settings)
     schema = build_schema(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await state.replies.stop()
             await state.hub.stop()
+            await billing.provider.aclose()
             await engine.dispose()
 
     routes = [
@@ -122,6 +125,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
+        Route(LOCAL_CHECKOUT_PATH, local_checkout, methods=["GET"]),
     ]
     middleware = [
         Middleware(RequestId),

@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 
 from api.errors import classify_in_place
 from resolvers.auth import AuthMutation
+from resolvers.billing import BillingMutation
 from resolvers.companions import CompanionMutation, CompanionQuery
 from resolvers.conversations import ConversationMutation, ConversationQuery
 from resolvers.me import MeMutation, MeQuery
@@ -29,7 +30,14 @@ from resolvers.replies import ReplyMutation, ReplySubscription
 Query = merge_types("Query", (MeQuery, CompanionQuery, ConversationQuery))
 Mutation = merge_types(
     "Mutation",
-    (AuthMutation, MeMutation, CompanionMutation, ConversationMutation, ReplyMutation),
+    (
+        AuthMutation,
+        MeMutation,
+        CompanionMutation,
+        ConversationMutation,
+        ReplyMutation,
+        BillingMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (ReplySubscription,))
 

@@ -10,7 +10,9 @@ from schema.types.account import BillingInfo, HologramDevice, PlanLimitsType, Us
 from schema.types.user import Preferences, User
 from schema.types.voice import CharacterAsset, VoiceProfile
 from services import billing_usage, users
+from services.billing import effective_plan
 from services.plans import limits_for
+from store.base import utcnow
 from store.models import CharacterAsset as CharacterAssetRow
 from store.models import HologramDevice as DeviceRow
 from store.models import User as UserRow
@@ -78,12 +80,14 @@ class MeQuery:
             sub = await billing_usage.subscription(session, viewer.user_id)
             used = await billing_usage.usage(session, viewer.user_id)
             await session.commit()
+        plan = effective_plan(sub, utcnow())
         return BillingInfo(
-            plan=sub.plan,
+            plan=plan,
             status=sub.status,
             provider=sub.provider,
             current_period_end=sub.current_period_end,
-            limits=PlanLimitsType.from_limits(limits_for(sub.plan)),
+            grace_until=sub.grace_until,
+            limits=PlanLimitsType.from_limits(limits_for(plan)),
             usage=Usage(
                 companions=used.companions,
                 messages_today=used.messages_today,

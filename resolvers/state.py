@@ -12,6 +12,7 @@ from services.auth.policy import AuthPolicy
 if TYPE_CHECKING:
     from pipeline.broadcast.hub import EventHub
     from pipeline.storage.local import LocalBlobStorage
+    from services.billing import Billing
     from services.replies import ReplyService
 
 
@@ -25,4 +26,5 @@ class AppState:
     replies: ReplyService | None = None
     media_url_ttl_s: int = 3600
     public_base_url: str = ""
+    billing: Billing | None = None
     extras: dict[str, Any] = field(default_factory=dict)

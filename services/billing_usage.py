@@ -67,7 +67,7 @@ async def usage(session: AsyncSession, user_id: int) -> UsageFigures:
         .select_from(HologramDevice)
         .where(HologramDevice.owner_id == user_id, HologramDevice.revoked_at.is_(None))
     )
-    voice_ms = await _voice_ms(session, user_id, month_start(now))
+    voice_ms = await voice_ms_since(session, user_id, month_start(now))
     return UsageFigures(
         companions=companions or 0,
         messages_today=messages or 0,
@@ -76,7 +76,7 @@ async def usage(session: AsyncSession, user_id: int) -> UsageFigures:
     )
 
 
-async def _voice_ms(session: AsyncSession, user_id: int, since: datetime) -> int:
+async def voice_ms_since(session: AsyncSession, user_id: int, since: datetime) -> int:
     # Voice time is the audio of replies to this person's messages, kept in Message.timings.
     rows = await session.scalars(
         select(Message.timings).where(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import validation
+from services import quotas, validation
 from services.errors import NotFound
 from services.identity import Viewer
 from store.models import CharacterAsset, Companion, Conversation, VoiceProfile
@@ -39,6 +39,7 @@ async def get_owned(session: AsyncSession, viewer: Viewer, companion_id: int) ->
 
 
 async def create(session: AsyncSession, viewer: Viewer, fields: CompanionFields) -> Companion:
+    await quotas.check_can_create_companion(session, viewer.user_id)
     if fields.name is None:
         fields.name = ""
     companion = Companion(owner_id=viewer.user_id, name="", traits=[])

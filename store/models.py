@@ -229,6 +229,16 @@ class BillingSubscription(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(24), default="active")
     provider: Mapped[str] = mapped_column(String(16), default="local")
     customer_ref: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
-    subscription_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    subscription_ref: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ReceivedBillingEvent(Base):
+    """A provider event already applied: providers retry and replay, we apply each once."""
+
+    __tablename__ = "billing_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the provider's event id
+    type: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

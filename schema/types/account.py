@@ -107,5 +107,8 @@ class BillingInfo:
     status: str
     provider: str
     current_period_end: datetime | None
+    grace_until: datetime | None = strawberry.field(
+        description="Payment failed: the plan's limits last until then, then free applies."
+    )
     limits: PlanLimitsType
     usage: Usage

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tests.support.billing import grant_plan
 from tests.support.graphql import (
     GraphQLClient,
     create_companion,
@@ -66,8 +67,11 @@ async def test_a_companion_is_created_read_updated_and_deleted(api: GraphQLClien
     assert gone["extensions"]["code"] == "NOT_FOUND"
 
 
-async def test_companions_page_forward_without_gaps_or_repeats(api: GraphQLClient) -> None:
+async def test_companions_page_forward_without_gaps_or_repeats(
+    api: GraphQLClient, app: Any
+) -> None:
     token = (await register(api, "ada@example.com"))["accessToken"]
+    await grant_plan(app, "ada@example.com", "pro")  # seven companions: more than free allows
     names = [f"C{i}" for i in range(7)]
     for name in names:
         await create_companion(api, token, name)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 from store.models import Message, MessageRole, MessageStatus
+from tests.support.billing import grant_plan
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
 
 NESTED = """
@@ -60,6 +61,7 @@ async def _grow(api: GraphQLClient, app: Any, token: str, companions: int, convs
 
 async def test_statement_count_does_not_grow_with_rows(api: GraphQLClient, app: Any) -> None:
     token = (await register(api, "ada@example.com"))["accessToken"]
+    await grant_plan(app, "ada@example.com", "pro")  # ten companions: more than free allows
     await _grow(api, app, token, companions=2, convs=2)
     with count_statements(app) as small:
         data = await api.ok(NESTED, token=token)

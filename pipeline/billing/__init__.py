@@ -1,0 +1,1 @@
+"""Billing providers: where people pay, and the events that tell us they did."""
