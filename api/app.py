@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         connection_init_wait_timeout=timedelta(seconds=10),
         multipart_uploads_enabled=True,
         max_subscriptions_per_connection=20,
+        # Browsers send Origin on WebSocket handshakes; the web app's origins may subscribe.
+        allowed_origins=settings.cors_origins,
     )
 
     @asynccontextmanager

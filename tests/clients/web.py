@@ -1,0 +1,108 @@
+"""Building and serving the Next.js web app (web/) for the browser tests.
+
+The build runs `npm run build` (GraphQL codegen against schema.graphql, then `next build`), at
+most once per source state: a hash of the app's sources, its lockfile and the schema is kept in
+web/.next, so the second pytest run of ./dev test (PostgreSQL) reuses the first run's build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import ROOT
+
+WEB = ROOT / "web"
+STAMP = WEB / ".next" / "holomate-build.sha256"
+INPUTS = ("package-lock.json", "next.config.ts", "codegen.ts", "tsconfig.json")
+
+
+def source_hash() -> str:
+    digest = hashlib.sha256()
+    files = [ROOT / "schema.graphql", *(WEB / name for name in INPUTS)]
+    files += sorted(p for p in (WEB / "src").rglob("*") if p.is_file() and "gql" not in p.parts)
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def node_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "NEXT_TELEMETRY_DISABLED": "1", **extra}
+
+
+def build_web_app() -> float:
+    """Build web/ unless the last build saw the same sources; returns the seconds spent."""
+    if shutil.which("node") is None or not (WEB / "node_modules" / ".bin" / "next").exists():
+        pytest.fail("node and web/node_modules are needed: run ./dev setup")
+    want = source_hash()
+    if STAMP.exists() and STAMP.read_text() == want:
+        return 0.0
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["npm", "run", "build"],
+        cwd=WEB,
+        env=node_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, (
+        f"npm run build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    )
+    STAMP.write_text(want)
+    return time.monotonic() - started
+
+
+@contextmanager
+def next_server(port: int, graphql_url: str, log: Path) -> Iterator[str]:
+    """`next start` on port, pointed at the GraphQL server at runtime through HOLOMATE_URL."""
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(
+            [
+                str(WEB / "node_modules" / ".bin" / "next"),
+                "start",
+                "-p",
+                str(port),
+                "-H",
+                "127.0.0.1",
+            ],
+            cwd=WEB,
+            env=node_env(HOLOMATE_URL=graphql_url),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(f"{url}/login", proc, log)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"next start exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"next start did not answer:\n{log.read_text()[-3000:]}")

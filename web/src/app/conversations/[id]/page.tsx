@@ -1,0 +1,280 @@
+"use client";
+
+import { useApolloClient, useMutation } from "@apollo/client/react";
+import Link from "next/link";
+import { useParams } from "next/navigation";
+import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
+
+import { useApp } from "@/app/providers";
+import { Face, type FaceState } from "@/components/Face";
+import { RequireAuth } from "@/components/Nav";
+import type { MessageFieldsFragment } from "@/gql/graphql";
+import { errorText } from "@/lib/errors";
+import { CONVERSATION, INTERRUPT_REPLY, SEND_MESSAGE } from "@/lib/operations";
+import { ReplyPlayer, unlockAudio } from "@/lib/player";
+import { type ConversationEvent, useConversationEvents } from "@/lib/stream";
+import { sendVoiceMessage } from "@/lib/upload";
+import { VoiceRecorder } from "@/lib/wav";
+
+const PAGE = 20;
+
+type Message = Pick<MessageFieldsFragment, "id" | "role" | "text" | "status">;
+
+export default function ConversationPage() {
+  const { id } = useParams<{ id: string }>();
+  return (
+    <RequireAuth>
+      <Conversation id={id} />
+    </RequireAuth>
+  );
+}
+
+function Conversation({ id }: { id: string }) {
+  const client = useApolloClient();
+  const { graphqlUrl, session } = useApp();
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [title, setTitle] = useState("");
+  const [companionName, setCompanionName] = useState("");
+  const [older, setOlder] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [text, setText] = useState("");
+  const [replying, setReplying] = useState<string | null>(null);
+  const [recorder, setRecorder] = useState<VoiceRecorder | null>(null);
+  const [busy, setBusy] = useState(false);
+  const player = useRef<ReplyPlayer | null>(null);
+  const deltaSeq = useRef(new Map<string, number>());
+  const emotionNow = useRef<{ emotion: string; intensity: number }>({ emotion: "neutral", intensity: 0.5 });
+  const bottom = useRef<HTMLDivElement>(null);
+  const [sendMessage] = useMutation(SEND_MESSAGE);
+  const [interruptReply] = useMutation(INTERRUPT_REPLY);
+
+  const upsert = useCallback((message: Pick<Message, "id"> & Partial<Message>) => {
+    setMessages((list) => {
+      const at = list.findIndex((m) => m.id === message.id);
+      if (at < 0) return [...list, { role: "COMPANION", text: "", status: "STREAMING", ...message }];
+      const next = [...list];
+      next[at] = { ...next[at]!, ...message };
+      return next;
+    });
+  }, []);
+
+  const loadPage = useCallback(
+    async (before: string | null) => {
+      try {
+        const { data } = await client.query({
+          query: CONVERSATION,
+          variables: { id, last: PAGE, before },
+          fetchPolicy: "network-only",
+        });
+        if (!data) return;
+        const conversation = data.conversation;
+        setTitle(conversation.title);
+        setCompanionName(conversation.companion?.name ?? "Companion");
+        const page = conversation.messages.edges.map((e) => e.node);
+        setMessages((list) => {
+          const known = new Set(page.map((m) => m.id));
+          const rest = list.filter((m) => !known.has(m.id));
+          return before ? [...page, ...rest] : [...page, ...rest];
+        });
+        setOlder(conversation.messages.pageInfo.hasPreviousPage ? conversation.messages.pageInfo.startCursor ?? null : null);
+      } catch (e) {
+        setError(errorText(e));
+      }
+    },
+    [client, id],
+  );
+
+  useEffect(() => {
+    void loadPage(null);
+  }, [loadPage]);
+
+  const onEvent = useCallback(
+    (event: ConversationEvent) => {
+      const messageId = event.messageId;
+      switch (event.__typename) {
+        case "MessagePosted":
+          upsert(event.message);
+          break;
+        case "ReplyStarted":
+          player.current?.stop();
+          player.current = new ReplyPlayer(messageId, unlockAudio());
+          emotionNow.current = { emotion: "neutral", intensity: 0.5 };
+          setReplying(messageId);
+          upsert({ id: messageId, role: "COMPANION", text: "", status: "STREAMING" });
+          break;
+        case "MessageDelta": {
+          // Each delta once, even when a resumed stream replays it.
+          const last = deltaSeq.current.get(messageId) ?? -1;
+          if (event.seq <= last) break;
+          deltaSeq.current.set(messageId, event.seq);
+          setReplying(messageId);
+          setMessages((list) => {
+            const at = list.findIndex((m) => m.id === messageId);
+            if (at < 0) return [...list, { id: messageId, role: "COMPANION", text: event.text, status: "STREAMING" }];
+            const next = [...list];
+            next[at] = { ...next[at]!, text: next[at]!.text + event.text };
+            return next;
+          });
+          break;
+        }
+        case "AudioChunk":
+          if (player.current?.messageId !== messageId) player.current = new ReplyPlayer(messageId, unlockAudio());
+          player.current.addChunk(event.seq, event.url, event.startMs, event.durationMs);
+          break;
+        case "VisemeFrames":
+          if (player.current?.messageId === messageId) player.current.addVisemes(event.audioSeq, event.frames);
+          break;
+        case "EmotionChanged":
+          if (player.current?.messageId === messageId) player.current.addEmotion(event);
+          else emotionNow.current = { emotion: event.emotion, intensity: event.intensity };
+          break;
+        case "ReplyCompleted":
+        case "ReplyInterrupted":
+          upsert(event.message);
+          setReplying((current) => (current === messageId ? null : current));
+          break;
+        case "ReplyFailed":
+          upsert({ id: messageId, role: "COMPANION", text: `(${event.detail || event.code})`, status: "FAILED" });
+          setReplying((current) => (current === messageId ? null : current));
+          break;
+      }
+    },
+    [upsert],
+  );
+
+  const { live } = useConversationEvents(id, onEvent, () => void loadPage(null));
+
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: "end" });
+  }, [messages]);
+
+  const readFace = useCallback((): FaceState => {
+    const current = player.current;
+    if (!current) return { viseme: "sil", weight: 0, ...emotionNow.current };
+    const at = current.positionMs();
+    const cue = at === null ? null : current.visemeAt(at);
+    const mood = current.emotionAt(at) ?? emotionNow.current;
+    return {
+      viseme: cue?.viseme ?? "sil",
+      weight: cue?.weight ?? 0,
+      emotion: mood.emotion,
+      intensity: mood.intensity,
+      clock: at === null ? "idle" : current.clock,
+    };
+  }, []);
+
+  async function send(event: FormEvent) {
+    event.preventDefault();
+    const body = text.trim();
+    if (!body) return;
+    unlockAudio(); // inside the click: the browser lets the reply's audio play
+    setBusy(true);
+    setError(null);
+    try {
+      const { data } = await sendMessage({ variables: { conversationId: id, text: body } });
+      if (data) upsert(data.sendMessage);
+      setText("");
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function toggleRecording() {
+    const context = unlockAudio();
+    setError(null);
+    if (!recorder) {
+      try {
+        setRecorder(await VoiceRecorder.start());
+      } catch (e) {
+        setError(`Microphone unavailable: ${errorText(e)}`);
+      }
+      return;
+    }
+    setRecorder(null);
+    setBusy(true);
+    try {
+      if (!context) throw new Error("This browser cannot process audio");
+      const wav = await recorder.stop(context);
+      upsert(await sendVoiceMessage(graphqlUrl, session, id, wav));
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function interrupt() {
+    const current = player.current;
+    const messageId = replying ?? current?.messageId;
+    if (!messageId) return;
+    const heardUntilMs = current?.messageId === messageId ? current.stop() : 0;
+    try {
+      const { data } = await interruptReply({ variables: { messageId, heardUntilMs } });
+      if (data) upsert(data.interruptReply);
+    } catch (e) {
+      setError(errorText(e));
+    }
+    setReplying(null);
+  }
+
+  return (
+    <section className="conversation">
+      <header className="row">
+        <Link href="/companions">← Companions</Link>
+        <h1>{companionName ? `${companionName}` : "Conversation"}</h1>
+        <span className="muted">{title}</span>
+        <span className="spacer" />
+        <span className={live ? "live on" : "live"} data-testid="live" data-live={live ? "true" : "false"}>
+          {live ? "live" : "connecting…"}
+        </span>
+      </header>
+      <div className="talk">
+        <div className="stage">
+          <Face read={readFace} />
+          {replying && (
+            <button type="button" className="danger" onClick={interrupt} data-testid="interrupt">
+              Interrupt
+            </button>
+          )}
+        </div>
+        <div className="thread">
+          {older && (
+            <button type="button" className="link" onClick={() => void loadPage(older)}>
+              Load earlier messages
+            </button>
+          )}
+          <ol className="messages" data-testid="messages">
+            {messages.map((m) => (
+              <li key={m.id} className={`message ${m.role.toLowerCase()}`} data-role={m.role} data-status={m.status}>
+                {m.text || (m.status === "STREAMING" ? "…" : "")}
+              </li>
+            ))}
+          </ol>
+          <div ref={bottom} />
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
+          <form onSubmit={send} className="composer">
+            <input
+              name="message"
+              placeholder={`Say something to ${companionName || "your companion"}`}
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+              autoComplete="off"
+            />
+            <button type="submit" disabled={busy || !text.trim()}>
+              Send
+            </button>
+            <button type="button" className={recorder ? "danger" : "secondary"} onClick={toggleRecording} disabled={busy}>
+              {recorder ? "Stop & send" : "🎤 Speak"}
+            </button>
+          </form>
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,116 @@
+// The signed-in session: tokens in localStorage, refreshed once per expiry.
+//
+// Refresh tokens are single use and rotate, so two requests that both see TOKEN_EXPIRED must
+// share one refresh: `renew(failedToken)` refreshes only if the failed token is still the current
+// one, and concurrent callers await the same promise.
+import { print } from "graphql";
+
+import type { AuthFieldsFragment } from "@/gql/graphql";
+import { REFRESH } from "@/lib/operations";
+
+const STORAGE_KEY = "holomate.session";
+const EARLY_REFRESH_MS = 5_000;
+
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: number;
+  user: { id: string; email: string; displayName: string };
+}
+
+type Listener = (tokens: Tokens | null) => void;
+
+export class Session {
+  private tokens: Tokens | null = null;
+  private inflight: Promise<string | null> | null = null;
+  private listeners = new Set<Listener>();
+
+  constructor(private readonly graphqlUrl: string) {
+    if (typeof window !== "undefined") {
+      try {
+        const raw = window.localStorage.getItem(STORAGE_KEY);
+        this.tokens = raw ? (JSON.parse(raw) as Tokens) : null;
+      } catch {
+        this.tokens = null;
+      }
+    }
+  }
+
+  get current(): Tokens | null {
+    return this.tokens;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  signIn(payload: AuthFieldsFragment): void {
+    this.set({
+      accessToken: payload.accessToken,
+      refreshToken: payload.refreshToken,
+      expiresAt: Date.parse(payload.accessTokenExpiresAt),
+      user: payload.user,
+    });
+  }
+
+  signOut(): void {
+    this.set(null);
+  }
+
+  /** An access token valid for a few more seconds, refreshing first when it is about to expire. */
+  async validToken(): Promise<string | null> {
+    const tokens = this.tokens;
+    if (!tokens) return null;
+    if (tokens.expiresAt - Date.now() > EARLY_REFRESH_MS) return tokens.accessToken;
+    return this.renew(tokens.accessToken);
+  }
+
+  /** The server said `failed` expired: refresh once (shared by every caller), return the new token. */
+  renew(failed: string): Promise<string | null> {
+    const tokens = this.tokens;
+    if (!tokens) return Promise.resolve(null);
+    if (tokens.accessToken !== failed) return Promise.resolve(tokens.accessToken);
+    if (!this.inflight) {
+      this.inflight = this.refresh(tokens.refreshToken).finally(() => {
+        this.inflight = null;
+      });
+    }
+    return this.inflight;
+  }
+
+  private async refresh(refreshToken: string): Promise<string | null> {
+    let body: { data?: { refreshToken: AuthFieldsFragment } | null; errors?: unknown[] };
+    try {
+      const response = await fetch(this.graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ query: print(REFRESH), variables: { refreshToken } }),
+      });
+      body = await response.json();
+    } catch {
+      return null; // offline: keep the session, the next request tries again
+    }
+    const payload = body.data?.refreshToken;
+    if (!payload) {
+      this.signOut(); // spent, reused or revoked: the person has to log in again
+      return null;
+    }
+    this.signIn(payload);
+    return payload.accessToken;
+  }
+
+  private set(tokens: Tokens | null): void {
+    this.tokens = tokens;
+    if (typeof window !== "undefined") {
+      if (tokens) window.localStorage.setItem(STORAGE_KEY, JSON.stringify(tokens));
+      else window.localStorage.removeItem(STORAGE_KEY);
+    }
+    for (const listener of this.listeners) listener(tokens);
+  }
+}
+
+/** True for the server's "your access token expired" error. */
+export function isTokenExpired(error: { extensions?: Record<string, unknown> | null }): boolean {
+  return error.extensions?.code === "UNAUTHENTICATED" && error.extensions?.reason === "TOKEN_EXPIRED";
+}

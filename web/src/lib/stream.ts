@@ -1,0 +1,93 @@
+"use client";
+
+// The conversation's live event stream, resumed from the last cursor after any drop.
+import { useApolloClient } from "@apollo/client/react";
+import { useEffect, useRef, useState } from "react";
+
+import { useApp } from "@/app/providers";
+import type { ConversationEventsSubscription } from "@/gql/graphql";
+import { CONVERSATION_EVENTS } from "@/lib/operations";
+
+export type ConversationEvent = ConversationEventsSubscription["conversationEvents"];
+
+const TOKEN_EXPIRED_CLOSE = 4401;
+
+function closeCode(error: unknown): number | null {
+  if (error && typeof error === "object" && "code" in error && typeof error.code === "number") return error.code;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return cause && cause !== error ? closeCode(cause) : null;
+}
+
+/** Calls onEvent for every event of the conversation; `live` is true while subscribed. */
+export function useConversationEvents(
+  conversationId: string,
+  onEvent: (event: ConversationEvent) => void,
+  onGap: () => void,
+): { live: boolean } {
+  const client = useApolloClient();
+  const { connection, session } = useApp();
+  const [live, setLive] = useState(false);
+  const handler = useRef(onEvent);
+  handler.current = onEvent;
+  const gap = useRef(onGap);
+  gap.current = onGap;
+
+  useEffect(() => {
+    let cursor: string | null = null;
+    let stopped = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let subscription: { unsubscribe: () => void } | null = null;
+    let attempt = 0;
+
+    const reconnect = (error: unknown) => {
+      setLive(false);
+      subscription?.unsubscribe();
+      subscription = null;
+      if (stopped) return;
+      const token = session.current?.accessToken;
+      if (closeCode(error) === TOKEN_EXPIRED_CLOSE && token) void session.renew(token);
+      const message = error instanceof Error ? error.message : "";
+      if (/cursor/i.test(message)) {
+        cursor = null; // the log no longer reaches back that far: reload history instead
+        gap.current();
+      }
+      attempt += 1;
+      retry = setTimeout(start, Math.min(10_000, 250 * 2 ** attempt));
+    };
+
+    const start = () => {
+      if (stopped) return;
+      subscription = client
+        .subscribe({ query: CONVERSATION_EVENTS, variables: { id: conversationId, after: cursor } })
+        .subscribe({
+          next: (result) => {
+            if (result.error) {
+              reconnect(result.error);
+              return;
+            }
+            const event = result.data?.conversationEvents;
+            if (!event) return;
+            attempt = 0;
+            cursor = event.cursor;
+            handler.current(event);
+          },
+          error: reconnect,
+          complete: () => reconnect(new Error("stream ended")),
+        });
+    };
+
+    const offState = connection.onSocketState((state) => {
+      setLive(state === "connected" && subscription !== null);
+    });
+    start();
+    if (connection.socketState() === "connected") setLive(true);
+    return () => {
+      stopped = true;
+      clearTimeout(retry);
+      offState();
+      subscription?.unsubscribe();
+    };
+  }, [client, connection, session, conversationId]);
+
+  return { live };
+}
