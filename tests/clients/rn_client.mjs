@@ -1,7 +1,8 @@
 // The client a React Native app ships (see REACT_NATIVE.md), runnable in Node for the tests:
 // @urql/core over HTTP for queries and mutations, graphql-ws for conversationEvents, the access
 // token in connection_init, and one rule for every dropped socket (token expiry included):
-// refresh if the server said 4401, then subscribe again with `after` = the last cursor seen.
+// refresh if the server refused the token (4401, 4403), then subscribe again with
+// `after` = the last cursor seen.
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
 import { createClient } from 'graphql-ws';
 
@@ -72,8 +73,12 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
   }
 
   // Follows a conversation until stop(); survives token expiry and dropped sockets without gaps
-  // or repeats. onEvent(event); onReconnect({ code, refreshed }) is for logging and tests.
-  function listen(document, conversationId, { onEvent, onReconnect = () => {}, after = null }) {
+  // or repeats. onEvent(event); onReconnect({ code, refreshed }) is for logging and tests;
+  // onError(error) ends listening on an answer retrying cannot change (NOT_FOUND, BAD_USER_INPUT
+  // for an unknown cursor, CURSOR_EXPIRED: reload the history with a query, then listen afresh).
+  function listen(document, conversationId, {
+    onEvent, onReconnect = () => {}, onError = () => {}, after = null,
+  }) {
     let lastCursor = after;
     let current = null;
     let stopped = false;
@@ -85,6 +90,11 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
           if (result.error) {
             current?.unsubscribe();
             if (stopped) return;
+            if (result.error.graphQLErrors?.length && !isExpired(result.error)) {
+              stopped = true;
+              onError(result.error);
+              return;
+            }
             const refreshed = isExpired(result.error);
             if (refreshed) await refresh();
             else await new Promise((r) => setTimeout(r, retryDelay));

@@ -5,24 +5,23 @@ replies exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.clients.node import last_json, run_node
 from tests.clients.replies import assert_whole_reply
-from tests.conftest import broadcast_env
-from tests.support.server import LiveServer, live_server
+from tests.support.server import LiveServer
 
 TOKEN_TTL_S = 4
 
 
 @pytest.fixture
-def short_token_server(database_url: str, clean_db: None, tmp_path: Path) -> Iterator[LiveServer]:
-    env = {"HOLOMATE_ACCESS_TOKEN_TTL_S": str(TOKEN_TTL_S), **broadcast_env()}
-    with live_server(database_url, tmp_path / "storage", **env) as running:
-        yield running
+def short_token_server(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> LiveServer:
+    """The usual `server` (same database, same broadcast), started with short-lived tokens."""
+    monkeypatch.setenv("HOLOMATE_ACCESS_TOKEN_TTL_S", str(TOKEN_TTL_S))  # the server inherits it
+    server: LiveServer = request.getfixturevalue("server")
+    return server
 
 
 def test_an_expired_token_is_refreshed_and_the_stream_resumes_without_gaps(
@@ -39,4 +38,5 @@ def test_an_expired_token_is_refreshed_and_the_stream_resumes_without_gaps(
     assert_whole_reply(first, "Hello Mira! What is a star?")
     assert_whole_reply(second, "Tell me about Mars.")
     assert second["cursors"] == summary["secondReplay"], "nothing missed, in order"
+    assert summary["refused"] == "BAD_USER_INPUT", "a bad cursor ends listening, no retry loop"
     assert not set(first["cursors"]) & set(second["cursors"]), "no event twice"

@@ -1,8 +1,10 @@
 // rn_client.mjs against a server whose access tokens live a few seconds. The app starts with a
 // stale stored token (HTTP answers UNAUTHENTICATED, connection_init is refused with 4403), then
 // its socket is closed with 4401 when the fresh token expires; each time the client refreshes
-// and resumes with `after`, and two whole replies arrive without a gap or a repeat. Prints one JSON line: { replies: [summary, summary] (live.mjs summarize),
-// reconnects, refreshes, secondReplay (cursors of the second reply replayed from the log) }.
+// and resumes with `after`, and two whole replies arrive without a gap or a repeat.
+// Prints one JSON line: { replies: [summary, summary] (live.mjs summarize), reconnects,
+// refreshes, refused (the code for a bad cursor), secondReplay (cursors of the second reply,
+// replayed from the log) }.
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createHoloClient } from './rn_client.mjs';
@@ -55,6 +57,15 @@ await until(() => reconnects.some((r) => r.code === 4401), 'the token to expire 
 await holo.mutate(SEND_MESSAGE, { conversation, text: 'Tell me about Mars.' });
 await until(() => completed() === 2, 'the second reply');
 listener.stop();
+
+// An answer retrying cannot change ends listening instead of looping.
+const refused = await new Promise((resolve) => {
+  holo.listen(EVENTS, conversation, {
+    after: 'not-a-cursor',
+    onEvent: () => resolve('an event'),
+    onError: (error) => resolve(error.graphQLErrors[0].extensions.code),
+  });
+});
 await holo.dispose();
 
 // The log's copy of the second reply, read by a separate bare client with the current token.
@@ -81,5 +92,6 @@ console.log(JSON.stringify({
   replies: [summarize(events.slice(0, split)), summarize(events.slice(split))],
   reconnects,
   refreshes,
+  refused,
   secondReplay,
 }));
