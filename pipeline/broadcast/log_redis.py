@@ -41,7 +41,9 @@ class RedisStreamEventLog:
 
     @classmethod
     def from_url(cls, url: str, max_len: int = 1000, **options: Any) -> RedisStreamEventLog:
-        client = Redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=5.0)
+        from pipeline.broadcast.redis_backend import resilient_client_options
+
+        client = Redis.from_url(url, **resilient_client_options(5.0))
         return cls(client, max_len, owns_client=True, **options)
 
     async def append(self, channel: str, payload: str) -> Appended:

@@ -27,9 +27,11 @@ from typing import Any
 from broadcaster import BroadcastBackend, Event
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection, parse_url
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.retry import Retry
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pipeline.broadcast import wire
 from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
@@ -86,12 +88,8 @@ class RedisPubSubBackend(BroadcastBackend):
         return self._conn is not None
 
     async def connect(self) -> None:
-        self._publisher = Redis.from_url(
-            self._url,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-            socket_connect_timeout=self._connect_timeout,
-            socket_timeout=self._connect_timeout,
-        )
+        options = resilient_client_options(self._connect_timeout)
+        self._publisher = Redis.from_url(self._url, **options)
         self._supervisor = asyncio.create_task(self._supervise(), name="redis-pubsub-supervisor")
         try:
             async with asyncio.timeout(self._connect_timeout):  # not wait_for: see cancellation.py
@@ -260,3 +258,18 @@ class RedisPubSubBackend(BroadcastBackend):
 
     def _safe_url(self) -> str:
         return self._url.split("@")[-1]
+
+
+def resilient_client_options(timeout: float) -> dict[str, Any]:
+    """For command clients: a pooled connection that died with Redis is retried on a new one.
+
+    redis-py retries only the error types listed in ``retry_on_error``, and only with the asyncio
+    ``Retry`` (the sync one "succeeds" by returning an un-awaited coroutine); otherwise the first
+    command after a Redis restart fails with "Connection closed by server".
+    """
+    return {
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+    }

@@ -123,6 +123,11 @@ class PrivateRedis:
                 time.sleep(0.02)
         raise RuntimeError(f"redis-server did not start on port {self.port}")
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     def kill(self) -> None:
         if self._process is not None:
             self._process.kill()

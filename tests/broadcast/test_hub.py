@@ -245,7 +245,8 @@ async def test_one_broadcast_subscription_per_channel_however_many_screens(
         await screen.close()
     assert hub.stats().channels == 0 and hub.stats().subscriptions_opened == 1
 
-    again = Collector(hub.subscribe(setup.channel))  # re-subscribes cleanly after the last left
+    start = await hub.tail(setup.channel)
+    again = Collector(hub.subscribe(setup.channel, start))  # subscribes afresh after the last left
     await wait_until(lambda: hub.stats().channels == 1)
     cursor = await hub.publish(setup.channel, "back")
     assert (await again.wait_for(1))[0].cursor == cursor
