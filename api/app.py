@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -17,8 +18,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from api.graphql_schema import build_schema
 from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
+from api.media import media
 from api.middleware import BodySizeLimit, RequestId
-from api.providers import build_providers, build_storage
+from api.providers import build_providers, build_storage, build_tts
 from api.settings import Settings, get_settings
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
 from pipeline.broadcast.factory import make_hub
@@ -29,7 +31,10 @@ from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords
 from services.auth.policy import AuthPolicy
 from services.auth.tokens import TokenCodec
+from services.privacy import DataExports
 from services.replies import ReplyService
+from services.retention import run_periodically
+from services.voices import VoiceCatalog
 from store.db import make_engine, make_sessionmaker
 from store.metadata import event_log
 from store.migrate import upgrade_async
@@ -73,7 +78,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         media_url_ttl_s=settings.media_url_ttl_s,
         public_base_url=settings.public_base_url,
     )
-    state.storage = build_storage(settings)
+    state.storage = storage = build_storage(settings)
+    state.exports = exports = DataExports(
+        state.sessionmaker, storage, settings.media_url_ttl_s, settings.public_base_url
+    )
+    state.voices = VoiceCatalog(build_tts(settings))
     state.billing = billing = build_billing(settings)
     schema = build_schema(
         max_depth=settings.max_query_depth,
@@ -111,12 +120,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
             url_ttl_s=settings.media_url_ttl_s,
         )
         await state.replies.start()
+        housekeeping = asyncio.create_task(
+            run_periodically(
+                state.sessionmaker,
+                storage,
+                settings.audio_retention_days,
+                settings.retention_interval_s,
+            ),
+            name="retention",
+        )
         # Long-lived start-up objects (schema, models) leave the GC's view: shorter pauses.
         gc.collect()
         gc.freeze()
         try:
             yield
         finally:
+            housekeeping.cancel()
+            # Awaited before the engine goes: a task cut off mid-query must hand its
+            # connection back first, or disposing the pool waits on it forever.
+            await asyncio.gather(housekeeping, return_exceptions=True)
+            await exports.aclose()
             await state.replies.stop()
             await state.hub.stop()
             await billing.provider.aclose()
@@ -127,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/media/{key:path}", media, methods=["GET", "HEAD"]),
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         Route(LOCAL_CHECKOUT_PATH, local_checkout, methods=["GET"]),
     ]

@@ -25,9 +25,11 @@ from resolvers.billing import BillingMutation
 from resolvers.companions import CompanionMutation, CompanionQuery
 from resolvers.conversations import ConversationMutation, ConversationQuery
 from resolvers.me import MeMutation, MeQuery
+from resolvers.privacy import PrivacyMutation, PrivacyQuery
 from resolvers.replies import ReplyMutation, ReplySubscription
+from resolvers.voices import VoiceMutation, VoiceQuery
 
-Query = merge_types("Query", (MeQuery, CompanionQuery, ConversationQuery))
+Query = merge_types("Query", (MeQuery, CompanionQuery, ConversationQuery, PrivacyQuery, VoiceQuery))
 Mutation = merge_types(
     "Mutation",
     (
@@ -37,6 +39,8 @@ Mutation = merge_types(
         ConversationMutation,
         ReplyMutation,
         BillingMutation,
+        PrivacyMutation,
+        VoiceMutation,
     ),
 )
 Subscription = merge_types("Subscription", (ReplySubscription,))

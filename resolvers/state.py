@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from pipeline.broadcast.hub import EventHub
     from pipeline.storage.local import LocalBlobStorage
     from services.billing import Billing
+    from services.privacy import DataExports
     from services.replies import ReplyService
+    from services.voices import VoiceCatalog
 
 
 @dataclass(slots=True)
@@ -27,4 +29,6 @@ class AppState:
     media_url_ttl_s: int = 3600
     public_base_url: str = ""
     billing: Billing | None = None
+    exports: DataExports | None = None
+    voices: VoiceCatalog | None = None
     extras: dict[str, Any] = field(default_factory=dict)

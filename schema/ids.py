@@ -15,6 +15,7 @@ PREFIXES: Final = {
     "VoiceProfile": "vce",
     "CharacterAsset": "chr",
     "AnimationSequence": "anm",
+    "DataExport": "dxp",
 }
 
 
@@ -30,4 +31,8 @@ def decode(kind: str, value: str) -> int:
 
 
 def _label(kind: str) -> str:
-    return {"HologramDevice": "Device", "VoiceProfile": "Voice profile"}.get(kind, kind)
+    return {
+        "HologramDevice": "Device",
+        "VoiceProfile": "Voice profile",
+        "DataExport": "Data export",
+    }.get(kind, kind)

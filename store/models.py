@@ -49,6 +49,13 @@ class ParticipantRole(enum.StrEnum):
     MEMBER = "member"
 
 
+class ExportStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+
+
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
 
@@ -242,3 +249,18 @@ class ReceivedBillingEvent(Base):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the provider's event id
     type: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DataExport(IdMixin, TimestampMixin, Base):
+    """One "download my data" job; the archive lives in blob storage under ``blob_key``."""
+
+    __tablename__ = "data_exports"
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[ExportStatus] = mapped_column(_enum(ExportStatus))
+    blob_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

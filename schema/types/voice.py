@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
+from pipeline.tts.base import VoiceInfo
 from schema import ids
 from store.models import CharacterAsset as CharacterAssetRow
 from store.models import VoiceProfile as VoiceProfileRow
@@ -55,4 +56,23 @@ class CharacterAsset:
             rig=row.rig,
             viseme_map=JSON(row.viseme_map or {}),
             emotion_map=JSON(row.emotion_map or {}),
+        )
+
+
+@strawberry.type(description="A voice a configured speech provider offers, to build a profile.")
+class AvailableVoice:
+    provider: str
+    voice_id: str
+    name: str
+    language: str
+    preview_text: str = strawberry.field(description="A short line to try the voice with.")
+
+    @classmethod
+    def from_info(cls, info: VoiceInfo) -> AvailableVoice:
+        return cls(
+            provider=info.provider,
+            voice_id=info.voice_id,
+            name=info.name,
+            language=info.language,
+            preview_text=info.preview_text,
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 14:38:07.909559
+Create Date: 2026-11-24 14:51:39.617376
 """
 
 from collections.abc import Sequence
@@ -86,6 +86,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('character_assets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_character_assets_owner_id'), ['owner_id'], unique=False)
+
+    op.create_table('data_exports',
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'running', 'ready', 'failed', name='exportstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('blob_key', sa.String(length=256), nullable=True),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('completed_at', store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('created_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_data_exports_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_data_exports'))
+    )
+    with op.batch_alter_table('data_exports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_data_exports_user_id'), ['user_id'], unique=False)
 
     op.create_table('refresh_tokens',
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -280,6 +296,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_family_id'))
 
     op.drop_table('refresh_tokens')
+    with op.batch_alter_table('data_exports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_data_exports_user_id'))
+
+    op.drop_table('data_exports')
     with op.batch_alter_table('character_assets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_character_assets_owner_id'))
 

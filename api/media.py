@@ -1,0 +1,51 @@
+"""``GET /media/{key}``: blobs behind HMAC-signed, expiring URLs (reply audio, data exports).
+
+The signature is the only check: whoever holds an unexpired link may fetch it, as with any
+pre-signed cloud URL, so links are short-lived and handed only to the owner. Invalid and missing
+files answer alike for a wrong signature (403) so probing never reveals which keys exist.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from services.errors import FORBIDDEN, NOT_FOUND
+
+CONTENT_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".zip": "application/zip",
+    ".json": "application/json",
+}
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
+async def media(request: Request) -> Response:
+    storage = request.app.state.holo.storage
+    key: str = request.path_params["key"]
+    exp = request.query_params.get("exp", "")
+    sig = request.query_params.get("sig", "")
+    if storage is None or not storage.verify_signature(key, exp, sig):
+        return _error(403, FORBIDDEN, "The link is invalid or has expired")
+    try:
+        path = storage.path_for(key)
+    except ValueError:
+        return _error(404, NOT_FOUND, "Not found")
+    if not path.is_file():
+        return _error(404, NOT_FOUND, "Not found")
+    suffix = PurePosixPath(key).suffix.lower()
+    headers = {"cache-control": "private, max-age=300", "x-content-type-options": "nosniff"}
+    if suffix == ".zip":
+        headers["content-disposition"] = f'attachment; filename="{PurePosixPath(key).name}"'
+    return FileResponse(
+        path, media_type=CONTENT_TYPES.get(suffix, "application/octet-stream"), headers=headers
+    )

@@ -1,0 +1,171 @@
+"""Voice profiles (how a companion sounds) and the catalogue of voices the providers offer.
+
+A profile may only name a provider this server has configured, so a companion never ends up
+with a voice no process can render; espeak-ng, the offline voice, is always there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pipeline.tts.base import TTSProvider, VoiceInfo
+from services import validation
+from services.errors import BadUserInput, NotFound, QuotaExceeded
+from services.identity import Viewer
+from store.models import Companion, VoiceProfile
+
+log = logging.getLogger("holomate.voices")
+MAX_PROFILES = 50
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+SPEED = (0.5, 2.0)
+UNIT = (0.0, 1.0)
+_PREVIEWS = {
+    "en": "Hi! This is how I sound. Shall we talk?",
+    "de": "Hallo! So klinge ich. Wollen wir uns unterhalten?",
+    "fr": "Bonjour ! Voici ma voix. On discute ?",
+    "es": "¡Hola! Así suena mi voz. ¿Hablamos?",
+    "it": "Ciao! Questa è la mia voce. Parliamo?",
+    "pt": "Olá! Esta é a minha voz. Vamos conversar?",
+    "nl": "Hallo! Zo klink ik. Zullen we praten?",
+}
+
+
+def preview_text(language: str) -> str:
+    return _PREVIEWS.get(language.split("-")[0].lower(), _PREVIEWS["en"])
+
+
+class VoiceCatalog:
+    """The configured TTS providers; each provider's voice list is fetched once and kept."""
+
+    def __init__(self, providers: Mapping[str, TTSProvider]) -> None:
+        self.providers = dict(providers)
+        self._cache: dict[str, list[VoiceInfo]] = {}
+
+    @property
+    def provider_names(self) -> list[str]:
+        return sorted(self.providers)
+
+    async def available(self) -> list[VoiceInfo]:
+        lists = await asyncio.gather(*(self._voices_of(name) for name in self.provider_names))
+        return [voice for voices in lists for voice in voices]
+
+    async def _voices_of(self, name: str) -> list[VoiceInfo]:
+        if name not in self._cache:
+            try:
+                voices = await self.providers[name].list_voices()
+            except Exception:  # one provider down must not hide the others' voices
+                log.warning("listing voices of %s failed", name, exc_info=True)
+                return []
+            self._cache[name] = [
+                v if v.preview_text else replace(v, preview_text=preview_text(v.language))
+                for v in voices
+            ]
+        return self._cache[name]
+
+
+@dataclass(slots=True)
+class VoiceFields:
+    """Fields of a create or update; ``None`` on update means "leave as is"."""
+
+    name: str | None = None
+    provider: str | None = None
+    voice_id: str | None = None
+    language: str | None = None
+    speed: float | None = None
+    stability: float | None = None
+    similarity: float | None = None
+
+
+async def get_owned(session: AsyncSession, viewer: Viewer, profile_id: int) -> VoiceProfile:
+    profile = await session.get(VoiceProfile, profile_id)
+    if profile is None or profile.owner_id != viewer.user_id:
+        raise NotFound("Voice profile")
+    return profile
+
+
+async def create(
+    session: AsyncSession, viewer: Viewer, providers: list[str], fields: VoiceFields
+) -> VoiceProfile:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(VoiceProfile)
+        .where(VoiceProfile.owner_id == viewer.user_id)
+    )
+    if (count or 0) >= MAX_PROFILES:
+        raise QuotaExceeded("voiceProfiles", MAX_PROFILES, None)
+    profile = VoiceProfile(owner_id=viewer.user_id)
+    _apply(profile, providers, fields, creating=True)
+    session.add(profile)
+    await session.commit()
+    return profile
+
+
+async def update(
+    session: AsyncSession,
+    viewer: Viewer,
+    profile_id: int,
+    providers: list[str],
+    fields: VoiceFields,
+) -> VoiceProfile:
+    profile = await get_owned(session, viewer, profile_id)
+    _apply(profile, providers, fields, creating=False)
+    await session.commit()
+    return profile
+
+
+async def remove(session: AsyncSession, viewer: Viewer, profile_id: int) -> int:
+    profile = await get_owned(session, viewer, profile_id)
+    # The FK sets this null too; explicit for engines that do not enforce foreign keys.
+    await session.execute(
+        sql_update(Companion)
+        .where(Companion.voice_profile_id == profile.id)
+        .values(voice_profile_id=None)
+    )
+    await session.delete(profile)
+    await session.commit()
+    return profile_id
+
+
+def _apply(profile: VoiceProfile, providers: list[str], f: VoiceFields, *, creating: bool) -> None:
+    if f.name is not None or creating:
+        profile.name = validation.text(f.name or "", "name", min_len=1, max_len=80)
+    if f.provider is not None or creating:
+        provider = f.provider or "espeak"
+        if provider not in providers:
+            raise BadUserInput(f"Use one of: {', '.join(providers)}", field="provider")
+        profile.provider = provider
+    if f.language is not None or creating:
+        profile.language = _language(f.language or "en")
+    if f.voice_id is not None or creating:
+        profile.voice_id = validation.text(
+            f.voice_id or profile.language, "voiceId", min_len=1, max_len=128
+        )
+    if f.speed is not None or creating:
+        profile.speed = validation.number(_or(f.speed, 1.0), "speed", low=SPEED[0], high=SPEED[1])
+    if f.stability is not None or creating:
+        profile.stability = validation.number(
+            _or(f.stability, 0.5), "stability", low=UNIT[0], high=UNIT[1]
+        )
+    if f.similarity is not None or creating:
+        profile.similarity = validation.number(
+            _or(f.similarity, 0.75), "similarity", low=UNIT[0], high=UNIT[1]
+        )
+
+
+def _language(value: str) -> str:
+    # Wider than ``validation.language``: provider voices use tags like "en-gb-scotland".
+    if len(value) > 16 or not _LANGUAGE.fullmatch(value):
+        raise BadUserInput("Use a BCP 47 language tag such as 'en' or 'en-GB'", field="language")
+    return value
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
