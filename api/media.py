@@ -1,8 +1,9 @@
 """``GET /media/{key}``: blobs behind HMAC-signed, expiring URLs (reply audio, data exports).
 
 The signature is the only check: whoever holds an unexpired link may fetch it, as with any
-pre-signed cloud URL, so links are short-lived and handed only to the owner. Invalid and missing
-files answer alike for a wrong signature (403) so probing never reveals which keys exist.
+pre-signed cloud URL, so links are short-lived and handed only to the owner. The signature is
+checked before the disk, so without a valid link every key answers 403 and probing never
+reveals which files exist.
 """
 
 from __future__ import annotations
