@@ -168,11 +168,15 @@ class RedisPubSubBackend(BroadcastBackend):
                     self._resync_on_confirm = set(channels)
                     self._conn = conn
                 self.stats.links += 1
+                if self.stats.links > 1:
+                    logger.info("Redis pub/sub link restored, %d channels", len(channels))
                 self._linked.set()
                 backoff = self._backoff_min
                 await self._listen(conn)
             except (RedisError, OSError) as e:
-                logger.warning("Redis pub/sub link lost (%s); reconnecting", e)
+                # One warning per outage, not one per attempt.
+                level = logging.WARNING if self._conn is conn else logging.DEBUG
+                logger.log(level, "Redis pub/sub link down (%s); reconnecting", e)
             except Exception:
                 logger.exception("Redis pub/sub listener failed; reconnecting")
             finally:
