@@ -54,6 +54,17 @@ class Conversation:
             for row, user in zip(rows, users, strict=True)
         ]
 
+    @strawberry.field(
+        description="The newest event's cursor: subscribe to conversationEvents with "
+        "`after: liveCursor` to receive everything from this moment on, with no race."
+    )
+    async def live_cursor(self, info: strawberry.Info[Context, None]) -> str:
+        from services.events import channel_for
+
+        hub = info.context.app.hub
+        assert hub is not None
+        return await hub.tail(channel_for(self.row.id))
+
     @strawberry.field(description="Oldest first; `last: 1` is the newest message.")
     async def messages(
         self,

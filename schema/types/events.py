@@ -35,7 +35,8 @@ class Emotion(enum.Enum):
 @strawberry.type(description="One mouth shape; times in ms relative to its audio chunk.")
 class VisemeFrame:
     viseme: str = strawberry.field(
-        description="One of the 15 Oculus/Meta visemes: sil PP FF TH DD kk CH SS nn RR aa E ih oh ou"
+        description="One of the 15 Oculus/Meta visemes: "
+        "sil PP FF TH DD kk CH SS nn RR aa E ih oh ou"
     )
     start_ms: int
     end_ms: int

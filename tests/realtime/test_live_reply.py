@@ -9,7 +9,7 @@ import httpx
 import pytest
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.realtime.helpers import EVENTS, TERMINAL, send, setup_conversation, ws_client
+from tests.realtime.helpers import EVENTS, TERMINAL, ok, send, setup_conversation, ws_client
 from tests.support.server import LiveServer
 
 PROTOCOLS = {
@@ -33,13 +33,20 @@ EMOTIONS = {
 async def subscribe_then_send(
     server: LiveServer, world: dict[str, str], protocol: str, text: str
 ) -> list[dict[str, Any]]:
+    """Subscribe from the conversation's liveCursor (no race), send, collect the reply."""
+    cursor = ok(
+        server,
+        "query($c: ID!) { conversation(id: $c) { liveCursor } }",
+        {"c": world["conversation"]},
+        world["token"],
+    )["conversation"]["liveCursor"]
     events: list[dict[str, Any]] = []
     async with ws_client(server, world["token"], protocol) as session:
-        agen = session.subscribe(EVENTS, variable_values={"id": world["conversation"]})
-        first = asyncio.ensure_future(agen.__anext__())
-        await asyncio.sleep(0.5)  # the subscription is registered on the server
+        agen = session.subscribe(
+            EVENTS, variable_values={"id": world["conversation"], "after": cursor}
+        )
         await asyncio.to_thread(send, server, world["token"], world["conversation"], text)
-        event = (await asyncio.wait_for(first, 30))["conversationEvents"]
+        event = (await asyncio.wait_for(agen.__anext__(), 30))["conversationEvents"]
         events.append(event)
         while event["__typename"] not in TERMINAL:
             event = (await asyncio.wait_for(agen.__anext__(), 30))["conversationEvents"]
