@@ -27,6 +27,7 @@ from services.events import channel_for
 log = logging.getLogger("holomate.subscriptions")
 AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
 TOKEN_EXPIRED_CLOSE = 4401
+ACCOUNT_GONE_CLOSE = 4401
 
 
 class SharedEvents:
@@ -126,7 +127,7 @@ class ReplySubscription:
         after: str | None = None,
     ) -> AsyncGenerator[ConversationEvent, None]:
         context = info.context
-        viewer = context.any_viewer()
+        viewer = context.person()  # a device follows its companion on hologramEvents instead
         pk = ids.decode("Conversation", conversation_id)
         async with context.app.sessionmaker() as session:
             await conversations.get_visible(session, viewer, pk)
@@ -134,6 +135,9 @@ class ReplySubscription:
         assert hub is not None
         sign = _signer(context.app, _base_url(context))
         stream = hub.subscribe(channel_for(pk), after)
+        forget = _replies(context.app).track_session(
+            viewer.user_id, lambda: _close(context, ACCOUNT_GONE_CLOSE, "Account deleted")
+        )
         try:
             while True:
                 remaining = viewer.expires_at - time.time()
@@ -151,12 +155,17 @@ class ReplySubscription:
             await _close_expired(context)
             raise Unauthenticated("Token expired", reason="TOKEN_EXPIRED") from None
         finally:
+            forget()
             await stream.aclose()  # type: ignore[attr-defined]
 
 
 async def _close_expired(context: Context) -> None:
+    await _close(context, TOKEN_EXPIRED_CLOSE, "Token expired")
+
+
+async def _close(context: Context, code: int, reason: str) -> None:
     socket = context.request
     try:
-        await socket.close(code=TOKEN_EXPIRED_CLOSE, reason="Token expired")
+        await socket.close(code=code, reason=reason)
     except Exception:  # noqa: BLE001 - the socket may already be gone
         log.debug("socket already closed")

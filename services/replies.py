@@ -51,6 +51,7 @@ HISTORY_MESSAGES = 40
 
 QuotaCheck = Callable[[AsyncSession, int], Awaitable[None]]
 TurnObserver = Callable[[dict[str, float], str], None]
+Closer = Callable[[], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -77,6 +78,7 @@ class Providers:
 class _Running:
     control: ReplyControl
     task: asyncio.Task[None]
+    owner_id: int
 
 
 @dataclass(slots=True)
@@ -89,6 +91,8 @@ class ReplyService:
     quota_check: QuotaCheck | None = None
     on_turn: TurnObserver | None = None
     _running: dict[int, _Running] = field(default_factory=dict)
+    # Closers of live subscriptions, by person: erasing an account ends them on every process.
+    _sessions: dict[int, set[Closer]] = field(default_factory=dict)
     _listener: asyncio.Task[None] | None = None
     _companions: dict[int, int] = field(default_factory=dict)
 
@@ -178,7 +182,8 @@ class ReplyService:
         task = asyncio.create_task(
             self._run_reply(conversation.id, reply.id, request, control, started, stt_ms)
         )
-        self._running[reply.id] = _Running(control, task)
+        owner = int(request.audio_key_prefix.split("/")[1])
+        self._running[reply.id] = _Running(control, task, owner)
         task.add_done_callback(lambda _: self._running.pop(reply.id, None))
         return user_message
 
@@ -269,7 +274,9 @@ class ReplyService:
                 entry = await first
                 while True:
                     command = json.loads(entry.payload)
-                    if int(command["message_id"]) in self._running:
+                    if "erase_user" in command:
+                        asyncio.create_task(self._end_user_here(int(command["erase_user"])))
+                    elif int(command["message_id"]) in self._running:
                         asyncio.create_task(
                             self._interrupt_here(int(command["message_id"]), int(command["ms"]))
                         )
@@ -280,6 +287,39 @@ class ReplyService:
                 log.exception("interrupt listener failed; restarting")
                 ready.set()
                 await asyncio.sleep(1)
+
+    # ---- live sessions of a person -------------------------------------------------------
+
+    def track_session(self, user_id: int, close: Closer) -> Callable[[], None]:
+        """Register a live subscription's closer; returns the function that forgets it."""
+        self._sessions.setdefault(user_id, set()).add(close)
+
+        def forget() -> None:
+            closers = self._sessions.get(user_id)
+            if closers is not None:
+                closers.discard(close)
+                if not closers:
+                    del self._sessions[user_id]
+
+        return forget
+
+    async def user_erased(self, user_id: int) -> None:
+        """Stop the person's replies and close their sockets on every process."""
+        await self._end_user_here(user_id)
+        await self.hub.publish(CONTROL_CHANNEL, json.dumps({"erase_user": user_id}))
+
+    async def _end_user_here(self, user_id: int) -> None:
+        mine = [(rid, r) for rid, r in self._running.items() if r.owner_id == user_id]
+        for reply_id, running in mine:
+            running.control.interrupt(0)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(running.task), 5)
+            self._running.pop(reply_id, None)
+        if mine:  # audio a stopped reply wrote after the account's files were removed
+            await self.providers.storage.delete_prefix(f"users/{user_id}/")
+        for close in list(self._sessions.get(user_id, ())):
+            with contextlib.suppress(Exception):
+                await close()
 
     # ---- the reply ---------------------------------------------------------------------
 
