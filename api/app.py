@@ -19,6 +19,7 @@ from api.graphql_schema import build_schema
 from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
 from api.media import media
+from api.metrics import Metrics
 from api.middleware import BodySizeLimit, RequestId
 from api.providers import build_providers, build_storage, build_tts
 from api.settings import Settings, get_settings
@@ -31,6 +32,9 @@ from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords
 from services.auth.policy import AuthPolicy
 from services.auth.tokens import TokenCodec
+from services.devices.pairing import PairingConfig
+from services.devices.presence import Presence
+from services.devices.service import DeviceService
 from services.privacy import DataExports
 from services.replies import ReplyService
 from services.retention import run_periodically
@@ -68,6 +72,25 @@ def build_hub(settings: Settings, state: AppState) -> EventHub:
     return make_hub(settings.broadcast_url, log=log_, queue_size=settings.subscriber_queue_size)
 
 
+def build_devices(settings: Settings, state: AppState, hub: EventHub) -> DeviceService:
+    config = PairingConfig(
+        ttl_s=settings.pairing_ttl_s,
+        interval_s=settings.pairing_interval_s,
+        verification_uri=settings.pairing_verification_uri,
+        max_failures=settings.pairing_max_failures,
+        failure_window_s=settings.pairing_failure_window_s,
+        device_token_ttl_s=settings.device_token_ttl_s,
+    )
+    return DeviceService(
+        sessionmaker=state.sessionmaker,
+        hub=hub,
+        codec=state.policy.codec,
+        verified=state.policy.verified,
+        config=config,
+        presence=Presence(state.sessionmaker, hub, settings.device_heartbeat_s),
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
@@ -79,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         public_base_url=settings.public_base_url,
     )
     state.storage = storage = build_storage(settings)
+    metrics = Metrics()
     state.exports = exports = DataExports(
         state.sessionmaker, storage, settings.media_url_ttl_s, settings.public_base_url
     )
@@ -118,8 +142,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             hub=state.hub,
             providers=build_providers(settings, state.storage),
             url_ttl_s=settings.media_url_ttl_s,
+            on_turn=metrics.observe_turn,
         )
         await state.replies.start()
+        state.extras["on_user_erased"] = state.replies.user_erased
+        state.devices = build_devices(settings, state, state.hub)
+        sweeper = asyncio.create_task(state.devices.presence.run_sweeper(), name="presence")
         housekeeping = asyncio.create_task(
             run_periodically(
                 state.sessionmaker,
@@ -136,9 +164,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             housekeeping.cancel()
+            sweeper.cancel()
             # Awaited before the engine goes: a task cut off mid-query must hand its
             # connection back first, or disposing the pool waits on it forever.
-            await asyncio.gather(housekeeping, return_exceptions=True)
+            await asyncio.gather(housekeeping, sweeper, return_exceptions=True)
             await exports.aclose()
             await state.replies.stop()
             await state.hub.stop()
@@ -150,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics.endpoint(lambda: state.hub)),
         Route("/media/{key:path}", media, methods=["GET", "HEAD"]),
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         Route(LOCAL_CHECKOUT_PATH, local_checkout, methods=["GET"]),

@@ -19,17 +19,23 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from api.device_scope import DeviceScope
 from api.errors import classify_in_place
 from resolvers.auth import AuthMutation
 from resolvers.billing import BillingMutation
 from resolvers.companions import CompanionMutation, CompanionQuery
 from resolvers.conversations import ConversationMutation, ConversationQuery
+from resolvers.devices import DeviceMutation, DeviceQuery, DeviceSubscription
+from resolvers.hologram import HologramSubscription
 from resolvers.me import MeMutation, MeQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
 from resolvers.replies import ReplyMutation, ReplySubscription
 from resolvers.voices import VoiceMutation, VoiceQuery
 
-Query = merge_types("Query", (MeQuery, CompanionQuery, ConversationQuery, PrivacyQuery, VoiceQuery))
+Query = merge_types(
+    "Query",
+    (MeQuery, CompanionQuery, ConversationQuery, PrivacyQuery, VoiceQuery, DeviceQuery),
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -41,9 +47,12 @@ Mutation = merge_types(
         BillingMutation,
         PrivacyMutation,
         VoiceMutation,
+        DeviceMutation,
     ),
 )
-Subscription = merge_types("Subscription", (ReplySubscription,))
+Subscription = merge_types(
+    "Subscription", (ReplySubscription, HologramSubscription, DeviceSubscription)
+)
 
 
 class HoloSchema(strawberry.Schema):
@@ -69,6 +78,7 @@ def build_schema(
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
+        DeviceScope,
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=512),

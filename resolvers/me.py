@@ -6,6 +6,7 @@ import strawberry
 from sqlalchemy import select
 
 from resolvers.context import Context
+from resolvers.devices import device_type
 from schema.types.account import BillingInfo, HologramDevice, PlanLimitsType, Usage
 from schema.types.user import Preferences, User
 from schema.types.voice import CharacterAsset, VoiceProfile
@@ -35,8 +36,9 @@ class MeQuery:
         ctx = info.context
         if ctx.auth_error is not None:
             raise ctx.auth_error
-        if ctx.viewer is None or ctx.viewer.is_device:
+        if ctx.viewer is None:
             return None
+        ctx.person()  # a device token: FORBIDDEN, like every account operation
         row = await ctx.loaders.user_by_id.load(ctx.viewer.user_id)
         return User.from_model(row) if row else None
 
@@ -71,7 +73,7 @@ class MeQuery:
                 .where(DeviceRow.owner_id == viewer.user_id, DeviceRow.revoked_at.is_(None))
                 .order_by(DeviceRow.id)
             )
-            return [HologramDevice(row=r) for r in rows.all()]
+            return [device_type(info.context, r) for r in rows.all()]
 
     @strawberry.field(description="The caller's plan, its limits and what has been used.")
     async def billing(self, info: strawberry.Info[Context, None]) -> BillingInfo:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pipeline.broadcast.hub import EventHub
     from pipeline.storage.local import LocalBlobStorage
     from services.billing import Billing
+    from services.devices.service import DeviceService
     from services.privacy import DataExports
     from services.replies import ReplyService
     from services.voices import VoiceCatalog
@@ -31,4 +32,5 @@ class AppState:
     billing: Billing | None = None
     exports: DataExports | None = None
     voices: VoiceCatalog | None = None
+    devices: DeviceService | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -222,6 +222,53 @@ class HologramDevice(IdMixin, TimestampMixin, Base):
     speaks: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    volume: Mapped[float] = mapped_column(Float, default=1.0)
+    asleep: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by the socket that holds hologramEvents open, cleared by that same socket on close:
+    # online = a session is set and last_seen_at is fresh (a crashed process goes stale).
+    presence_session: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class PairingStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    CONSUMED = "consumed"  # the device token was handed out: the code is spent
+
+
+class DevicePairing(IdMixin, Base):
+    """One RFC 8628 device authorization: only hashes of the codes are stored."""
+
+    __tablename__ = "device_pairings"
+
+    device_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    model: Mapped[str] = mapped_column(String(80))
+    serial: Mapped[str] = mapped_column(String(128))
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[PairingStatus] = mapped_column(_enum(PairingStatus))
+    interval_s: Mapped[int] = mapped_column(Integer, default=5)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    device_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("hologram_devices.id", ondelete="CASCADE"), nullable=True
+    )
+
+
+class PairingFailure(IdMixin, Base):
+    """A wrong user code typed by an owner; recent ones rate-limit further guesses."""
+
+    __tablename__ = "device_pairing_failures"
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class BillingSubscription(IdMixin, TimestampMixin, Base):

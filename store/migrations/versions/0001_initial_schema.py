@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 14:51:39.617376
+Create Date: 2026-11-24 14:32:52.953168
 """
 
 from collections.abc import Sequence
@@ -102,6 +102,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_data_exports_user_id'), ['user_id'], unique=False)
+
+    op.create_table('device_pairing_failures',
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_device_pairing_failures_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_device_pairing_failures'))
+    )
+    with op.batch_alter_table('device_pairing_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_device_pairing_failures_user_id'), ['user_id'], unique=False)
 
     op.create_table('refresh_tokens',
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -214,6 +224,9 @@ def upgrade() -> None:
     sa.Column('speaks', sa.Boolean(), nullable=False),
     sa.Column('token_version', sa.Integer(), nullable=False),
     sa.Column('revoked_at', store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('volume', sa.Float(), nullable=False),
+    sa.Column('asleep', sa.Boolean(), nullable=False),
+    sa.Column('presence_session', sa.String(length=32), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('created_at', store.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', store.base.UTCDateTime(timezone=True), nullable=False),
@@ -236,6 +249,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversation_participants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conversation_participants_user_id'), ['user_id'], unique=False)
+
+    op.create_table('device_pairings',
+    sa.Column('device_code_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_code_hash', sa.String(length=64), nullable=False),
+    sa.Column('model', sa.String(length=80), nullable=False),
+    sa.Column('serial', sa.String(length=128), nullable=False),
+    sa.Column('capabilities', sa.JSON(), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'approved', 'denied', 'consumed', name='pairingstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('interval_s', sa.Integer(), nullable=False),
+    sa.Column('created_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_polled_at', store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('owner_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('device_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['device_id'], ['hologram_devices.id'], name=op.f('fk_device_pairings_device_id_hologram_devices'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_device_pairings_owner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_device_pairings')),
+    sa.UniqueConstraint('device_code_hash', name=op.f('uq_device_pairings_device_code_hash'))
+    )
+    with op.batch_alter_table('device_pairings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_device_pairings_user_code_hash'), ['user_code_hash'], unique=False)
 
     op.create_table('messages',
     sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -267,6 +303,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_conversation_id_id')
 
     op.drop_table('messages')
+    with op.batch_alter_table('device_pairings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_device_pairings_user_code_hash'))
+
+    op.drop_table('device_pairings')
     with op.batch_alter_table('conversation_participants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversation_participants_user_id'))
 
@@ -296,6 +336,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_family_id'))
 
     op.drop_table('refresh_tokens')
+    with op.batch_alter_table('device_pairing_failures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_device_pairing_failures_user_id'))
+
+    op.drop_table('device_pairing_failures')
     with op.batch_alter_table('data_exports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_exports_user_id'))
 

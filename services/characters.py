@@ -1,0 +1,84 @@
+"""3D characters a companion can wear, and their named animation clips."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import validation
+from services.devices.manifest import EMOTIONS, VISEMES
+from services.errors import BadUserInput, NotFound
+from services.identity import Viewer
+from store.models import AnimationSequence, CharacterAsset
+
+FORMATS = ("VRM", "GLB")
+
+
+@dataclass(slots=True)
+class CharacterFields:
+    name: str
+    format: str
+    url: str
+    rig: str
+    viseme_map: dict[str, Any]
+    emotion_map: dict[str, Any]
+
+
+async def create(session: AsyncSession, viewer: Viewer, f: CharacterFields) -> CharacterAsset:
+    if f.format not in FORMATS:
+        raise BadUserInput("Use VRM or GLB", field="format")
+    url = validation.text(f.url, "url", min_len=1, max_len=2048)
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        raise BadUserInput("Give an http(s) URL of the model file", field="url")
+    row = CharacterAsset(
+        owner_id=viewer.user_id,
+        name=validation.text(f.name, "name", min_len=1, max_len=80),
+        format=f.format,
+        url=url,
+        rig=validation.text(f.rig or f.format.lower(), "rig", min_len=1, max_len=32),
+        viseme_map=_checked_map(f.viseme_map, VISEMES, "visemeMap"),
+        emotion_map=_checked_map(f.emotion_map, EMOTIONS, "emotionMap"),
+    )
+    session.add(row)
+    await session.commit()
+    return row
+
+
+async def add_animation(
+    session: AsyncSession,
+    viewer: Viewer,
+    character_asset_id: int,
+    name: str,
+    clip: str,
+    duration_ms: int,
+    loop: bool,
+) -> AnimationSequence:
+    asset = await session.get(CharacterAsset, character_asset_id)
+    if asset is None or asset.owner_id != viewer.user_id:
+        raise NotFound("Character asset")
+    if not 0 <= duration_ms <= 10 * 60 * 1000:
+        raise BadUserInput("Must be between 0 and 600000", field="durationMs")
+    row = AnimationSequence(
+        character_asset_id=asset.id,
+        name=validation.text(name, "name", min_len=1, max_len=80),
+        clip=validation.text(clip, "clip", min_len=1, max_len=256),
+        duration_ms=duration_ms,
+        loop=loop,
+    )
+    session.add(row)
+    await session.commit()
+    return row
+
+
+def _checked_map(value: Any, keys: tuple[str, ...], field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > 64:
+        raise BadUserInput("Must be an object", field=field)
+    unknown = sorted(set(value) - set(keys))
+    if unknown:
+        raise BadUserInput(f"Unknown keys {unknown}; use {' '.join(keys)}", field=field)
+    return dict(value)

@@ -1,0 +1,1 @@
+"""Hologram devices: RFC 8628 pairing, scoped device tokens, presence, commands, manifests."""
