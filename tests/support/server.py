@@ -29,6 +29,7 @@ class LiveServer:
     url: str
     port: int
     env: dict[str, str]
+    pid: int = 0  # of the uvicorn process, for benchmarks reading /proc
 
     @property
     def graphql_url(self) -> str:
@@ -40,7 +41,16 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(database_url: str, storage_dir: Path, **extra_env: str) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str,
+    storage_dir: Path,
+    *,
+    app: str = "api.asgi:app",
+    ws_per_message_deflate: bool = False,
+    **extra_env: str,
+) -> Iterator[LiveServer]:
+    """Deflate is off unless asked for: it costs ~40 KiB of server memory per WebSocket.
+    ``app`` lets a benchmark start another ASGI app (with a /readyz) the same way."""
     port = free_port()
     env = {
         **os.environ,
@@ -61,14 +71,14 @@ def live_server(database_url: str, storage_dir: Path, **extra_env: str) -> Itera
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "api.asgi:app",
+                app,
                 "--host",
                 "127.0.0.1",
                 "--port",
                 str(port),
                 "--no-access-log",
                 "--ws-per-message-deflate",
-                "false",
+                "true" if ws_per_message_deflate else "false",
             ],
             cwd=ROOT,
             env=env,
@@ -77,7 +87,7 @@ def live_server(database_url: str, storage_dir: Path, **extra_env: str) -> Itera
         )
         try:
             _wait_ready(f"http://127.0.0.1:{port}", proc, log)
-            yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, env=env)
+            yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, env=env, pid=proc.pid)
         finally:
             proc.terminate()
             try:

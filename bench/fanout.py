@@ -1,0 +1,803 @@
+"""Fan-out of one reply to many subscribers of ONE conversation, against a bare baseline.
+
+    .venv/bin/python -m bench.fanout [--max 5000] [--reply-max 1000]
+
+The server runs as in production on the embedded default (uvicorn, 1 worker, SQLite, in-process
+broadcast, SQL replay log, `--ws-per-message-deflate false`). Its LLM is an OpenAI-compatible
+endpoint run here (chat-completions SSE, 150 tokens in 15 tagged sentences at `--rate` tokens/s),
+so one `sendMessage` makes ~200 events through the real path: LLM → deltas, espeak-ng audio
+chunks, visemes, emotions → SQL log → hub → Strawberry → WebSocket.
+
+Subscribers are raw graphql-transport-ws connections (websockets' sans-I/O protocol on asyncio,
+so the clients cost little CPU) spread over `--procs` client processes. Each subscribes with
+`after` = the cursor before the log's newest entry, so the one replayed event proves that the
+subscription is live before anything is measured. The server is pinned to CPU 0, clients and the
+LLM to CPU 1, so client work does not steal the server's core.
+
+Figures per N: p50/p99 of publish→receive (the event's `at` vs. the client's `time.time()`),
+deliveries per second, server CPU µs per delivery (from /proc/<pid>/stat; the reply's own cost,
+measured with no subscriber, is subtracted), server RSS per idle subscriber. The baseline
+(bench/bare_broadcast.py) replays the same schedule of event sizes to the same clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+from array import array
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
+
+from store.migrate import upgrade
+from tests.support.server import LiveServer, live_server
+
+EVENTS = """subscription Events($id: ID!, $after: String) {
+  conversationEvents(conversationId: $id, after: $after) {
+    __typename
+    ... on EventBase { cursor conversationId messageId at }
+    ... on MessagePosted { message { id text role } }
+    ... on MessageDelta { seq text }
+    ... on AudioChunk { seq url mimeType startMs durationMs text }
+    ... on VisemeFrames { audioSeq frames { viseme startMs endMs weight } }
+    ... on EmotionChanged { emotion intensity atMs }
+    ... on ReplyCompleted { message { id text status timings { firstDeltaMs totalMs } } }
+    ... on ReplyInterrupted { heardText message { id text status } }
+    ... on ReplyFailed { code detail }
+  }
+}"""
+PROFILE: dict[str, Any] = {}  # --profile: py-spy (raw stacks) during the reply at the largest N
+TARGET_P99_MS = 50.0
+TARGET_CPU_RATIO = 1.5
+TARGET_KIB = 50.0
+WORDS = (
+    "the stars tonight are bright and the sky is clear",
+    "we could walk to the hill and count them slowly",
+    "light from some of them left long before we were born",
+    "that thought makes me feel small in a good way",
+)
+EMOTIONS = ("joy", "thinking", "affection")
+
+
+def reply_tokens() -> list[str]:
+    """15 sentences of 10 words, each led by an emotion tag: 150 deltas, 15 audio chunks,
+    15 viseme tracks and 15 emotion changes, ~200 events with the framing ones."""
+    tokens: list[str] = []
+    for i in range(15):
+        tokens.append(f"[{EMOTIONS[i % len(EMOTIONS)]}]")
+        words = WORDS[i % len(WORDS)].split()
+        words[0] = words[0].capitalize()
+        for j, word in enumerate(words):
+            tokens.append((" " if i or j else "") + word + ("." if j == len(words) - 1 else ""))
+    return tokens
+
+
+# ---- the fake LLM: chat-completions SSE on a thread of this process --------------------------
+
+
+def _sse(content: str | None, finish: str | None = None) -> bytes:
+    delta = {"content": content} if content is not None else {}
+    body = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": "bench",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+class FakeLLM:
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.port = 0
+        self._ready = threading.Event()
+        threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True).start()
+        self._ready.wait(10)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def _serve(self) -> None:
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        await server.serve_forever()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        length = 0
+        await reader.readline()
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"cache-control: no-cache\r\nconnection: close\r\n\r\n"
+        )
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i, token in enumerate(reply_tokens()):
+            delay = start + i / self.rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            writer.write(_sse(token))
+            await writer.drain()
+        writer.write(_sse(None, "stop") + b"data: [DONE]\n\n")
+        await writer.drain()
+        writer.close()
+
+
+# ---- client processes: many raw graphql-transport-ws connections each -----------------------
+
+
+class Subscriber(asyncio.Protocol):
+    """One WebSocket, one subscription; records (receive time, `at`) of each event once armed."""
+
+    def __init__(self, init: bytes, subscribe: bytes, deflate: bool) -> None:
+        self.ws = ClientProtocol(
+            parse_uri("ws://placeholder/graphql"),
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            extensions=[ClientPerMessageDeflateFactory()] if deflate else None,
+            max_size=None,
+        )
+        self.init, self.subscribe = init, subscribe
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.armed = False
+        self.stage = 0  # 0 handshake, 1 await ack, 2 await the replayed event, 3 live
+        self.times = array("d")
+        self.ats: list[bytes] = []
+        self.sizes: list[tuple[int, bytes]] = []
+        self.keep_sizes = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for data in self.ws.data_to_send():
+            if data:
+                self.transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                if event.status_code != 101:
+                    self._fail(f"handshake {event.status_code}")
+                    return
+                self.ws.send_text(self.init)
+                self.stage = 1
+            elif event.opcode is Opcode.TEXT:
+                self._on_message(bytes(event.data), now)
+        self._flush()
+
+    def _on_message(self, data: bytes, now: float) -> None:
+        if b'"type":"next"' in data:
+            if self.stage == 2:
+                self.stage = 3
+                if not self.ready.done():
+                    self.ready.set_result(None)
+            elif self.armed:
+                start = data.index(b'"at":"') + 6
+                self.times.append(now)
+                self.ats.append(data[start : data.index(b'"', start)])
+                if self.keep_sizes:
+                    type_start = data.index(b'"__typename":"') + 14
+                    self.sizes.append((len(data), data[type_start : data.index(b'"', type_start)]))
+                if b'"__typename":"ReplyCompleted"' in data and not self.done.done():
+                    self.done.set_result(None)
+        elif b'"type":"connection_ack"' in data and self.stage == 1:
+            self.ws.send_text(self.subscribe)
+            self.stage = 2
+        elif b'"type":"ping"' in data:
+            self.ws.send_text(b'{"type":"pong"}')
+        elif b'"type":"error"' in data or b'"type":"complete"' in data:
+            self._fail(data.decode()[:300])
+
+    def _fail(self, why: str) -> None:
+        for future in (self.ready, self.done):
+            if not future.done():
+                future.set_exception(RuntimeError(why))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(f"connection lost: {exc}")
+        for future in (self.ready, self.done):
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: a closed subscriber is not an error here
+
+
+async def open_subscribers(
+    port: int, count: int, token: str, conversation: str, after: str | None, deflate: bool
+) -> tuple[list[Subscriber], list[str]]:
+    loop = asyncio.get_running_loop()
+    init = json.dumps({"type": "connection_init", "payload": {"authorization": token}}).encode()
+    payload = {"query": EVENTS, "variables": {"id": conversation, "after": after}}
+    subscribe = json.dumps({"id": "1", "type": "subscribe", "payload": payload}).encode()
+    gate = asyncio.Semaphore(50)  # connections being set up at once, per process
+
+    async def one() -> Subscriber:
+        async with gate:
+            _, sub = await loop.create_connection(
+                lambda: Subscriber(init, subscribe, deflate), "127.0.0.1", port
+            )
+            await asyncio.wait_for(sub.ready, 120)
+            return sub
+
+    results = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
+    subs = [s for s in results if isinstance(s, Subscriber)]
+    return subs, [repr(e) for e in results if isinstance(e, BaseException)]
+
+
+async def _client_main(conn: Connection) -> None:
+    subs: list[Subscriber] = []
+    while True:
+        command, *args = await asyncio.to_thread(conn.recv)
+        if command == "open":
+            subs, errors = await open_subscribers(*args)
+            conn.send(("opened", len(subs), errors[:3]))
+        elif command == "arm":
+            for i, sub in enumerate(subs):
+                sub.armed, sub.keep_sizes = True, i == 0
+            conn.send(("armed",))
+        elif command == "collect":
+            (timeout,) = args
+            finished, problems = 0, []
+            try:
+                async with asyncio.timeout(timeout):
+                    for sub in subs:
+                        try:
+                            await sub.done
+                            finished += 1
+                        except RuntimeError as e:
+                            problems.append(str(e))
+            except TimeoutError:
+                problems.append("timed out")
+            if problems:
+                print(f"    ! client: {len(problems)} subscribers failed: {problems[:2]}")
+            latencies = array("d")
+            last = 0.0
+            for sub in subs:
+                for received, at in zip(sub.times, sub.ats, strict=True):
+                    latencies.append(received - datetime.fromisoformat(at.decode()).timestamp())
+                if sub.times:
+                    last = max(last, sub.times[-1])
+            schedule = []
+            if subs:  # the first subscriber's events, to replay the same shape on the baseline
+                for (size, typename), at in zip(subs[0].sizes, subs[0].ats, strict=True):
+                    at_s = datetime.fromisoformat(at.decode()).timestamp()
+                    schedule.append((at_s, size, typename.decode()))
+            conn.send(("collected", finished, latencies.tobytes(), last, schedule))
+        elif command == "close":
+            for sub in subs:
+                if sub.transport is not None:
+                    sub.transport.close()
+            subs = []
+            await asyncio.sleep(0.2)
+            conn.send(("closed",))
+        elif command == "exit":
+            return
+
+
+def _client_process(conn: Connection) -> None:
+    asyncio.run(_client_main(conn))
+
+
+class Clients:
+    """`procs` client processes; every command goes to all of them and waits for all."""
+
+    def __init__(self, procs: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs: list[Any] = []
+        for _ in range(procs):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_client_process, args=(child,), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+
+    def all(self, *messages: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        for pipe, message in zip(self.pipes, messages, strict=True):
+            pipe.send(message)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def same(self, *message: Any) -> list[tuple[Any, ...]]:
+        return self.all(*[message] * len(self.pipes))
+
+    def open(
+        self,
+        port: int,
+        n: int,
+        token: str,
+        conversation: str,
+        after: str | None,
+        deflate: bool = False,
+    ) -> int:
+        shares = [n // len(self.pipes) + (i < n % len(self.pipes)) for i in range(len(self.pipes))]
+        opens = [("open", port, s, token, conversation, after, deflate) for s in shares]
+        replies = self.all(*opens)
+        errors = [e for r in replies for e in r[2]]
+        if errors:
+            print(f"    ! {sum(s for s in shares) - sum(r[1] for r in replies)} failed: {errors}")
+        return sum(r[1] for r in replies)
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            pipe.send(("exit",))
+        for proc in self.procs:
+            proc.join(5)
+
+
+# ---- measuring the server process ------------------------------------------------------------
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of the process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def wait_idle(pid: int, quiet_s: float = 0.5, limit_s: float = 60) -> None:
+    """Until the server spends under 2% CPU over `quiet_s`: pending work (subscribes) is done."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        time.sleep(quiet_s)
+        if cpu_seconds(pid) - before <= 0.02 * quiet_s + 0.011:
+            return
+
+
+@contextmanager
+def pinned(cpus: set[int]) -> Iterator[None]:
+    """Children started inside inherit `cpus`; afterwards this process runs on the others."""
+    everything = os.sched_getaffinity(0)
+    if len(everything) < 2:
+        yield
+        return
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, (everything - cpus) or everything)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+@dataclass
+class Figures:
+    n: int
+    connected: int
+    p50_ms: float
+    p99_ms: float
+    deliveries: int
+    per_s: float
+    cpu_us: float
+    kib_per_sub: float
+    finished: int
+    sys_share: float  # of the server's CPU during the reply: kernel (socket writes, mostly)
+
+
+def measure(
+    clients: Clients,
+    server: LiveServer,
+    n: int,
+    token: str,
+    conversation: str,
+    after: str | None,
+    trigger: Any,  # None: measure idle memory only
+    fixed_cpu: float,
+    deflate: bool = False,
+) -> tuple[Figures, list[tuple[float, int, str]]]:
+    pid = server.pid
+    wait_idle(pid)
+    rss_before = rss_kib(pid)
+    connected = clients.open(server.port, n, token, conversation, after, deflate)
+    wait_idle(pid)
+    kib = (rss_kib(pid) - rss_before) / max(connected, 1)
+    if trigger is None:  # memory only
+        clients.same("close")
+        nan = float("nan")
+        return Figures(n, connected, nan, nan, 0, nan, nan, kib, connected, nan), []
+    clients.same("arm")
+    user_before, sys_before = cpu_times(pid)
+    cpu_before = user_before + sys_before
+    started = time.time()
+    profiler = None
+    if PROFILE.get("out") and n == PROFILE.get("n"):
+        profiler = subprocess.Popen(
+            [
+                PROFILE["py_spy"],
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--output",
+                PROFILE["out"],
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.0)
+    trigger()
+    replies = clients.same("collect", 30 + n * 0.15)  # ~400 us per delivery, measured
+    user_after, sys_after = cpu_times(pid)
+    cpu = user_after + sys_after - cpu_before
+    sys_share = (sys_after - sys_before) / max(cpu, 1e-9)
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
+    latencies: list[float] = []
+    for reply in replies:
+        latencies.extend(array("d", reply[2]))
+    last = max(r[3] for r in replies)
+    sizes = next((r[4] for r in replies if r[4]), [])
+    clients.same("close")
+    deliveries = len(latencies)
+    figures = Figures(
+        n=n,
+        connected=connected,
+        p50_ms=percentile(latencies, 50) * 1000 if latencies else float("nan"),
+        p99_ms=percentile(latencies, 99) * 1000 if latencies else float("nan"),
+        deliveries=deliveries,
+        per_s=deliveries / max(last - started, 1e-9),
+        cpu_us=max(cpu - fixed_cpu, 0.0) / max(deliveries, 1) * 1e6,
+        kib_per_sub=kib,
+        finished=sum(r[1] for r in replies),
+        sys_share=sys_share,
+    )
+    return figures, sizes
+
+
+# ---- the GraphQL server ----------------------------------------------------------------------
+
+
+def gql(server: LiveServer, query: str, variables: dict[str, Any], token: str = "") -> Any:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    body = httpx.post(
+        server.graphql_url,
+        json={"query": query, "variables": variables},
+        headers=headers,
+        timeout=30,
+    ).json()
+    if "errors" in body:
+        raise RuntimeError(body["errors"])
+    return body["data"]
+
+
+def setup(server: LiveServer) -> tuple[str, str]:
+    token = gql(
+        server,
+        'mutation { register(email: "fanout@example.com", password: "bench-password", '
+        'displayName: "Bench") { accessToken } }',
+        {},
+    )["register"]["accessToken"]
+    companion = gql(
+        server,
+        'mutation { createCompanion(input: {name: "Mira", persona: "A cheerful astronomer"}) '
+        "{ id } }",
+        {},
+        token,
+    )["createCompanion"]["id"]
+    conversation = gql(
+        server,
+        "mutation($c: ID!) { startConversation(companionId: $c) { id } }",
+        {"c": companion},
+        token,
+    )["startConversation"]["id"]
+    return token, conversation
+
+
+class Log:
+    """The server's SQL replay log, read directly: the newest cursor and event type of the
+    (one) conversation's channel. Other channels share the id sequence, so filter by channel."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, timeout=10)
+
+    def newest(self, skip: int = 0) -> tuple[int, str]:
+        row = self.db.execute(
+            "SELECT id, payload FROM broadcast_event_log WHERE channel LIKE 'conversation:%' "
+            "ORDER BY id DESC LIMIT 1 OFFSET ?",
+            (skip,),
+        ).fetchone()
+        return (0, "") if row is None else (int(row[0]), json.loads(row[1])["type"])
+
+    def resume_cursor(self) -> str:
+        """A cursor that replays exactly the newest event (ids interleave across channels)."""
+        return str(self.newest(skip=1)[0])
+
+    def wait_reply_done(self, since: int, limit_s: float = 60) -> int:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            newest, kind = self.newest()
+            if newest > since and kind in ("ReplyCompleted", "ReplyFailed", "ReplyInterrupted"):
+                if kind != "ReplyCompleted":
+                    raise RuntimeError(f"reply ended with {kind}")
+                return newest
+            time.sleep(0.05)
+        raise RuntimeError("reply did not finish")
+
+    def count_since(self, since: int) -> int:
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM broadcast_event_log "
+                "WHERE channel LIKE 'conversation:%' AND id > ?",
+                (since,),
+            ).fetchone()[0]
+        )
+
+
+SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }"
+
+
+def run_graphql(
+    ns: list[int], clients: Clients, llm: FakeLLM, deflate: bool, tmp: Path, reply_max: int
+) -> tuple[list[Figures], list[tuple[float, int, str]], float, int, Figures]:
+    """Figures per N (the reply only up to `reply_max`), the event schedule seen at the smallest
+    N, the reply's own CPU seconds, its number of events, and idle memory at the largest N on
+    the fresh server (later rounds reuse memory freed by earlier ones, so under-count)."""
+    db = tmp / ("deflate.db" if deflate else "bench.db")
+    url = f"sqlite+aiosqlite:///{db}"
+    upgrade(url)
+    with ExitStack() as stack:
+        with pinned({0}):
+            server = stack.enter_context(
+                live_server(
+                    url,
+                    tmp / ("storage-deflate" if deflate else "storage"),
+                    ws_per_message_deflate=deflate,
+                    HOLOMATE_LLM_BASE_URL=llm.base_url,
+                    HOLOMATE_ACCESS_TOKEN_TTL_S="3600",
+                    HOLOMATE_LOG_LEVEL="WARNING",
+                )
+            )
+        token, conversation = setup(server)
+        log = Log(db)
+
+        def send() -> None:
+            gql(server, SEND, {"c": conversation, "t": "Tell me about the stars."}, token)
+
+        # Warm up (espeak, caches), then the reply's own cost with nobody listening.
+        costs: list[float] = []
+        events = 0
+        for i in range(3):
+            wait_idle(server.pid)
+            since, _ = log.newest()
+            before = cpu_seconds(server.pid)
+            send()
+            log.wait_reply_done(since)
+            wait_idle(server.pid)
+            if i:
+                costs.append(cpu_seconds(server.pid) - before)
+            events = log.count_since(since)
+        fixed = min(costs)
+        cursor = log.resume_cursor()
+        fresh, _ = measure(clients, server, ns[-1], token, conversation, cursor, None, 0, deflate)
+        print(f"    graphql{' deflate' if deflate else ''} fresh {fresh}", flush=True)
+        results: list[Figures] = []
+        schedule: list[tuple[float, int, str]] = []
+        for n in ns:
+            trigger = send if n <= reply_max else None
+            cursor = log.resume_cursor()
+            figures, seen = measure(
+                clients, server, n, token, conversation, cursor, trigger, fixed, deflate
+            )
+            schedule = schedule or seen
+            results.append(figures)
+            print(f"    graphql{' deflate' if deflate else ''} {figures}", flush=True)
+        return results, schedule, fixed, events, fresh
+
+
+def run_bare(
+    ns: list[int],
+    clients: Clients,
+    schedule: list[tuple[float, int, str]],
+    tmp: Path,
+    reply_max: int,
+) -> tuple[list[Figures], Figures]:
+    first = schedule[0][0]
+    events = [[round(at - first, 6), size, typename] for at, size, typename in schedule]
+    with ExitStack() as stack:
+        with pinned({0}):
+            server = stack.enter_context(
+                live_server("sqlite://", tmp / "bare", app="bench.bare_broadcast:app")
+            )
+
+        def publish() -> None:
+            httpx.post(f"{server.url}/publish", json={"events": events}, timeout=10)
+
+        def reset() -> None:
+            httpx.post(f"{server.url}/reset", timeout=10)
+
+        fresh, _ = measure(clients, server, ns[-1], "", "", None, None, 0.0)
+        reset()
+        print(f"    bare fresh {fresh}", flush=True)
+        before = cpu_seconds(server.pid)
+        publish()  # nobody listens: the schedule's own cost, as for the GraphQL reply
+        time.sleep(schedule[-1][0] - schedule[0][0] + 0.5)
+        fixed = cpu_seconds(server.pid) - before
+        results = []
+        for n in ns:
+            trigger = publish if n <= reply_max else None
+            figures, _ = measure(clients, server, n, "", "", None, trigger, fixed)
+            reset()
+            results.append(figures)
+            print(f"    bare {figures}", flush=True)
+        return results, fresh
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}"
+
+
+def report(
+    graphql: list[Figures],
+    bare: list[Figures],
+    deflate: Figures | None,
+    fixed: float,
+    events: int,
+    rate: float,
+    fresh: tuple[Figures, Figures],
+) -> None:
+    print()
+    print(
+        f"One reply = {events} events (LLM {rate:.0f} tokens/s) to N subscribers of one "
+        f"conversation; uvicorn 1 worker on CPU 0, clients on CPU 1. The reply itself costs "
+        f"{fixed:.2f} CPU s (LLM client, espeak, SQL log), subtracted from CPU/delivery."
+    )
+    head = (
+        f"{'N':>5} | {'p50 ms':>7} {'p99 ms':>7} {'deliv/s':>8} {'CPU us/d':>8} {'KiB/sub':>7} |"
+        f" {'p50 ms':>7} {'p99 ms':>7} {'deliv/s':>8} {'CPU us/d':>8} {'KiB/sub':>7} |"
+        f" {'CPU x':>5} {'mem x':>5}"
+    )
+    print(f"{'':5} | {'GraphQL (Strawberry, real path)':^42} | {'bare Starlette broadcast':^42} |")
+    print(head)
+    print("-" * len(head))
+    for g, b in zip(graphql, bare, strict=True):
+        cpu_x = g.cpu_us / b.cpu_us if b.cpu_us else float("nan")
+        mem_x = g.kib_per_sub / b.kib_per_sub if b.kib_per_sub > 0 else float("nan")
+        print(
+            f"{g.n:>5} | {fmt(g.p50_ms):>7} {fmt(g.p99_ms):>7} {g.per_s:>8.0f} "
+            f"{fmt(g.cpu_us):>8} {fmt(g.kib_per_sub):>7} | {fmt(b.p50_ms):>7} {fmt(b.p99_ms):>7} "
+            f"{b.per_s:>8.0f} {fmt(b.cpu_us):>8} {fmt(b.kib_per_sub):>7} | "
+            f"{fmt(cpu_x, 2):>5} {fmt(mem_x, 2):>5}"
+        )
+        if g.finished != g.connected or b.finished != b.connected or g.connected != g.n:
+            print(
+                f"      ! connected {g.connected}/{b.connected} of {g.n}, finished "
+                f"{g.finished}/{b.finished}"
+            )
+    fresh_g, fresh_b = fresh
+    print(
+        f"idle memory on a fresh server, N={fresh_g.n}: GraphQL {fmt(fresh_g.kib_per_sub)} KiB/sub,"
+        f" bare {fmt(fresh_b.kib_per_sub)} KiB/sub, "
+        f"x{fmt(fresh_g.kib_per_sub / fresh_b.kib_per_sub, 2)} (KiB/sub in the table: later "
+        "rounds reuse memory freed by earlier ones)"
+    )
+    if deflate is not None:
+        print(
+            f"idle memory on a fresh server with per-message deflate on, N={deflate.n}: "
+            f"{fmt(deflate.kib_per_sub)} KiB/sub"
+        )
+    print()
+    at_1000 = next(((g, b) for g, b in zip(graphql, bare, strict=True) if g.n == 1000), None)
+    if at_1000 is None:
+        print("targets: need N=1000 in the run")
+        return
+    g, b = at_1000
+    checks = [
+        (
+            f"1000 subscribers p99 < {TARGET_P99_MS:.0f} ms",
+            g.p99_ms < TARGET_P99_MS,
+            f"{fmt(g.p99_ms)} ms",
+        ),
+        (
+            f"CPU/delivery <= {TARGET_CPU_RATIO}x bare",
+            g.cpu_us <= TARGET_CPU_RATIO * b.cpu_us,
+            f"{fmt(g.cpu_us / b.cpu_us, 2)}x ({fmt(g.cpu_us)} vs {fmt(b.cpu_us)} us)",
+        ),
+        (
+            f"idle subscriber < {TARGET_KIB:.0f} KiB (fresh, N={fresh_g.n})",
+            fresh_g.kib_per_sub < TARGET_KIB,
+            f"{fmt(fresh_g.kib_per_sub)} KiB",
+        ),
+    ]
+    for name, ok, value in checks:
+        print(f"target {name:42s} {value:28s} {'met' if ok else 'MISSED'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--max", type=int, default=5000, help="largest N")
+    parser.add_argument("--rate", type=float, default=100, help="LLM tokens per second")
+    parser.add_argument("--procs", type=int, default=4, help="client processes")
+    parser.add_argument(
+        "--reply-max", type=int, default=1000, help="above this N, measure idle memory only"
+    )
+    parser.add_argument("--no-deflate", action="store_true", help="skip the deflate-on run")
+    parser.add_argument("--graphql-only", action="store_true", help="skip the baseline")
+    parser.add_argument("--profile", help="write py-spy raw stacks of the largest N here")
+    parser.add_argument("--py-spy", default="py-spy", help="py-spy executable")
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
+    ns = [n for n in (1, 100, 1000, 2000, 5000) if n <= args.max]
+    if args.max not in ns:
+        ns.append(args.max)
+    with pinned({0}):
+        pass  # from here on this process, the LLM thread and the clients run off CPU 0
+    if args.profile:
+        largest = max(n for n in ns if n <= args.reply_max)
+        PROFILE.update(out=args.profile, n=largest, py_spy=args.py_spy)
+    llm = FakeLLM(args.rate)
+    clients = Clients(args.procs)
+    try:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            graphql, schedule, fixed, events, fresh_g = run_graphql(
+                ns, clients, llm, False, tmp, args.reply_max
+            )
+            if args.graphql_only:
+                report(graphql, graphql, None, fixed, events, args.rate, (fresh_g, fresh_g))
+                return
+            bare, fresh_b = run_bare(ns, clients, schedule, tmp, args.reply_max)
+            deflate = None
+            if not args.no_deflate:  # idle memory only: its CPU cost would add minutes
+                deflate = run_graphql([min(1000, args.max)], clients, llm, True, tmp, 0)[4]
+            report(graphql, bare, deflate, fixed, events, args.rate, (fresh_g, fresh_b))
+    finally:
+        clients.stop()
+
+
+if __name__ == "__main__":
+    main()
