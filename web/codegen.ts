@@ -16,6 +16,11 @@ const config: CodegenConfig = {
         scalars: { DateTime: "string", JSON: "unknown", Upload: "File" },
       },
     },
+    // Interfaces and unions for Apollo's cache: without them `... on EventBase` matches nothing.
+    "./src/gql/possible-types.ts": {
+      plugins: ["fragment-matcher"],
+      config: { apolloClientVersion: 3, useExplicitTyping: true },
+    },
   },
 };
 

@@ -1,6 +1,6 @@
-"""The web app in a real browser against the real server: sign up, create a companion, talk.
+"""The web app in a real browser against the real server.
 
-Debian's chromium runs the built Next.js app (web/, see web/e2e/run.mjs); the server is a real
+Debian's chromium runs the built Next.js app (web/, scripts in web/e2e/); the server is a real
 uvicorn process whose CORS and WebSocket origins admit the app's port. A failure leaves a
 screenshot in the test's tmp dir and prints its path.
 """
@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +23,63 @@ from tests.conftest import broadcast_env
 from tests.support.server import LiveServer, free_port, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
+SHORT_TOKEN_TTL_S = 8
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
 def web_build() -> float:
+    if not CHROMIUM.exists() or shutil.which("node") is None:
+        pytest.fail("chromium and node are needed: run ./dev setup")
     return build_web_app()
 
 
-@pytest.fixture
-def web_port() -> int:
-    return free_port()
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A spoken question, played to chromium as its microphone (48 kHz, silence after)."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
+    folder = tmp_path_factory.mktemp("speech")
+    raw, padded = folder / "raw.wav", folder / "speech.wav"
+    text = "Hello Mira. What is your favourite star?"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", "48000", str(padded), "pad", "0", "1.5"], check=True)
+    return padded
 
 
-@pytest.fixture
-def web_server(
-    database_url: str, clean_db: None, tmp_path: Path, web_port: int
-) -> Iterator[LiveServer]:
-    """The API server, admitting http://127.0.0.1:<web_port> (CORS and WebSocket Origin)."""
-    origins = json.dumps([f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"])
-    with live_server(
-        database_url, tmp_path / "storage", HOLOMATE_CORS_ORIGINS=origins, **broadcast_env()
-    ) as running:
-        yield running
+@contextmanager
+def web_stack(
+    database_url: str, tmp_path: Path, **server_env: str
+) -> Iterator[tuple[LiveServer, str]]:
+    """The API server admitting the web app's origin, and `next start` pointed at it."""
+    port = free_port()
+    origins = json.dumps([f"http://127.0.0.1:{port}", f"http://localhost:{port}"])
+    env = {"HOLOMATE_CORS_ORIGINS": origins, **broadcast_env(), **server_env}
+    with (
+        live_server(database_url, tmp_path / "storage", **env) as server,
+        next_server(port, server.graphql_url, tmp_path / "next.log") as web_url,
+    ):
+        yield server, web_url
+
+
+def run_e2e(script: str, tmp_path: Path, **env: str) -> dict[str, Any]:
+    artifacts = tmp_path / "e2e"
+    proc = subprocess.run(
+        ["node", f"e2e/{script}"],
+        cwd=WEB,
+        env=node_env(ARTIFACTS=str(artifacts), CHROMIUM=str(CHROMIUM), **env),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    if proc.returncode != 0:
+        print(f"\n{script} screenshot: {artifacts / 'failure.png'}")
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    print(f"\n{script}: {json.dumps(result)}")
+    assert result["ok"] is True
+    return result
 
 
 def has_mutation(server: LiveServer, name: str) -> bool:
@@ -72,28 +106,39 @@ def request_pairing(server: LiveServer) -> dict[str, Any]:
     return pairing
 
 
-def test_a_person_signs_up_creates_a_companion_and_hears_it_reply_in_the_browser(
-    web_build: float, web_server: LiveServer, web_port: int, tmp_path: Path
+def test_a_person_talks_to_a_new_companion_by_text_and_voice_and_pairs_a_hologram(
+    web_build: float, database_url: str, clean_db: None, tmp_path: Path, speech_wav: Path
 ) -> None:
-    if not CHROMIUM.exists() or shutil.which("node") is None:
-        pytest.fail("chromium and node are needed: run ./dev setup")
-    artifacts = tmp_path / "e2e"
-    env = node_env(ARTIFACTS=str(artifacts), CHROMIUM=str(CHROMIUM))
-    if has_mutation(web_server, "pairDevice"):
-        env["DEVICE_USER_CODE"] = request_pairing(web_server)["userCode"]
-        env["DEVICE_NAME"] = "Living room"
-    with next_server(web_port, web_server.graphql_url, tmp_path / "next.log") as web_url:
-        env["WEB_URL"] = web_url
-        proc = subprocess.run(
-            ["node", "e2e/run.mjs"], cwd=WEB, env=env, capture_output=True, text=True, timeout=240
-        )
-    if proc.returncode != 0:
-        print(f"\nweb e2e screenshot: {artifacts / 'failure.png'}")
-    assert proc.returncode == 0, f"web e2e failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    result = json.loads(proc.stdout.splitlines()[-1])
-    print(f"\nweb build {web_build:.1f}s; e2e: {json.dumps(result)}")
-    assert result["ok"] is True
+    with web_stack(database_url, tmp_path) as (server, web_url):
+        env = {"WEB_URL": web_url, "GRAPHQL_URL": server.graphql_url, "VOICE_WAV": str(speech_wav)}
+        if has_mutation(server, "pairDevice"):
+            pairing = request_pairing(server)
+            env |= {
+                "DEVICE_USER_CODE": pairing["userCode"],
+                "DEVICE_CODE": pairing["deviceCode"],
+                "DEVICE_NAME": "Living room",
+            }
+        result = run_e2e("run.mjs", tmp_path, **env)
+    print(f"web build {web_build:.1f}s")
     assert result["streamedSnapshots"] >= 2  # the reply grew on screen before it completed
     assert result["mouthShapes"] >= 4  # the face's mouth moved with the visemes
+    assert result["heardChars"] > 0  # the interrupted reply kept what was heard
+    assert result["transcript"].strip()  # the microphone's WAV went through speech-to-text
     if "DEVICE_USER_CODE" in env:
         assert result["devices"] == 1
+
+
+def test_the_web_session_outlives_its_access_tokens(
+    web_build: float, database_url: str, clean_db: None, tmp_path: Path
+) -> None:
+    ttl = {"HOLOMATE_ACCESS_TOKEN_TTL_S": str(SHORT_TOKEN_TTL_S)}
+    with web_stack(database_url, tmp_path, **ttl) as (server, web_url):
+        result = run_e2e(
+            "expiry.mjs",
+            tmp_path,
+            WEB_URL=web_url,
+            GRAPHQL_URL=server.graphql_url,
+            ACCESS_TTL_S=str(SHORT_TOKEN_TTL_S),
+        )
+    assert result["socketDrops"] >= 1  # the server closed the stream at expiry; it came back
+    assert result["expiredAnswers"] == 1  # one TOKEN_EXPIRED, one refresh, one retry

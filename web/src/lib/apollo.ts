@@ -9,6 +9,7 @@ import { OperationTypeNode } from "graphql";
 import { type Client, createClient } from "graphql-ws";
 import { from, switchMap, throwError } from "rxjs";
 
+import possibleTypes from "@/gql/possible-types";
 import { type Session, isTokenExpired } from "@/lib/session";
 
 export type SocketState = "connecting" | "connected" | "closed";
@@ -93,7 +94,7 @@ export function makeConnection(graphqlUrl: string, session: Session): Connection
 
   const client = new ApolloClient({
     link: ApolloLink.from([retryExpired, auth, transport]),
-    cache: new InMemoryCache(),
+    cache: new InMemoryCache({ possibleTypes: possibleTypes.possibleTypes }),
     defaultOptions: { watchQuery: { fetchPolicy: "cache-and-network" } },
   });
 

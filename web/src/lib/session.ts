@@ -60,6 +60,7 @@ export class Session {
 
   /** An access token valid for a few more seconds, refreshing first when it is about to expire. */
   async validToken(): Promise<string | null> {
+    if (this.inflight) return this.inflight; // a refresh is under way: its token, not the spent one
     const tokens = this.tokens;
     if (!tokens) return null;
     if (tokens.expiresAt - Date.now() > EARLY_REFRESH_MS) return tokens.accessToken;

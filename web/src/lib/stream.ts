@@ -10,10 +10,15 @@ import { CONVERSATION_EVENTS } from "@/lib/operations";
 
 export type ConversationEvent = ConversationEventsSubscription["conversationEvents"];
 
-const TOKEN_EXPIRED_CLOSE = 4401;
+// 4401: the server closed the socket as the token expired; 4403: it refused connection_init
+// (an expired token sent by a client whose clock runs behind). Both: refresh, then reconnect.
+const AUTH_CLOSES = new Set([4401, 4403]);
 
+/** The WebSocket close code, from a CloseEvent or Apollo's "Socket closed with event <code>" error. */
 function closeCode(error: unknown): number | null {
   if (error && typeof error === "object" && "code" in error && typeof error.code === "number") return error.code;
+  const match = error instanceof Error ? /Socket closed with event (\d{4})/.exec(error.message) : null;
+  if (match) return Number(match[1]);
   const cause = (error as { cause?: unknown } | null)?.cause;
   return cause && cause !== error ? closeCode(cause) : null;
 }
@@ -45,7 +50,9 @@ export function useConversationEvents(
       subscription = null;
       if (stopped) return;
       const token = session.current?.accessToken;
-      if (closeCode(error) === TOKEN_EXPIRED_CLOSE && token) void session.renew(token);
+      const code = closeCode(error);
+      console.debug("[stream] dropped", code, error instanceof Error ? error.message : error);
+      if (code !== null && AUTH_CLOSES.has(code) && token) void session.renew(token);
       const message = error instanceof Error ? error.message : "";
       if (/cursor/i.test(message)) {
         cursor = null; // the log no longer reaches back that far: reload history instead

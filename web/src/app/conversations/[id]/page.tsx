@@ -41,6 +41,7 @@ function Conversation({ id }: { id: string }) {
   const [replying, setReplying] = useState<string | null>(null);
   const [recorder, setRecorder] = useState<VoiceRecorder | null>(null);
   const [busy, setBusy] = useState(false);
+  const [speaking, setSpeaking] = useState(false);
   const player = useRef<ReplyPlayer | null>(null);
   const deltaSeq = useRef(new Map<string, number>());
   const emotionNow = useRef<{ emotion: string; intensity: number }>({ emotion: "neutral", intensity: 0.5 });
@@ -148,6 +149,12 @@ function Conversation({ id }: { id: string }) {
     bottom.current?.scrollIntoView({ block: "end" });
   }, [messages]);
 
+  // The reply's text often finishes before its audio: barge-in stays possible while it plays.
+  useEffect(() => {
+    const timer = setInterval(() => setSpeaking(player.current?.playing ?? false), 200);
+    return () => clearInterval(timer);
+  }, []);
+
   const readFace = useCallback((): FaceState => {
     const current = player.current;
     if (!current) return { viseme: "sil", weight: 0, ...emotionNow.current };
@@ -217,6 +224,7 @@ function Conversation({ id }: { id: string }) {
       setError(errorText(e));
     }
     setReplying(null);
+    setSpeaking(false);
   }
 
   return (
@@ -233,7 +241,7 @@ function Conversation({ id }: { id: string }) {
       <div className="talk">
         <div className="stage">
           <Face read={readFace} />
-          {replying && (
+          {(replying || speaking) && (
             <button type="button" className="danger" onClick={interrupt} data-testid="interrupt">
               Interrupt
             </button>
@@ -247,7 +255,7 @@ function Conversation({ id }: { id: string }) {
           )}
           <ol className="messages" data-testid="messages">
             {messages.map((m) => (
-              <li key={m.id} className={`message ${m.role.toLowerCase()}`} data-role={m.role} data-status={m.status}>
+              <li key={m.id} className={`message ${m.role.toLowerCase()}`} data-id={m.id} data-role={m.role} data-status={m.status}>
                 {m.text || (m.status === "STREAMING" ? "…" : "")}
               </li>
             ))}
