@@ -111,8 +111,8 @@ class GqlSocket:
             )
         )
 
-    async def next(self, timeout: float = 10) -> dict[str, Any] | list[Any] | Closed:
-        deadline = time.monotonic() + timeout
+    async def next(self, wait_s: float = 10) -> dict[str, Any] | list[Any] | Closed:
+        deadline = time.monotonic() + wait_s
         while True:
             try:
                 raw = await asyncio.wait_for(self.ws.recv(), max(deadline - time.monotonic(), 0))
@@ -142,8 +142,8 @@ def error_code(result: object) -> str:
     return code
 
 
-async def wait_until(predicate: Any, timeout: float = 5, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate: Any, wait_s: float = 5, step: float = 0.05) -> None:
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if await asyncio.to_thread(predicate):
             return

@@ -45,9 +45,7 @@ async def test_a_device_pairs_with_a_code_its_owner_types(
     }
     # The owner may type it in lower case with a space instead of the dash.
     typed = codes["userCode"].lower().replace("-", " ")
-    device = (await api.ok(PAIR, {"u": typed, "n": "Kitchen"}, owner["accessToken"]))[
-        "pairDevice"
-    ]
+    device = (await api.ok(PAIR, {"u": typed, "n": "Kitchen"}, owner["accessToken"]))["pairDevice"]
     assert device["name"] == "Kitchen" and device["capabilities"] == ["audio", "visemes"]
     await asyncio.sleep(1)
     approved = await poll(api, codes["deviceCode"])
