@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from pipeline.storage.base import BlobStorage
 from pipeline.stt.base import STTProvider
 from pipeline.tts.base import TTSProvider, VoiceSettings
 from services import conversations, validation
-from services.errors import BadUserInput, NotFound
+from services.errors import BadUserInput, NotFound, QuotaExceeded
 from services.events import channel_for, envelope, message_snapshot, reply_event_data
 from services.identity import Viewer
 from store.base import utcnow
@@ -89,6 +89,7 @@ class ReplyService:
     url_ttl_s: int = 3600
     history_tokens: int = 3000
     quota_check: QuotaCheck | None = None
+    voice_check: QuotaCheck | None = None
     on_turn: TurnObserver | None = None
     _running: dict[int, _Running] = field(default_factory=dict)
     # Closers of live subscriptions, by person: erasing an account ends them on every process.
@@ -172,6 +173,8 @@ class ReplyService:
             conversation.last_message_at = now
             await session.commit()
             request = await self._request(session, conversation, viewer.user_id, reply.id)
+            if request.speak and not await self._voice_left(session, viewer.user_id):
+                request = replace(request, speak=False)  # out of voice minutes: text only
         await self._publish(
             conversation.id,
             user_message.id,
@@ -200,6 +203,15 @@ class ReplyService:
         if not transcript.text.strip():
             raise BadUserInput("No speech was recognised in the audio", field="audio")
         return await self.send_message(viewer, conversation_id, transcript.text, stt_ms=stt_ms)
+
+    async def _voice_left(self, session: AsyncSession, user_id: int) -> bool:
+        if self.voice_check is None:
+            return True
+        try:
+            await self.voice_check(session, user_id)
+        except QuotaExceeded:
+            return False
+        return True
 
     # ---- barge-in ----------------------------------------------------------------------
 
