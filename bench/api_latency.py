@@ -21,9 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from store.migrate import upgrade
 from tests.support.databases import _postgres
 from tests.support.server import live_server
-from store.migrate import upgrade
 
 QUERIES = {
     "me": "{ me { id email } }",

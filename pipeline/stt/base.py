@@ -22,4 +22,6 @@ class Transcript:
 class STTProvider(Protocol):
     name: str
 
-    async def transcribe(self, audio: bytes, mime_type: str, language: str = "en") -> Transcript: ...
+    async def transcribe(
+        self, audio: bytes, mime_type: str, language: str = "en"
+    ) -> Transcript: ...
