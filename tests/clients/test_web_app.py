@@ -55,7 +55,13 @@ def web_stack(
     """The API server admitting the web app's origin, and `next start` pointed at it."""
     port = free_port()
     origins = json.dumps([f"http://127.0.0.1:{port}", f"http://localhost:{port}"])
-    env = {"HOLOMATE_CORS_ORIGINS": origins, **broadcast_env(), **server_env}
+    env = {
+        "HOLOMATE_CORS_ORIGINS": origins,
+        # The offline checkout grants the plan, then sends the browser back to the app.
+        "HOLOMATE_BILLING_RETURN_URL": f"http://127.0.0.1:{port}/billing",
+        **broadcast_env(),
+        **server_env,
+    }
     with (
         live_server(database_url, tmp_path / "storage", **env) as server,
         next_server(port, server.graphql_url, tmp_path / "next.log") as web_url,
@@ -124,6 +130,8 @@ def test_a_person_talks_to_a_new_companion_by_text_and_voice_and_pairs_a_hologra
     assert result["mouthShapes"] >= 4  # the face's mouth moved with the visemes
     assert result["heardChars"] > 0  # the interrupted reply kept what was heard
     assert result["transcript"].strip()  # the microphone's WAV went through speech-to-text
+    assert result["historyPages"] >= 3  # messages(last, before) paged back to the first one
+    assert result["exportBytes"] > 0
     if "DEVICE_USER_CODE" in env:
         assert result["devices"] == 1
 

@@ -32,6 +32,7 @@ export async function run(scenario, { chromiumArgs = [] } = {}) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
+  page.on("dialog", (dialog) => dialog.accept()); // "Delete …?" confirmations
   const consoleLines = [];
   page.on("console", (msg) => consoleLines.push(`${msg.type()}: ${msg.text()}`));
   page.on("pageerror", (err) => consoleLines.push(`pageerror: ${err.message}`));

@@ -161,6 +161,32 @@ await run(
       await page.locator('[data-role="COMPANION"][data-status="COMPLETE"]').first().waitFor();
     });
 
+    await step("page through the history", async () => {
+      const all = await page.locator("[data-testid=messages] li").evaluateAll((items) => items.map((li) => li.dataset.id));
+      await page.goto(`${page.url().split("?")[0]}?page=2`);
+      const list = page.locator("[data-testid=messages] li");
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=messages] li").length === 2);
+      const more = page.getByRole("button", { name: "Load earlier messages" });
+      let pages = 1;
+      while (await more.isVisible()) {
+        const shown = await list.count();
+        await more.click();
+        await page.waitForFunction((n) => document.querySelectorAll("[data-testid=messages] li").length > n, shown);
+        pages += 1;
+      }
+      const paged = await list.evaluateAll((items) => items.map((li) => li.dataset.id));
+      expect(JSON.stringify(paged) === JSON.stringify(all), `paged ${paged} != ${all}`);
+      results.historyPages = pages;
+    });
+
+    await step("delete a companion", async () => {
+      await page.getByRole("link", { name: "Companions", exact: true }).click();
+      await createCompanion(page, "Temp", "Here briefly");
+      await page.locator('[data-companion="Temp"]').getByRole("button", { name: "Delete" }).click();
+      await page.locator('[data-companion="Temp"]').waitFor({ state: "detached" });
+      await page.locator('[data-companion="Mira"]').waitFor();
+    });
+
     if (DEVICE_USER_CODE) {
       await step("pair a device", async () => {
         await page.getByRole("link", { name: "Devices" }).click();
@@ -210,7 +236,42 @@ await run(
         await row.and(page.locator('[data-online="false"]')).waitFor();
         await device.close();
       });
+
+      await step("put a companion on the device, then unpair it", async () => {
+        const choose = page.getByLabel(`Companion on ${DEVICE_NAME}`);
+        await choose.selectOption({ label: "Mira" });
+        await page.reload();
+        const chosen = await page.getByLabel(`Companion on ${DEVICE_NAME}`).evaluate((el) => el.selectedOptions[0]?.text);
+        expect(chosen === "Mira", `the device shows ${chosen}`);
+        await page.locator(`[data-device="${DEVICE_NAME}"]`).getByRole("button", { name: "Unpair" }).click();
+        await page.locator(`[data-device="${DEVICE_NAME}"]`).waitFor({ state: "detached" });
+      });
     }
+
+    await step("upgrade the plan through the checkout page", async () => {
+      await page.getByRole("link", { name: "Plan" }).click();
+      await page.locator('[data-plan="free"]').waitFor();
+      await page.getByRole("button", { name: "Upgrade to Plus" }).click();
+      await page.waitForURL("**/billing");
+      await page.locator('[data-plan="plus"]').waitFor();
+    });
+
+    await step("export my data, then delete my account", async () => {
+      await page.getByRole("link", { name: "Privacy" }).click();
+      await page.getByRole("button", { name: "Export my data" }).click();
+      await page.locator('[data-export-status="READY"]').waitFor();
+      const href = await page.getByRole("link", { name: "Download the archive" }).getAttribute("href");
+      const archive = await fetch(href);
+      expect(archive.ok, `the archive link answered ${archive.status}`);
+      results.exportBytes = (await archive.arrayBuffer()).byteLength;
+      await page.fill('input[name="password"]', "correct horse battery");
+      await page.getByRole("button", { name: "Delete my account" }).click();
+      await page.waitForURL("**/login");
+      await page.fill('input[name="email"]', results.email);
+      await page.fill('input[name="password"]', "correct horse battery");
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("alert").waitFor();
+    });
   },
   { chromiumArgs },
 );

@@ -62,9 +62,11 @@ function Conversation({ id }: { id: string }) {
   const loadPage = useCallback(
     async (before: string | null) => {
       try {
+        // ?page=<n> picks the history page size (links to a long conversation stay light).
+        const size = Number(new URLSearchParams(window.location.search).get("page")) || PAGE;
         const { data } = await client.query({
           query: CONVERSATION,
-          variables: { id, last: PAGE, before },
+          variables: { id, last: size, before },
           fetchPolicy: "network-only",
         });
         if (!data) return;
@@ -75,7 +77,7 @@ function Conversation({ id }: { id: string }) {
         setMessages((list) => {
           const known = new Set(page.map((m) => m.id));
           const rest = list.filter((m) => !known.has(m.id));
-          return before ? [...page, ...rest] : [...page, ...rest];
+          return [...page, ...rest]; // an older page goes first; streamed messages stay after
         });
         setOlder(conversation.messages.pageInfo.hasPreviousPage ? conversation.messages.pageInfo.startCursor ?? null : null);
       } catch (e) {
