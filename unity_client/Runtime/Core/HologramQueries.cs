@@ -7,9 +7,11 @@ namespace HoloMate.Core
         /// <summary>Name of the subscription field; the parser reads data[EventsField].</summary>
         public const string EventsField = "hologramEvents";
 
-        // Fields every union member has; repeated in each inline fragment because a union has no
+        // Fields every reply event has; repeated in each inline fragment because a union has no
         // shared fields of its own.
         const string Common = "cursor conversationId messageId at";
+        // Device commands belong to no conversation: they carry only their position and time.
+        const string CommandCommon = "cursor at";
 
         public const string HologramEventsSubscription =
             "subscription HologramEvents($after: String) {\n" +
@@ -24,10 +26,10 @@ namespace HoloMate.Core
             "    ... on ReplyCompleted { " + Common + " message { id text status } }\n" +
             "    ... on ReplyInterrupted { " + Common + " heardText }\n" +
             "    ... on ReplyFailed { " + Common + " code detail }\n" +
-            "    ... on CompanionSwitched { " + Common + " companionId }\n" +
-            "    ... on PlayAnimation { " + Common + " name loop }\n" +
-            "    ... on VolumeChanged { " + Common + " volume }\n" +
-            "    ... on SleepChanged { " + Common + " asleep }\n" +
+            "    ... on CompanionSwitched { " + CommandCommon + " companionId }\n" +
+            "    ... on PlayAnimation { " + CommandCommon + " name loop }\n" +
+            "    ... on VolumeChanged { " + CommandCommon + " volume }\n" +
+            "    ... on SleepChanged { " + CommandCommon + " asleep }\n" +
             "  }\n" +
             "}";
 

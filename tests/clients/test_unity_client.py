@@ -1,0 +1,129 @@
+"""The Unity client's Core, built with Mono, pairs with a live server and plays a whole reply.
+
+LiveHarness runs the real device flow (RFC 8628 pairing, hologramEvents over
+graphql-transport-ws, timeline checks, audio downloads); this test is the owner's side of it.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.realtime.helpers import ok, send, setup_conversation
+from tests.support.server import LiveServer
+
+UNITY = Path(__file__).resolve().parents[2] / "unity_client"
+PAIR = 'mutation($u: String!) { pairDevice(userCode: $u, name: "Harness") { id } }'
+ASSIGN = """
+mutation($d: ID!, $c: ID!) { assignCompanionToDevice(deviceId: $d, companionId: $c) { id } }
+"""
+
+
+@pytest.fixture(autouse=True)
+def fast_pairing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Read by the `server` fixture: the harness waits one interval before each poll.
+    monkeypatch.setenv("HOLOMATE_PAIRING_INTERVAL_S", "1")
+
+
+def build_harness() -> Path:
+    missing = [tool for tool in ("mcs", "mono") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(
+            f"{' and '.join(missing)} not found: the Unity client is built with Debian's Mono "
+            "(./dev setup, or apt-get install mono-mcs mono-runtime "
+            "libmono-system-net-http4.0-cil)"
+        )
+    proc = subprocess.run(
+        ["sh", str(UNITY / "build.sh")], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, f"build.sh failed:\n{proc.stdout}\n{proc.stderr}"
+    return UNITY / "bin" / "LiveHarness.exe"
+
+
+class Lines:
+    """The harness's stdout, line by line, readable with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def until(self, prefix: str, wait_s: float) -> str:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise AssertionError(f"no {prefix!r} line in {wait_s} s: {self.seen}") from None
+            if line is None:
+                raise AssertionError(f"harness exited before {prefix!r}: {self.seen}")
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line[len(prefix) :].strip()
+
+
+@pytest.fixture
+def harness(server: LiveServer) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
+    exe = build_harness()
+    proc = subprocess.Popen(
+        ["mono", str(exe), "--url", server.graphql_url, "--timeout", "90"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc, Lines(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_the_unity_client_pairs_and_plays_a_whole_reply(
+    server: LiveServer, harness: tuple[subprocess.Popen[str], Lines]
+) -> None:
+    proc, lines = harness
+    world = setup_conversation(server)
+    user_code = lines.until("USER_CODE", 60)
+    device = ok(server, PAIR, {"u": user_code}, world["token"])["pairDevice"]
+    ok(server, ASSIGN, {"d": device["id"], "c": world["companion"]}, world["token"])
+    assert lines.until("PAIRED", 30) == device["id"]
+    lines.until("SUBSCRIBED", 30)
+    wait_online(server, world["token"], device["id"])
+    send(server, world["token"], world["conversation"], "Hello hologram, how are you?")
+    result: dict[str, Any] = json.loads(lines.until("RESULT", 120))
+    print(f"\nLiveHarness RESULT {json.dumps(result)}")
+    assert result["ok"] is True, result["problems"]
+    assert result["chunks"] > 0 and result["frames"] > 0
+    assert result["audioBytes"] > 0
+    assert proc.wait(15) == 0
+
+
+def wait_online(server: LiveServer, owner_token: str, device_id: str) -> None:
+    """The server counts the device online once its stream is live: the reply cannot be missed."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        devices = ok(server, "{ devices { id online } }", token=owner_token)["devices"]
+        if any(d["id"] == device_id and d["online"] for d in devices):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the device never came online")
