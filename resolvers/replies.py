@@ -7,20 +7,21 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import strawberry
 from strawberry.file_uploads import Upload
 
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor
+from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
 from resolvers.state import AppState
 from schema import ids
 from schema.types.events import ConversationEvent, event_from_payload
 from schema.types.message import Message
 from services import conversations
-from services.errors import BadUserInput, Unauthenticated
+from services.errors import BadUserInput
 from services.errors import CursorExpired as CursorExpiredError
 from services.events import channel_for
 
@@ -138,25 +139,43 @@ class ReplySubscription:
         forget = _replies(context.app).track_session(
             viewer.user_id, lambda: _close(context, ACCOUNT_GONE_CLOSE, "Account deleted")
         )
+        # One timer per subscription (not a wait_for task per event) ends it when the token
+        # expires: the socket closes with 4401 and the client re-authenticates and resumes.
+        expiry = _expiry_timer(context, viewer.expires_at)
         try:
-            while True:
-                remaining = viewer.expires_at - time.time()
-                if remaining <= 0:
-                    raise TimeoutError
-                try:
-                    entry = await asyncio.wait_for(anext(stream), timeout=remaining)
-                except InvalidCursor as e:
-                    raise BadUserInput("Unknown cursor", field="after") from e
-                except CursorExpired as e:
-                    raise CursorExpiredError() from e
+            async for entry in _entries(stream):
                 context.reset_loaders()
                 yield _shared.get(entry.cursor, entry.payload, sign)
-        except TimeoutError:
-            await _close_expired(context)
-            raise Unauthenticated("Token expired", reason="TOKEN_EXPIRED") from None
         finally:
+            expiry.cancel()
             forget()
             await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def _entries(stream: AsyncIterator[LogEntry]) -> AsyncIterator[LogEntry]:
+    """The hub's entries, with its cursor errors turned into the API's error codes."""
+    try:
+        async for entry in stream:
+            yield entry
+    except InvalidCursor as e:
+        raise BadUserInput("Unknown cursor", field="after") from e
+    except CursorExpired as e:
+        raise CursorExpiredError() from e
+
+
+def _expiry_timer(context: Context, expires_at: float) -> asyncio.TimerHandle:
+    loop = asyncio.get_running_loop()
+    delay = max(0.0, expires_at - time.time())
+    return loop.call_later(delay, lambda: _spawn(_close_expired(context)))
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 async def _close_expired(context: Context) -> None:

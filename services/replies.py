@@ -30,6 +30,7 @@ from pipeline.storage.base import BlobStorage
 from pipeline.stt.base import STTProvider
 from pipeline.tts.base import TTSProvider, VoiceSettings
 from services import conversations, validation
+from services.coalesce import DeltaCoalescer
 from services.errors import BadUserInput, NotFound, QuotaExceeded
 from services.events import channel_for, envelope, message_snapshot, reply_event_data
 from services.identity import Viewer
@@ -88,6 +89,7 @@ class ReplyService:
     providers: Providers
     url_ttl_s: int = 3600
     history_tokens: int = 3000
+    delta_window_s: float = 0.05
     quota_check: QuotaCheck | None = None
     voice_check: QuotaCheck | None = None
     on_turn: TurnObserver | None = None
@@ -410,13 +412,20 @@ class ReplyService:
         offset_ms = (time.monotonic() - started) * 1000
         first_publish: list[float] = []
 
+        async def publish(kind: str, data: dict[str, Any]) -> None:
+            await self._publish(conversation_id, reply_id, kind, data)
+            if kind == "MessageDelta" and not first_publish:
+                first_publish.append((time.monotonic() - started) * 1000)
+
+        batcher = DeltaCoalescer(publish, self.delta_window_s)
+
         async def emit(event: ev.ReplyEvent) -> None:
-            kind, data = reply_event_data(event)
             if isinstance(event, ev.ReplyCompleted | ev.ReplyInterrupted | ev.ReplyFailed):
                 return  # published below, once the message row holds the final text
-            await self._publish(conversation_id, reply_id, kind, data)
-            if isinstance(event, ev.MessageDelta) and not first_publish:
-                first_publish.append((time.monotonic() - started) * 1000)
+            if isinstance(event, ev.MessageDelta):
+                await batcher.delta(event.text)
+                return
+            await batcher.other(*reply_event_data(event))
 
         try:
             outcome = await pipeline.run(request, emit, control)
@@ -425,6 +434,7 @@ class ReplyService:
             outcome = ReplyOutcome(
                 status="failed", text="", error_code="INTERNAL_ERROR", error_detail=type(e).__name__
             )
+        await batcher.flush()
         await self._finish(
             conversation_id, reply_id, outcome, offset_ms, first_publish, stt_ms, control
         )
