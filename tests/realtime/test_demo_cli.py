@@ -10,9 +10,21 @@ from tests.support.server import ROOT, LiveServer
 
 def test_demo_prints_the_live_stream(server: LiveServer) -> None:
     out = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; raise SystemExit(main())", "demo",
-         "--url", server.graphql_url, "--message", "Hi Nova, tell me about Jupiter."],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env=server.env,
+        [
+            sys.executable,
+            "-c",
+            "from api.cli import main; raise SystemExit(main())",
+            "demo",
+            "--url",
+            server.graphql_url,
+            "--message",
+            "Hi Nova, tell me about Jupiter.",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=server.env,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
