@@ -28,6 +28,7 @@ from pipeline.broadcast.factory import make_hub
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_sql import SqlEventLog
 from resolvers.state import AppState
+from services import quotas
 from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords
 from services.auth.policy import AuthPolicy
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             providers=build_providers(settings, state.storage),
             url_ttl_s=settings.media_url_ttl_s,
             on_turn=metrics.observe_turn,
+            quota_check=quotas.check_can_send_message,
+            voice_check=lambda session, user_id: quotas.check_can_use_voice(session, user_id, 0),
         )
         await state.replies.start()
         state.extras["on_user_erased"] = state.replies.user_erased
