@@ -8,7 +8,8 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Each feature's commands add their own parser here."""
-    from api import demo
+    from api import demo, device_cli
 
     _ = argparse
     demo.add_parser(sub)
+    device_cli.add_parser(sub)

@@ -7,17 +7,15 @@ graphql-transport-ws, timeline checks, audio downloads); this test is the owner'
 from __future__ import annotations
 
 import json
-import queue
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.devices.helpers import Lines, wait_online
 from tests.realtime.helpers import ok, send, setup_conversation
 from tests.support.server import LiveServer
 
@@ -47,34 +45,6 @@ def build_harness() -> Path:
     )
     assert proc.returncode == 0, f"build.sh failed:\n{proc.stdout}\n{proc.stderr}"
     return UNITY / "bin" / "LiveHarness.exe"
-
-
-class Lines:
-    """The harness's stdout, line by line, readable with a deadline."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
-
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)
-
-    def until(self, prefix: str, wait_s: float) -> str:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-            except queue.Empty:
-                raise AssertionError(f"no {prefix!r} line in {wait_s} s: {self.seen}") from None
-            if line is None:
-                raise AssertionError(f"harness exited before {prefix!r}: {self.seen}")
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line[len(prefix) :].strip()
 
 
 @pytest.fixture
@@ -116,14 +86,3 @@ def test_the_unity_client_pairs_and_plays_a_whole_reply(
     assert result["chunks"] > 0 and result["frames"] > 0
     assert result["audioBytes"] > 0
     assert proc.wait(15) == 0
-
-
-def wait_online(server: LiveServer, owner_token: str, device_id: str) -> None:
-    """The server counts the device online once its stream is live: the reply cannot be missed."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        devices = ok(server, "{ devices { id online } }", token=owner_token)["devices"]
-        if any(d["id"] == device_id and d["online"] for d in devices):
-            return
-        time.sleep(0.05)
-    raise AssertionError("the device never came online")

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.realtime.helpers import ok
 from tests.support.graphql import GraphQLClient
@@ -93,7 +97,9 @@ class GqlSocket:
 
     @classmethod
     async def open(cls, server: LiveServer, token: str | None) -> GqlSocket:
-        ws = await websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"])
+        ws = await websockets.connect(
+            server.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
+        )
         payload = {"authorization": f"Bearer {token}"} if token else {}
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
@@ -149,3 +155,42 @@ async def wait_until(predicate: Any, wait_s: float = 5, step: float = 0.05) -> N
             return
         await asyncio.sleep(step)
     raise AssertionError("condition not met in time")
+
+
+class Lines:
+    """The harness's stdout, line by line, readable with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def until(self, prefix: str, wait_s: float) -> str:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise AssertionError(f"no {prefix!r} line in {wait_s} s: {self.seen}") from None
+            if line is None:
+                raise AssertionError(f"harness exited before {prefix!r}: {self.seen}")
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return line[len(prefix) :].strip()
+
+
+def wait_online(server: LiveServer, owner_token: str, device_id: str) -> None:
+    """The server counts the device online once its stream is live: the reply cannot be missed."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        devices = ok(server, "{ devices { id online } }", token=owner_token)["devices"]
+        if any(d["id"] == device_id and d["online"] for d in devices):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the device never came online")
