@@ -1,8 +1,9 @@
 // The session outlives its access tokens: run against a server with a short access-token TTL
 // (HOLOMATE_ACCESS_TOKEN_TTL_S) and a browser whose clock runs two minutes behind, so the app
 // never refreshes early and meets every expiry the hard way: the server closing the
-// conversation's socket (4401), then TOKEN_EXPIRED over HTTP. The page must stay live, keep
-// streaming replies and keep loading data, each time with one refresh.
+// conversation's socket (4401) in two tabs at once, then TOKEN_EXPIRED over HTTP. The pages must
+// stay live, keep streaming replies and keep loading data, with one refresh per expiry: refresh
+// tokens are single use, so two tabs refreshing with the same one would end the session.
 //
 //   ACCESS_TTL_S=8 WEB_URL=… GRAPHQL_URL=… node e2e/expiry.mjs
 import { createCompanion, expect, live, openConversation, run, say, signUp } from "./lib.mjs";
@@ -13,13 +14,17 @@ const SKEW_MS = 120_000;
 const accessToken = (page) =>
   page.evaluate(() => JSON.parse(window.localStorage.getItem("holomate.session") ?? "null")?.accessToken);
 
-await run(async ({ page, step, results }) => {
-  await page.clock.install({ time: Date.now() - SKEW_MS });
+await run(async ({ page, context, step, results }) => {
+  await context.clock.install({ time: Date.now() - SKEW_MS });
   let expiredAnswers = 0;
-  page.on("response", async (response) => {
+  results.refreshes = 0;
+  results.refreshFailures = 0;
+  context.on("response", async (response) => {
     if (response.request().method() !== "POST" || !response.url().endsWith("/graphql")) return;
     const body = await response.text().catch(() => "");
     if (body.includes("TOKEN_EXPIRED")) expiredAnswers += 1;
+    if (body.includes('"refreshToken":{')) results.refreshes += 1;
+    if (body.includes("REFRESH_")) results.refreshFailures += 1; // reused or invalid: session over
     if (process.env.E2E_DEBUG) console.log("[http]", response.status(), body.slice(0, 200));
   });
 
@@ -37,12 +42,22 @@ await run(async ({ page, step, results }) => {
   });
 
   const first = await accessToken(page);
+  const otherTab = await context.newPage();
 
-  await step("the socket closes at expiry and comes back with a new token", async () => {
+  await step("a second tab opens the same conversation", async () => {
+    await otherTab.goto(page.url());
+    await live(otherTab);
+  });
+
+  await step("both sockets close at expiry and come back with one new token", async () => {
     await page.waitForFunction(() => window.__drops > 0, null, { timeout: TTL_MS + 10_000 });
     await live(page);
+    await otherTab.waitForTimeout(1_000);
+    await live(otherTab);
     const second = await accessToken(page);
     expect(second && second !== first, "the access token was not refreshed");
+    expect((await accessToken(otherTab)) === second, "the tabs hold different tokens");
+    await otherTab.close();
   });
 
   await step("a reply still streams", async () => {

@@ -1,8 +1,10 @@
 // The signed-in session: tokens in localStorage, refreshed once per expiry.
 //
-// Refresh tokens are single use and rotate, so two requests that both see TOKEN_EXPIRED must
-// share one refresh: `renew(failedToken)` refreshes only if the failed token is still the current
-// one, and concurrent callers await the same promise.
+// Refresh tokens are single use and rotate, and the server treats a reused one as theft (it ends
+// the session). So every caller that sees an expiry shares one refresh: `renew(failedToken)`
+// refreshes only if the failed token is still the current one, concurrent callers in a tab await
+// the same promise, and tabs take turns through a Web Lock, re-reading localStorage inside it
+// because another tab may have refreshed already.
 import { print } from "graphql";
 
 import type { AuthFieldsFragment } from "@/gql/graphql";
@@ -26,14 +28,14 @@ export class Session {
   private listeners = new Set<Listener>();
 
   constructor(private readonly graphqlUrl: string) {
-    if (typeof window !== "undefined") {
-      try {
-        const raw = window.localStorage.getItem(STORAGE_KEY);
-        this.tokens = raw ? (JSON.parse(raw) as Tokens) : null;
-      } catch {
-        this.tokens = null;
-      }
-    }
+    if (typeof window === "undefined") return;
+    this.tokens = stored();
+    // Another tab signed in, refreshed or signed out.
+    window.addEventListener("storage", (event) => {
+      if (event.key !== STORAGE_KEY) return;
+      this.tokens = stored();
+      for (const listener of this.listeners) listener(this.tokens);
+    });
   }
 
   get current(): Tokens | null {
@@ -73,11 +75,26 @@ export class Session {
     if (!tokens) return Promise.resolve(null);
     if (tokens.accessToken !== failed) return Promise.resolve(tokens.accessToken);
     if (!this.inflight) {
-      this.inflight = this.refresh(tokens.refreshToken).finally(() => {
+      this.inflight = this.refreshAcrossTabs(failed).finally(() => {
         this.inflight = null;
       });
     }
     return this.inflight;
+  }
+
+  private async refreshAcrossTabs(failed: string): Promise<string | null> {
+    const once = async () => {
+      const latest = stored();
+      if (latest && latest.accessToken !== failed) {
+        this.set(latest); // another tab refreshed while we waited
+        return latest.accessToken;
+      }
+      return latest ? this.refresh(latest.refreshToken) : null;
+    };
+    if (typeof navigator !== "undefined" && navigator.locks) {
+      return navigator.locks.request("holomate.refresh", once);
+    }
+    return once();
   }
 
   private async refresh(refreshToken: string): Promise<string | null> {
@@ -108,6 +125,15 @@ export class Session {
       else window.localStorage.removeItem(STORAGE_KEY);
     }
     for (const listener of this.listeners) listener(tokens);
+  }
+}
+
+function stored(): Tokens | null {
+  try {
+    const raw = window.localStorage.getItem(STORAGE_KEY);
+    return raw ? (JSON.parse(raw) as Tokens) : null;
+  } catch {
+    return null;
   }
 }
 
