@@ -282,3 +282,53 @@ async def test_a_waiting_device_hears_of_its_approval_without_polling(server: Li
     # Handed out once: polling afterwards gets nothing.
     polled = ok(server, POLL, {"d": codes["deviceCode"]})["pollDevicePairing"]
     assert polled == {"status": "EXPIRED", "deviceToken": None, "deviceId": None}
+
+
+async def grant_plan(server: LiveServer, owner_token: str, plan: str) -> None:
+    """Billing is another feature's story: the plan row is written directly."""
+    from sqlalchemy import delete
+
+    from store.db import make_engine, make_sessionmaker
+    from store.models import BillingSubscription
+
+    user = ok(server, "{ me { id } }", token=owner_token)["me"]["id"]
+    engine = make_engine(server.env["HOLOMATE_DATABASE_URL"])
+    try:
+        async with make_sessionmaker(engine)() as session:
+            user_id = int(user.split("_")[1])
+            await session.execute(
+                delete(BillingSubscription).where(BillingSubscription.user_id == user_id)
+            )
+            session.add(BillingSubscription(user_id=user_id, plan=plan, status="active"))
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_one_device_speaks_and_the_others_show_text(server: LiveServer) -> None:
+    world = setup_conversation(server)
+    await grant_plan(server, world["token"], "plus")
+    first = pair_live(server, world["token"], serial="HX-1", name="Kitchen")
+    second = pair_live(server, world["token"], serial="HX-2", name="Bedroom")
+    speaks = {d["id"]: d["speaks"] for d in ok(server, DEVICES, token=world["token"])["devices"]}
+    assert speaks == {first["id"]: True, second["id"]: False}
+    for device in (first, second):
+        ok(server, ASSIGN, {"d": device["id"], "c": world["companion"]}, world["token"])
+    kitchen = await open_stream(server, world, first)
+    bedroom = await open_stream(server, world, second)
+    ok(
+        server,
+        "mutation($d: ID!) { setSpeakingDevice(deviceId: $d) { id speaks } }",
+        {"d": second["id"]},
+        world["token"],
+    )
+    speaks = {d["id"]: d["speaks"] for d in ok(server, DEVICES, token=world["token"])["devices"]}
+    assert speaks == {first["id"]: False, second["id"]: True}
+    await asyncio.sleep(0.2)  # the switch reaches both streams before the reply
+    await asyncio.to_thread(send, server, world["token"], world["conversation"], "Who speaks?")
+    quiet = [e["__typename"] for e in await events_until(kitchen, TERMINAL)]
+    loud = [e["__typename"] for e in await events_until(bedroom, TERMINAL)]
+    assert "MessageDelta" in quiet and "AudioChunk" not in quiet and "VisemeFrames" not in quiet
+    assert "AudioChunk" in loud and "VisemeFrames" in loud
+    await kitchen.close()
+    await bedroom.close()
