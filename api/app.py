@@ -68,9 +68,15 @@ def build_hub(settings: Settings, state: AppState) -> EventHub:
             settings.broadcast_url,
             max_len=settings.event_log_max_len,
             queue_size=settings.subscriber_queue_size,
+            namespace=settings.broadcast_namespace,
         )
     log_ = SqlEventLog(state.sessionmaker, settings.event_log_max_len, table=event_log)
-    return make_hub(settings.broadcast_url, log=log_, queue_size=settings.subscriber_queue_size)
+    return make_hub(
+        settings.broadcast_url,
+        log=log_,
+        queue_size=settings.subscriber_queue_size,
+        namespace=settings.broadcast_namespace,
+    )
 
 
 def build_devices(settings: Settings, state: AppState, hub: EventHub) -> DeviceService:

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///var/holomate.db"
     broadcast_url: str = "memory://"
+    broadcast_namespace: str = ""
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     access_token_ttl_s: int = Field(default=15 * 60, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)

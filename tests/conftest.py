@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -69,7 +70,13 @@ def server(database_url: str, clean_db: None, tmp_path: Path) -> Iterator[LiveSe
         yield running
 
 
+# Test workers (and concurrent runs) share one Redis: each run gets channels of its own.
+RUN_NAMESPACE = f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{uuid.uuid4().hex[:8]}:"
+
+
 def broadcast_env() -> dict[str, str]:
     """The run against PostgreSQL also fans out through Redis (HOLOMATE_TEST_BROADCAST_URL)."""
     url = os.environ.get("HOLOMATE_TEST_BROADCAST_URL")
-    return {"HOLOMATE_BROADCAST_URL": url} if url else {}
+    if not url:
+        return {}
+    return {"HOLOMATE_BROADCAST_URL": url, "HOLOMATE_BROADCAST_NAMESPACE": RUN_NAMESPACE}

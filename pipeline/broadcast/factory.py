@@ -15,6 +15,7 @@ def make_hub(
     log: EventLog | None = None,
     max_len: int = 1000,
     queue_size: int = 1000,
+    namespace: str = "",
 ) -> EventHub:
     """``memory://`` → in-process broadcast and MemoryEventLog; ``redis://host:port/db`` → Redis
     pub/sub and RedisStreamEventLog on the same Redis. Pass ``log`` (e.g. a SqlEventLog) to keep
@@ -30,4 +31,4 @@ def make_hub(
             log = MemoryEventLog(max_len)
         else:
             raise ValueError(f"no default event log for {broadcast_url!r}; pass log=")
-    return EventHub(broadcast_url, log, queue_size=queue_size)
+    return EventHub(broadcast_url, log, queue_size=queue_size, namespace=namespace)

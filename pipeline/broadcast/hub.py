@@ -44,9 +44,13 @@ class EventHub:
         *,
         queue_size: int = 1000,
         page_size: int = 500,
+        namespace: str = "",
     ) -> None:
         if queue_size < 1 or page_size < 1:
             raise ValueError("queue_size and page_size must be positive")
+        # Several deployments (or test workers) may share one Redis: a namespace keeps their
+        # channels apart, pub/sub included (Redis pub/sub ignores database numbers).
+        self.namespace = namespace
         self.log = log
         self._broadcast = create_broadcast(broadcast)
         self._fanout = ChannelFanout(self._broadcast)
@@ -89,6 +93,7 @@ class EventHub:
         reconnects (or at the next live event), so this returns normally and logs a warning.
         """
         self._check_running()
+        channel = self.namespace + channel
         _check_channel(channel)
         appended = await self.log.append(channel, payload)
         message = wire.encode_live(appended.cursor, appended.prev, payload)
@@ -103,7 +108,7 @@ class EventHub:
 
     async def tail(self, channel: str) -> str:
         """The newest cursor of ``channel``: hand it to a client that then subscribes after it."""
-        return await self.log.tail(channel)
+        return await self.log.tail(self.namespace + channel)
 
     async def subscribe(self, channel: str, after: str | None = None) -> AsyncIterator[LogEntry]:
         """Every entry after ``after`` (``None``: after the newest one now), in order, forever.
@@ -113,6 +118,7 @@ class EventHub:
         ``contextlib.aclosing`` (or let the GraphQL server close it) to release the channel.
         """
         self._check_running()
+        channel = self.namespace + channel
         _check_channel(channel)
         if after is not None:
             self.log.cursor_key(after)  # reject garbage before subscribing

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from gql.transport.websockets import WebsocketsTransport
 
+from tests.conftest import RUN_NAMESPACE
 from tests.realtime.helpers import EVENTS, TERMINAL, ok, send, setup_conversation, ws_client
 from tests.support.server import LiveServer, live_server
 
@@ -23,7 +24,11 @@ def two_servers(
     database_url: str, clean_db: None, tmp_path: Path
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
     storage = tmp_path / "storage"  # one shared disk, as with shared object storage
-    slow = {"HOLOMATE_BROADCAST_URL": REDIS, "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0.08"}
+    slow = {
+        "HOLOMATE_BROADCAST_URL": REDIS,
+        "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0.08",
+        "HOLOMATE_BROADCAST_NAMESPACE": RUN_NAMESPACE,
+    }
     with (
         live_server(database_url, storage, **slow) as a,
         live_server(database_url, storage, **slow) as b,
