@@ -128,6 +128,8 @@ def test_a_person_talks_to_a_new_companion_by_text_and_voice_and_pairs_a_hologra
     print(f"web build {web_build:.1f}s")
     assert result["streamedSnapshots"] >= 2  # the reply grew on screen before it completed
     assert result["mouthShapes"] >= 4  # the face's mouth moved with the visemes
+    # The offline responder greets with joy: the face's expression followed EmotionChanged.
+    assert set(result["emotions"]) - {"neutral"}, result["emotions"]
     assert result["heardChars"] > 0  # the interrupted reply kept what was heard
     assert result["transcript"].strip()  # the microphone's WAV went through speech-to-text
     assert result["historyPages"] >= 3  # messages(last, before) paged back to the first one

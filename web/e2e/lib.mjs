@@ -57,6 +57,8 @@ export async function run(scenario, { chromiumArgs = [] } = {}) {
       )
       .catch(() => []);
     if (shown.length) console.error(`[e2e] messages on screen:\n${shown.join("\n")}`);
+    const errors = await page.locator(".error").allTextContents().catch(() => []);
+    if (errors.length) console.error(`[e2e] errors on screen: ${errors.join(" | ")}`);
     console.error(`[e2e] browser console:\n${consoleLines.slice(-30).join("\n")}`);
     process.exitCode = 1;
   } finally {

@@ -49,8 +49,19 @@ await run(
       const card = page.locator('[data-companion="Mira"]');
       await card.getByRole("button", { name: "Edit" }).click();
       await card.locator('textarea[name="persona"]').fill("A cheerful astronomer who names every star");
+      // A voice the server offers becomes a voice profile for her.
+      const voice = card.locator('select[name="voice"]');
+      const offered = await voice.locator('option[value^="voice:espeak:en"]').first();
+      const label = ((await offered.textContent()) ?? "").split(" — ")[0];
+      await voice.selectOption(await offered.getAttribute("value"));
+      await page.waitForFunction(
+        (el) => el.value && !el.value.startsWith("voice:"),
+        await voice.elementHandle(),
+      );
       await card.getByRole("button", { name: "Save" }).click();
       await card.getByText("names every star").waitFor();
+      await card.getByText(`Voice: ${label}`).waitFor();
+      results.voice = label;
     });
 
     await step("open a conversation", async () => {
@@ -270,7 +281,7 @@ await run(
       await page.fill('input[name="email"]', results.email);
       await page.fill('input[name="password"]', "correct horse battery");
       await page.getByRole("button", { name: "Log in" }).click();
-      await page.getByRole("alert").waitFor();
+      await page.getByText("Invalid email or password").waitFor(); // the account is gone
     });
   },
   { chromiumArgs },

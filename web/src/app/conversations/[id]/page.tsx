@@ -53,6 +53,9 @@ function Conversation({ id }: { id: string }) {
     setMessages((list) => {
       const at = list.findIndex((m) => m.id === message.id);
       if (at < 0) return [...list, { role: "COMPANION", text: "", status: "STREAMING", ...message }];
+      // A streaming snapshot (a replayed ReplyStarted, an interruptReply answer that raced the
+      // ReplyInterrupted event) never overwrites text the deltas built or a final state.
+      if (message.status === "STREAMING") return list;
       const next = [...list];
       next[at] = { ...next[at]!, ...message };
       return next;
