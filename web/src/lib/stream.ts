@@ -1,6 +1,7 @@
 "use client";
 
 // The conversation's live event stream, resumed from the last cursor after any drop.
+import { CombinedGraphQLErrors } from "@apollo/client/errors";
 import { useApolloClient } from "@apollo/client/react";
 import { useEffect, useRef, useState } from "react";
 
@@ -21,6 +22,14 @@ function closeCode(error: unknown): number | null {
   if (match) return Number(match[1]);
   const cause = (error as { cause?: unknown } | null)?.cause;
   return cause && cause !== error ? closeCode(cause) : null;
+}
+
+/** The server no longer has events after our cursor (CURSOR_EXPIRED, or unknown after a reset). */
+function lostCursor(error: unknown): boolean {
+  if (!CombinedGraphQLErrors.is(error)) return false;
+  return error.errors.some(
+    (e) => e.extensions?.code === "CURSOR_EXPIRED" || (e.extensions?.code === "BAD_USER_INPUT" && e.extensions?.field === "after"),
+  );
 }
 
 /** Calls onEvent for every event of the conversation; `live` is true while subscribed. */
@@ -53,8 +62,7 @@ export function useConversationEvents(
       const code = closeCode(error);
       console.debug("[stream] dropped", code, error instanceof Error ? error.message : error);
       if (code !== null && AUTH_CLOSES.has(code) && token) void session.renew(token);
-      const message = error instanceof Error ? error.message : "";
-      if (/cursor/i.test(message)) {
+      if (lostCursor(error)) {
         cursor = null; // the log no longer reaches back that far: reload history instead
         gap.current();
       }

@@ -62,8 +62,9 @@ function Conversation({ id }: { id: string }) {
     });
   }, []);
 
+  /** One page of history before `before` (null: the newest); `reset` drops what is shown. */
   const loadPage = useCallback(
-    async (before: string | null) => {
+    async (before: string | null, reset = false) => {
       try {
         // ?page=<n> picks the history page size (links to a long conversation stay light).
         const size = Number(new URLSearchParams(window.location.search).get("page")) || PAGE;
@@ -78,6 +79,7 @@ function Conversation({ id }: { id: string }) {
         setCompanionName(conversation.companion?.name ?? "Companion");
         const page = conversation.messages.edges.map((e) => e.node);
         setMessages((list) => {
+          if (reset) return page;
           const known = new Set(page.map((m) => m.id));
           const rest = list.filter((m) => !known.has(m.id));
           return [...page, ...rest]; // an older page goes first; streamed messages stay after
@@ -148,7 +150,7 @@ function Conversation({ id }: { id: string }) {
     [upsert],
   );
 
-  const { live } = useConversationEvents(id, onEvent, () => void loadPage(null));
+  const { live } = useConversationEvents(id, onEvent, () => void loadPage(null, true));
 
   useEffect(() => {
     bottom.current?.scrollIntoView({ block: "end" });
