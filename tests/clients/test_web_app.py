@@ -25,7 +25,7 @@ from tests.support.server import LiveServer, free_port, live_server
 CHROMIUM = Path("/usr/bin/chromium")
 SHORT_TOKEN_TTL_S = 8
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web")]
 
 
 @pytest.fixture(scope="session")

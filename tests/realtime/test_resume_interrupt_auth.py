@@ -99,7 +99,7 @@ async def test_interrupting_mid_reply_keeps_what_was_heard(server: LiveServer) -
         or message["text"] in first_chunk["text"]
     )
     assert 0 < len(message["text"]) < len(first_chunk["text"])
-    assert elapsed_ms < 100
+    # (How fast, in milliseconds, is measured by bench/interrupt_latency.py, not asserted here.)
     # The companion remembers the turn as the truncated text.
     history = ok(
         server,

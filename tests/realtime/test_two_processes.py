@@ -92,4 +92,3 @@ async def test_an_interrupt_sent_to_one_process_stops_a_reply_running_on_the_oth
     print(f"\ncross-process interrupt answered in {elapsed_ms:.1f} ms")
     assert answer["interruptReply"]["status"] == "INTERRUPTED"
     assert event["__typename"] == "ReplyInterrupted"
-    assert elapsed_ms < 1000
