@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.clients.web import WEB, build_web_app, next_server, node_env
+from tests.clients.web import WEB, current_build, next_server, node_env
 from tests.conftest import broadcast_env
 from tests.support.server import LiveServer, free_port, live_server
 
@@ -29,10 +29,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web")]
 
 
 @pytest.fixture(scope="session")
-def web_build() -> float:
+def web_build() -> Iterator[float]:
     if not CHROMIUM.exists() or shutil.which("node") is None:
         pytest.fail("chromium and node are needed: run ./dev setup")
-    return build_web_app()
+    with current_build() as seconds:
+        yield seconds
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,13 @@
 The build runs `npm run build` (GraphQL codegen against schema.graphql, then `next build`), at
 most once per source state: a hash of the app's sources, its lockfile and the schema is kept in
 web/.next, so the second pytest run of ./dev test (PostgreSQL) reuses the first run's build.
+Several pytest processes may share the tree (engineers, xdist workers): a file lock lets one of
+them build while no `next start` of another is serving web/.next.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -15,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -23,6 +27,7 @@ from tests.support.server import ROOT
 
 WEB = ROOT / "web"
 STAMP = WEB / ".next" / "holomate-build.sha256"
+LOCK = WEB / "node_modules" / ".holomate-build.lock"
 INPUTS = ("package-lock.json", "next.config.ts", "codegen.ts", "tsconfig.json")
 
 
@@ -40,10 +45,28 @@ def node_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "NEXT_TELEMETRY_DISABLED": "1", **extra}
 
 
-def build_web_app() -> float:
-    """Build web/ unless the last build saw the same sources; returns the seconds spent."""
+@contextmanager
+def current_build() -> Iterator[float]:
+    """A build of the current sources, kept from rebuilds by others while in use.
+
+    Yields the seconds spent building (0 when the last build is current). The lock is held
+    exclusively to check and build, then shared until the caller is done serving the build.
+    """
     if shutil.which("node") is None or not (WEB / "node_modules" / ".bin" / "next").exists():
         pytest.fail("node and web/node_modules are needed: run ./dev setup")
+    with open(LOCK, "a") as lock:
+        _lock(lock, fcntl.LOCK_EX)
+        seconds = build_web_app()
+        _lock(lock, fcntl.LOCK_SH)
+        yield seconds
+
+
+def _lock(lock: IO[str], mode: int) -> None:
+    fcntl.flock(lock.fileno(), mode)
+
+
+def build_web_app() -> float:
+    """Build web/ unless the last build saw the same sources; returns the seconds spent."""
     want = source_hash()
     if STAMP.exists() and STAMP.read_text() == want:
         return 0.0
