@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline import events as ev
@@ -435,8 +436,23 @@ class ReplyService:
                 status="failed", text="", error_code="INTERNAL_ERROR", error_detail=type(e).__name__
             )
         await batcher.flush()
-        await self._finish(
-            conversation_id, reply_id, outcome, offset_ms, first_publish, stt_ms, control
+        for attempt in range(4):
+            try:
+                await self._finish(
+                    conversation_id, reply_id, outcome, offset_ms, first_publish, stt_ms, control
+                )
+                return
+            except OperationalError:  # SQLite answers "database is locked" under write bursts
+                log.warning(
+                    "saving reply %s failed (attempt %d)", reply_id, attempt + 1, exc_info=True
+                )
+                await asyncio.sleep(0.05 * 2**attempt)
+        # Never leave listeners waiting on a reply that cannot be saved.
+        await self._publish(
+            conversation_id,
+            reply_id,
+            "ReplyFailed",
+            {"code": "STORAGE_UNAVAILABLE", "detail": "The reply could not be saved"},
         )
 
     async def _voice_provider(self, reply_id: int) -> str | None:
