@@ -9,6 +9,8 @@ replies keep pointing at them and others see "Removed user" instead of a hole in
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,6 +18,7 @@ from pipeline.storage.base import BlobStorage
 from services.auth.policy import AuthPolicy
 from services.errors import Unauthenticated
 from services.privacy import DataExports
+from store.metadata import event_log
 from store.models import (
     AnimationSequence,
     BillingSubscription,
@@ -24,8 +27,10 @@ from store.models import (
     Conversation,
     ConversationParticipant,
     DataExport,
+    DevicePairing,
     HologramDevice,
     Message,
+    PairingFailure,
     RefreshToken,
     User,
     UserPreference,
@@ -49,6 +54,7 @@ async def erase_rows(session: AsyncSession, user_id: int) -> None:
     """Delete or anonymise everything of ``user_id``; the caller commits."""
     companions = select(Companion.id).where(Companion.owner_id == user_id)
     own_conversations = select(Conversation.id).where(Conversation.companion_id.in_(companions))
+    await _erase_replay_log(session, user_id, companions, own_conversations)
     # Others' conversations: keep the thread, drop the words and the name.
     await session.execute(
         update(Message)
@@ -78,9 +84,29 @@ async def erase_rows(session: AsyncSession, user_id: int) -> None:
     )
     for model in (CharacterAsset, VoiceProfile, HologramDevice):
         await session.execute(delete(model).where(model.owner_id == user_id))
+    await session.execute(delete(DevicePairing).where(DevicePairing.owner_id == user_id))
+    await session.execute(delete(PairingFailure).where(PairingFailure.user_id == user_id))
     for owned_by_user in (RefreshToken, UserPreference, BillingSubscription, DataExport):
         await session.execute(delete(owned_by_user).where(owned_by_user.user_id == user_id))
     await session.execute(delete(User).where(User.id == user_id))
+
+
+async def _erase_replay_log(
+    session: AsyncSession, user_id: int, companions: Any, own_conversations: Any
+) -> None:
+    """The live events kept for resume hold words too: drop the erased person's channels and,
+    in others' conversations, the events carrying their messages (the SQL log; a Redis log
+    ages out by its own length bound)."""
+    conversation_ids = (await session.scalars(own_conversations)).all()
+    companion_ids = (await session.scalars(companions)).all()
+    suffixes = [f"conversation:{i}" for i in conversation_ids] + [
+        f"companion:{i}" for i in companion_ids
+    ]
+    for suffix in suffixes:  # channels may carry a deployment namespace in front
+        await session.execute(delete(event_log).where(event_log.c.channel.endswith(suffix)))
+    await session.execute(
+        delete(event_log).where(event_log.c.payload.contains(f'"author_id":{user_id},'))
+    )
 
 
 async def erase_blobs(storage: BlobStorage, user_id: int) -> int:
