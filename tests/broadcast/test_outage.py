@@ -17,7 +17,8 @@ from pipeline.broadcast.redis_backend import RedisPubSubBackend
 from tests.broadcast.conftest import HubFactory, PrivateRedis
 from tests.broadcast.helpers import Collector, wait_until
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# Outage tests stop and freeze Redis servers on timers: one worker runs them all, in turn.
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.xdist_group("redis-outage")]
 
 CHANNEL = "conversation:42"
 
