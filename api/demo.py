@@ -49,6 +49,12 @@ def add_parser(sub: Any) -> None:
     )
     demo.add_argument("--message", default="Hello! Who are you, and what do you love?")
     demo.set_defaults(run=run)
+    streaming = sub.add_parser(
+        "test-streaming", help="send one message and print the event stream with timings"
+    )
+    streaming.add_argument("--url", default="http://127.0.0.1:8000/graphql")
+    streaming.add_argument("--message", default="Hello! Tell me something about the stars.")
+    streaming.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.server import ROOT, LiveServer
 
 
-def test_demo_prints_the_live_stream(server: LiveServer) -> None:
+@pytest.mark.parametrize("command", ["demo", "test-streaming"])
+def test_demo_prints_the_live_stream(server: LiveServer, command: str) -> None:
     out = subprocess.run(
         [
             sys.executable,
             "-c",
             "from api.cli import main; raise SystemExit(main())",
-            "demo",
+            command,
             "--url",
             server.graphql_url,
             "--message",
