@@ -263,7 +263,7 @@ await run(
       await page.getByRole("link", { name: "Plan" }).click();
       await page.locator('[data-plan="free"]').waitFor();
       await page.getByRole("button", { name: "Upgrade to Plus" }).click();
-      await page.waitForURL("**/billing");
+      await page.waitForURL(/\/billing(\?.*)?$/);
       await page.locator('[data-plan="plus"]').waitFor();
     });
 
