@@ -32,18 +32,6 @@ class Context:
         """Drop cached loads: a socket's context lives for hours, each event needs fresh data."""
         self._loaders = None
 
-    def fresh(self) -> Context:
-        """A copy with empty loaders, for each subscription event on a long-lived socket."""
-        return Context(
-            app=self.app,
-            request=self.request,
-            response=self.response,
-            request_id=self.request_id,
-            viewer=self.viewer,
-            auth_error=self.auth_error,
-            connection_params=self.connection_params,
-        )
-
     def person(self) -> Viewer:
         if self.auth_error is not None:
             raise self.auth_error

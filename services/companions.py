@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import quotas, validation
 from services.errors import NotFound
 from services.identity import Viewer
 from store.models import CharacterAsset, Companion, Conversation, VoiceProfile
-
-UNSET: object = object()
 
 
 @dataclass(slots=True)
@@ -96,11 +94,3 @@ async def _apply(
         if asset is None or asset.owner_id != viewer.user_id:
             raise NotFound("Character asset")
         companion.character_asset_id = asset.id
-
-
-async def owned_ids(session: AsyncSession, viewer: Viewer) -> list[int]:
-    return list(
-        (
-            await session.scalars(select(Companion.id).where(Companion.owner_id == viewer.user_id))
-        ).all()
-    )
