@@ -6,6 +6,7 @@ first, then replays the log, so nothing published in between can fall through.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -134,6 +135,14 @@ class EventHub:
             raise_if_cancel_swallowed()
             async for entry in resume(self.log, channel, subscriber, start, self._page_size):
                 yield entry
+        except (HubClosed, GeneratorExit, asyncio.CancelledError):
+            raise
+        except Exception as e:
+            # A read cut off by stop() fails however the client library fails (redis-py
+            # raises AttributeError on a closed pool): subscribers see one clear error.
+            if self._state == "stopped":
+                raise HubClosed() from e
+            raise
         finally:
             self._dropped_by_gone += subscriber.dropped
             await self._fanout.leave(channel, subscriber)
