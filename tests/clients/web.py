@@ -20,10 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-import httpx
 import pytest
 
-from tests.support.server import ROOT
+from tests.support.server import ROOT, stop_process, wait_until_serving
 
 WEB = ROOT / "web"
 STAMP = WEB / ".next" / "holomate-build.sha256"
@@ -106,26 +105,7 @@ def next_server(port: int, graphql_url: str, log: Path) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_ready(f"{url}/login", proc, log)
+            wait_until_serving(f"{url}/login", proc, log, timeout_s=60, what="next start")
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"next start exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"next start did not answer:\n{log.read_text()[-3000:]}")
+            stop_process(proc)

@@ -86,26 +86,37 @@ def live_server(
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+            wait_until_serving(f"http://127.0.0.1:{port}/readyz", proc, log)
             yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, env=env, pid=proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+def wait_until_serving(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    timeout_s: float = 30,
+    what: str = "server",
+) -> None:
+    """Poll ``url`` until it answers 200; fail with the process's log if it dies or stalls."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"{what} exited early:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"server did not become ready:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{what} did not become ready:\n{log.read_text()[-3000:]}")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
