@@ -43,6 +43,19 @@ def _optional_id(kind: str, value: strawberry.ID | None) -> int | None:
     return None if value is None else ids.decode(kind, value)
 
 
+def _fields(input: CreateCompanionInput | UpdateCompanionInput) -> companions.CompanionFields:
+    return companions.CompanionFields(
+        name=input.name,
+        persona=input.persona,
+        backstory=input.backstory,
+        traits=input.traits,
+        language=input.language,
+        greeting=input.greeting,
+        voice_profile_id=_optional_id("VoiceProfile", input.voice_profile_id),
+        character_asset_id=_optional_id("CharacterAsset", input.character_asset_id),
+    )
+
+
 @strawberry.type
 class CompanionQuery:
     @strawberry.field
@@ -75,18 +88,8 @@ class CompanionMutation:
         self, info: strawberry.Info[Context, None], input: CreateCompanionInput
     ) -> Companion:
         viewer = info.context.person()
-        fields = companions.CompanionFields(
-            name=input.name,
-            persona=input.persona,
-            backstory=input.backstory,
-            traits=input.traits,
-            language=input.language,
-            greeting=input.greeting,
-            voice_profile_id=_optional_id("VoiceProfile", input.voice_profile_id),
-            character_asset_id=_optional_id("CharacterAsset", input.character_asset_id),
-        )
         async with info.context.app.sessionmaker() as session:
-            row = await companions.create(session, viewer, fields)
+            row = await companions.create(session, viewer, _fields(input))
         return Companion.from_model(row)
 
     @strawberry.mutation
@@ -94,18 +97,9 @@ class CompanionMutation:
         self, info: strawberry.Info[Context, None], id: strawberry.ID, input: UpdateCompanionInput
     ) -> Companion:
         viewer = info.context.person()
-        fields = companions.CompanionFields(
-            name=input.name,
-            persona=input.persona,
-            backstory=input.backstory,
-            traits=input.traits,
-            language=input.language,
-            greeting=input.greeting,
-            voice_profile_id=_optional_id("VoiceProfile", input.voice_profile_id),
-            character_asset_id=_optional_id("CharacterAsset", input.character_asset_id),
-            clear_voice_profile=input.clear_voice_profile,
-            clear_character_asset=input.clear_character_asset,
-        )
+        fields = _fields(input)
+        fields.clear_voice_profile = input.clear_voice_profile
+        fields.clear_character_asset = input.clear_character_asset
         async with info.context.app.sessionmaker() as session:
             row = await companions.update(session, viewer, ids.decode("Companion", id), fields)
         return Companion.from_model(row)
