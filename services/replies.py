@@ -263,15 +263,27 @@ class ReplyService:
         """The reply was generated faster than it was played: keep what was heard."""
         async with self.sessionmaker() as session:
             message = await session.get_one(Message, message_id)
-            chunks = [StoredChunk(**c) for c in message.audio or []]
-            total = sum(c.duration_ms for c in chunks)
-            if not chunks or heard_until_ms >= total:
-                return
-            message.text = heard_text_of(chunks, heard_until_ms)
-            message.status = MessageStatus.INTERRUPTED
-            message.timings = {**(message.timings or {}), "heard_until_ms": heard_until_ms}
+        chunks = [StoredChunk(**c) for c in message.audio or []]
+        total = sum(c.duration_ms for c in chunks)
+        if not chunks or heard_until_ms >= total:
+            return
+        heard = heard_text_of(chunks, heard_until_ms)
+        # A fresh transaction that writes first (see _finish), guarded against a second
+        # interrupt that got there before us.
+        async with self.sessionmaker() as session:
+            saved = await session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == MessageStatus.COMPLETE)
+                .values(
+                    text=heard,
+                    status=MessageStatus.INTERRUPTED,
+                    timings={**(message.timings or {}), "heard_until_ms": heard_until_ms},
+                )
+            )
             await session.commit()
-            snapshot = message_snapshot(message)
+            if not saved.rowcount:  # type: ignore[attr-defined]
+                return
+            snapshot = message_snapshot(await session.get_one(Message, message_id))
         await self._publish(
             message.conversation_id,
             message_id,
@@ -495,17 +507,9 @@ class ReplyService:
             "failed": MessageStatus.FAILED,
         }[outcome.status]
         async with self.sessionmaker() as session:
-            message = await session.get(Message, reply_id)
-            if message is None:  # deleted while it was being produced
-                return
-            message.text = outcome.text
-            message.status = status
-            message.completed_at = utcnow()
-            message.error_code = outcome.error_code
             if control.heard_until_ms is not None:
                 timings["heard_until_ms"] = control.heard_until_ms
-            message.timings = {k: v for k, v in timings.items() if v is not None}
-            message.audio = [
+            audio = [
                 {
                     "key": c.key,
                     "seq": c.seq,
@@ -516,7 +520,24 @@ class ReplyService:
                 }
                 for c in outcome.chunks
             ]
+            # Write first: on SQLite a transaction that reads and then writes fails at once
+            # ("database is locked") when another connection wrote in between.
+            saved = await session.execute(
+                update(Message)
+                .where(Message.id == reply_id)
+                .values(
+                    text=outcome.text,
+                    status=status,
+                    completed_at=utcnow(),
+                    error_code=outcome.error_code,
+                    timings={k: v for k, v in timings.items() if v is not None},
+                    audio=audio,
+                )
+            )
             await session.commit()
+            if not saved.rowcount:  # type: ignore[attr-defined]
+                return  # deleted while it was being produced
+            message = await session.get_one(Message, reply_id)
             snapshot = message_snapshot(message)
         if status == MessageStatus.COMPLETE:
             await self._publish(conversation_id, reply_id, "ReplyCompleted", {"message": snapshot})
