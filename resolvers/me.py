@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
 
 from resolvers.context import Context
 from resolvers.devices import device_type
@@ -12,6 +11,7 @@ from schema.types.user import Preferences, User
 from schema.types.voice import CharacterAsset, VoiceProfile
 from services import billing_usage, users
 from services.billing import effective_plan
+from services.owned import list_owned
 from services.plans import limits_for
 from store.base import utcnow
 from store.models import CharacterAsset as CharacterAssetRow
@@ -46,34 +46,24 @@ class MeQuery:
     async def voice_profiles(self, info: strawberry.Info[Context, None]) -> list[VoiceProfile]:
         viewer = info.context.person()
         async with info.context.app.sessionmaker() as session:
-            rows = await session.scalars(
-                select(VoiceProfileRow)
-                .where(VoiceProfileRow.owner_id == viewer.user_id)
-                .order_by(VoiceProfileRow.id)
-            )
-            return [VoiceProfile.from_model(r) for r in rows.all()]
+            rows = await list_owned(session, VoiceProfileRow, viewer.user_id)
+        return [VoiceProfile.from_model(r) for r in rows]
 
     @strawberry.field
     async def character_assets(self, info: strawberry.Info[Context, None]) -> list[CharacterAsset]:
         viewer = info.context.person()
         async with info.context.app.sessionmaker() as session:
-            rows = await session.scalars(
-                select(CharacterAssetRow)
-                .where(CharacterAssetRow.owner_id == viewer.user_id)
-                .order_by(CharacterAssetRow.id)
-            )
-            return [CharacterAsset.from_model(r) for r in rows.all()]
+            rows = await list_owned(session, CharacterAssetRow, viewer.user_id)
+        return [CharacterAsset.from_model(r) for r in rows]
 
     @strawberry.field
     async def devices(self, info: strawberry.Info[Context, None]) -> list[HologramDevice]:
         viewer = info.context.person()
         async with info.context.app.sessionmaker() as session:
-            rows = await session.scalars(
-                select(DeviceRow)
-                .where(DeviceRow.owner_id == viewer.user_id, DeviceRow.revoked_at.is_(None))
-                .order_by(DeviceRow.id)
+            rows = await list_owned(
+                session, DeviceRow, viewer.user_id, DeviceRow.revoked_at.is_(None)
             )
-            return [device_type(info.context, r) for r in rows.all()]
+            return [device_type(info.context, r) for r in rows]
 
     @strawberry.field(description="The caller's plan, its limits and what has been used.")
     async def billing(self, info: strawberry.Info[Context, None]) -> BillingInfo:

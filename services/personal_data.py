@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.owned import list_owned
 from store.models import (
     AnimationSequence,
     BillingSubscription,
@@ -73,8 +74,7 @@ async def collect(session: AsyncSession, user_id: int, now: datetime) -> dict[st
 async def _owned(
     session: AsyncSession, model: Any, user_id: int, omit: frozenset[str] = frozenset()
 ) -> list[dict[str, Any]]:
-    rows = await session.scalars(select(model).where(model.owner_id == user_id).order_by(model.id))
-    return [row_dict(r, omit) for r in rows.all()]
+    return [row_dict(r, omit) for r in await list_owned(session, model, user_id)]
 
 
 async def _character_assets(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
