@@ -36,20 +36,29 @@ class SharedEvents:
     every subscriber (fan-out cost stays flat as subscribers grow)."""
 
     def __init__(self, size: int = 4096) -> None:
-        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._size = size
 
-    def get(self, cursor: str, payload: str, sign: Any) -> Any:
-        event = self._items.get(cursor)
+    def get(self, channel: str, cursor: str, payload: str, sign: Any) -> Any:
+        # Keyed by channel too: Redis stream ids are per stream, so two conversations can log
+        # an event under the same cursor in the same millisecond.
+        key = (channel, cursor)
+        event = self._items.get(key)
         if event is None:
             event = event_from_payload(cursor, json.loads(payload), sign)
-            self._items[cursor] = event
+            self._items[key] = event
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
         return event
 
 
-_shared = SharedEvents()
+def _shared(state: AppState) -> SharedEvents:
+    """One cache per app: two apps in a process (tests) must not answer from each other's."""
+    cache = state.extras.get("shared_events")
+    if cache is None:
+        cache = state.extras["shared_events"] = SharedEvents()
+    assert isinstance(cache, SharedEvents)
+    return cache
 
 
 def _replies(state: AppState) -> Any:
@@ -135,7 +144,9 @@ class ReplySubscription:
         hub = context.app.hub
         assert hub is not None
         sign = _signer(context.app, _base_url(context))
-        stream = hub.subscribe(channel_for(pk), after)
+        shared = _shared(context.app)
+        channel = channel_for(pk)
+        stream = hub.subscribe(channel, after)
         forget = _replies(context.app).track_session(
             viewer.user_id, lambda: _close(context, ACCOUNT_GONE_CLOSE, "Account deleted")
         )
@@ -145,7 +156,7 @@ class ReplySubscription:
         try:
             async for entry in _entries(stream):
                 context.reset_loaders()
-                yield _shared.get(entry.cursor, entry.payload, sign)
+                yield shared.get(channel, entry.cursor, entry.payload, sign)
         finally:
             expiry.cancel()
             forget()
