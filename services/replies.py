@@ -176,6 +176,8 @@ class ReplyService:
             conversation.last_message_at = now
             await session.commit()
             request = await self._request(session, conversation, viewer.user_id, reply.id)
+            # Whose files the audio lands in; the companion is in the session's identity map.
+            owner = (await session.get_one(Companion, conversation.companion_id)).owner_id
             if request.speak and not await self._voice_left(session, viewer.user_id):
                 request = replace(request, speak=False)  # out of voice minutes: text only
         await self._publish(
@@ -188,7 +190,6 @@ class ReplyService:
         task = asyncio.create_task(
             self._run_reply(conversation.id, reply.id, request, control, started, stt_ms)
         )
-        owner = int(request.audio_key_prefix.split("/")[1])
         self._running[reply.id] = _Running(control, task, owner)
         task.add_done_callback(lambda _: self._running.pop(reply.id, None))
         return user_message
