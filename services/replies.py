@@ -236,7 +236,12 @@ class ReplyService:
                     CONTROL_CHANNEL, json.dumps({"message_id": message_id, "ms": heard_until_ms})
                 )
                 await self._wait_settled(message_id)
-        elif status == MessageStatus.COMPLETE:
+            async with self.sessionmaker() as session:
+                status = await session.scalar(
+                    select(Message.status).where(Message.id == message_id)
+                )
+        # Also when the reply finished just as the interrupt arrived: it is still playing.
+        if status == MessageStatus.COMPLETE:
             await self._truncate_finished(message_id, heard_until_ms)
         async with self.sessionmaker() as session:
             return await session.get_one(Message, message_id)
