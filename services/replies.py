@@ -227,7 +227,7 @@ class ReplyService:
             if message is None or message.role != MessageRole.COMPANION:
                 raise NotFound("Message")
             await conversations.get_visible(session, viewer, message.conversation_id)
-            status = message.status
+            status: MessageStatus | None = message.status
         if status == MessageStatus.STREAMING:
             if message_id in self._running:
                 await self._interrupt_here(message_id, heard_until_ms)
