@@ -15,6 +15,8 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types import ExecutionResult
 
+from api.live_render import LiveRenderer
+from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 from resolvers.context import Context
 from resolvers.state import AppState
 from services import errors as codes
@@ -46,9 +48,19 @@ def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
 
 
 class HoloGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state = state
+        # One per app: rendered events carry this app's signed URLs and viewers.
+        self.live_renderer = LiveRenderer(
+            state,
+            self.schema._schema,  # type: ignore[attr-defined]  # graphql-core's schema
+            self.encode_json,
+            max_age_s=state.media_url_ttl_s / 4,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

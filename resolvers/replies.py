@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from strawberry.file_uploads import Upload
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
+from resolvers.live_feed import LiveFeed, LiveOperation
 from resolvers.state import AppState
 from schema import ids
 from schema.types.events import ConversationEvent, event_from_payload
@@ -29,36 +29,6 @@ log = logging.getLogger("holomate.subscriptions")
 AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
 TOKEN_EXPIRED_CLOSE = 4401
 ACCOUNT_GONE_CLOSE = 4401
-
-
-class SharedEvents:
-    """Each logged event is turned into its GraphQL object once per process, then shared by
-    every subscriber (fan-out cost stays flat as subscribers grow)."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._size = size
-
-    def get(self, channel: str, cursor: str, payload: str, sign: Any) -> Any:
-        # Keyed by channel too: Redis stream ids are per stream, so two conversations can log
-        # an event under the same cursor in the same millisecond.
-        key = (channel, cursor)
-        event = self._items.get(key)
-        if event is None:
-            event = event_from_payload(cursor, json.loads(payload), sign)
-            self._items[key] = event
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return event
-
-
-def _shared(state: AppState) -> SharedEvents:
-    """One cache per app: two apps in a process (tests) must not answer from each other's."""
-    cache = state.extras.get("shared_events")
-    if cache is None:
-        cache = state.extras["shared_events"] = SharedEvents()
-    assert isinstance(cache, SharedEvents)
-    return cache
 
 
 def _replies(state: AppState) -> Any:
@@ -143,8 +113,8 @@ class ReplySubscription:
             await conversations.get_visible(session, viewer, pk)
         hub = context.app.hub
         assert hub is not None
-        sign = _signer(context.app, _base_url(context))
-        shared = _shared(context.app)
+        base_url = _base_url(context)
+        sign = _signer(context.app, base_url)
         channel = channel_for(pk)
         stream = hub.subscribe(channel, after)
         forget = _replies(context.app).track_session(
@@ -153,14 +123,25 @@ class ReplySubscription:
         # One timer per subscription (not a wait_for task per event) ends it when the token
         # expires: the socket closes with 4401 and the client re-authenticates and resumes.
         expiry = _expiry_timer(context, viewer.expires_at)
-        try:
-            async for entry in _entries(stream):
-                context.reset_loaders()
-                yield shared.get(channel, entry.cursor, entry.payload, sign)
-        finally:
+
+        async def close() -> None:
             expiry.cancel()
             forget()
             await stream.aclose()  # type: ignore[attr-defined]
+
+        def event_for(entry: LogEntry) -> Any:
+            return event_from_payload(entry.cursor, json.loads(entry.payload), sign)
+
+        feed = LiveFeed(channel, _entries(stream), event_for, viewer, base_url, close)
+        if isinstance(info.root_value, LiveOperation):
+            info.root_value.take(feed)  # the WebSocket renders each event once for everyone
+            return
+        try:
+            async for entry in feed.entries:
+                context.reset_loaders()
+                yield event_for(entry)
+        finally:
+            await close()
 
 
 async def _entries(stream: AsyncIterator[LogEntry]) -> AsyncIterator[LogEntry]:

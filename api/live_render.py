@@ -1,0 +1,221 @@
+"""Each live event becomes the JSON ``payload`` of a next/data message once per process.
+
+Subscribers that would receive the same bytes share one rendering: the same viewer (fields may
+depend on who asks), the same document and operation, the same values of the variables the
+event's selection reads (the root field's own arguments, such as ``after``, only choose where
+the stream starts) and the same public URL (audio URLs are signed against it). A subscriber
+then adds its operation id and writes, so fan-out cost grows with sockets only by the write.
+
+Execution is graphql-core's own per-event path (``Executor.build_per_event_executor`` and
+``execute_subscription_event``), the one ``subscribe`` runs, on a document Strawberry has
+already parsed and validated for the operation that handed over its feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    VariableDefinitionNode,
+    VariableNode,
+    Visitor,
+    get_operation_ast,
+    parse,
+    visit,
+)
+from graphql.execution import Executor, execute_subscription_event
+from graphql.language.visitor import SKIP, VisitorAction
+
+from api.errors import classify_in_place
+from pipeline.broadcast.log_base import LogEntry
+from resolvers.context import Context
+from resolvers.live_feed import LiveFeed, LiveOperation
+from resolvers.state import AppState
+
+RenderKey = tuple[Any, ...]
+
+
+class LiveRenderer:
+    """Rendered payloads by (render key, channel, cursor), newest kept, each re-rendered once
+    older than ``max_age_s`` so a replayed audio URL is never near its expiry."""
+
+    def __init__(
+        self,
+        state: AppState,
+        schema: GraphQLSchema,
+        encode: Callable[[object], str],
+        *,
+        size: int = 4096,
+        max_age_s: float = 300.0,
+        executors: int = 256,
+    ) -> None:
+        self._state = state
+        self._schema = schema
+        self._encode = encode
+        self._size = size
+        self._max_age_s = max_age_s
+        self._payloads: OrderedDict[tuple[RenderKey, str, str], tuple[float, str]] = OrderedDict()
+        self._pending: dict[tuple[RenderKey, str, str], asyncio.Future[str]] = {}
+        self._executors: OrderedDict[RenderKey, tuple[Executor[Any], Context]] = OrderedDict()
+        self._executor_limit = executors
+        self.renders = 0  # executions actually run, for tests and /metrics
+
+    def key(self, operation: LiveOperation, feed: LiveFeed) -> RenderKey:
+        used = event_variables(operation.query, operation.operation_name)
+        values = tuple(
+            (name, json.dumps(operation.variables.get(name), sort_keys=True)) for name in used
+        )
+        return (
+            feed.viewer.user_id,
+            feed.base_url,
+            operation.query,
+            operation.operation_name,
+            values,
+        )
+
+    def payload(
+        self, key: RenderKey, operation: LiveOperation, feed: LiveFeed, entry: LogEntry
+    ) -> str | Awaitable[str]:
+        """The payload text now if it is known, else an awaitable that renders it (once)."""
+        slot = (key, feed.channel, entry.cursor)
+        known = self._payloads.get(slot)
+        if known is not None and time.monotonic() - known[0] < self._max_age_s:
+            return known[1]
+        pending = self._pending.get(slot)
+        if pending is not None:
+            return asyncio.shield(pending)
+        return self._render(slot, operation, feed, entry)
+
+    async def _render(
+        self,
+        slot: tuple[RenderKey, str, str],
+        operation: LiveOperation,
+        feed: LiveFeed,
+        entry: LogEntry,
+    ) -> str:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending[slot] = future
+        try:
+            executor, context = self._executor(slot[0], operation, feed)
+            context.reset_loaders()  # each event reads fresh rows
+            self.renders += 1
+            result = execute_subscription_event(
+                executor.build_per_event_executor(feed.event_for(entry))
+            )
+            if isinstance(result, Awaitable):
+                result = await result
+            assert isinstance(result, ExecutionResult)
+            text = self._encode(self.result_payload(result, context))
+            self._payloads[slot] = (time.monotonic(), text)
+            self._payloads.move_to_end(slot)
+            while len(self._payloads) > self._size:
+                self._payloads.popitem(last=False)
+            future.set_result(text)
+            return text
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # waiters see it; nobody else needs to
+            raise
+        finally:
+            del self._pending[slot]
+
+    def result_payload(self, result: ExecutionResult, context: Context) -> dict[str, Any]:
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            errors = list(result.errors)
+            classify_in_place(errors, context)
+            payload["errors"] = [e.formatted for e in errors]
+        return payload
+
+    def error_payload(self, error: Exception, context: Context) -> str:
+        """A stream that fails after it started: as Strawberry reports it, data null."""
+        errors = [
+            error
+            if isinstance(error, GraphQLError)
+            else GraphQLError(str(error), original_error=error)
+        ]
+        classify_in_place(errors, context)
+        return self._encode({"data": None, "errors": [e.formatted for e in errors]})
+
+    def _executor(
+        self, key: RenderKey, operation: LiveOperation, feed: LiveFeed
+    ) -> tuple[Executor[Any], Context]:
+        found = self._executors.get(key)
+        if found is not None:
+            self._executors.move_to_end(key)
+            return found
+        context = Context(
+            app=self._state,
+            request=None,
+            response=None,
+            request_id=f"live-{len(self._executors)}",
+            viewer=feed.viewer,
+        )
+        built = Executor.build(
+            self._schema,
+            _parsed(operation.query),
+            context_value=context,
+            raw_variable_values=operation.variables,
+            operation_name=operation.operation_name,
+        )
+        if isinstance(built, list):  # Strawberry validated this very operation: a bug if so
+            raise built[0]
+        self._executors[key] = (built, context)
+        while len(self._executors) > self._executor_limit:
+            self._executors.popitem(last=False)
+        return built, context
+
+
+@lru_cache(maxsize=256)
+def _parsed(query: str) -> DocumentNode:
+    return parse(query)
+
+
+@lru_cache(maxsize=256)
+def event_variables(query: str, operation_name: str | None) -> tuple[str, ...]:
+    """Names of the variables an event's rendering can read: all the operation uses except in
+    the root field's own arguments."""
+    document = _parsed(query)
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return ()
+    root_arguments = {
+        id(argument)
+        for selection in operation.selection_set.selections
+        if isinstance(selection, FieldNode)
+        for argument in selection.arguments or ()
+    }
+    collector = _VariableNames(root_arguments)
+    for definition in document.definitions:
+        if definition is operation or not isinstance(definition, OperationDefinitionNode):
+            visit(definition, collector)
+    return tuple(sorted(collector.names))
+
+
+class _VariableNames(Visitor):
+    def __init__(self, skipped: set[int]) -> None:
+        super().__init__()
+        self.skipped = skipped
+        self.names: set[str] = set()
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> VisitorAction:
+        return SKIP if id(node) in self.skipped else None
+
+    def enter_variable_definition(self, node: VariableDefinitionNode, *_: Any) -> VisitorAction:
+        return SKIP
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        self.names.add(node.name.value)

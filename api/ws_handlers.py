@@ -1,0 +1,161 @@
+"""Strawberry's two WebSocket protocol handlers, with the live-feed hand-off.
+
+Each operation runs as Strawberry runs it (parse, validate, extensions, the resolver's checks),
+with a ``LiveOperation`` as its root value. When the resolver leaves a feed there, the stream it
+returned ends empty and the handler delivers the feed itself: every event rendered once per
+process (``api.live_render``), framed with this operation's id, written to the socket. The
+messages on the wire are exactly those Strawberry would send.
+
+The two run methods follow Strawberry 0.341's ``run_operation``/``handle_async_results``;
+``tests/realtime/test_protocols.py`` holds both protocols to their specs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.execution import PreExecutionError
+from strawberry.utils.aio import aclosing
+
+from resolvers.context import Context
+from resolvers.live_feed import LiveOperation
+from services.errors import AppError
+
+if TYPE_CHECKING:
+    from api.live_render import LiveRenderer
+
+SendText = Callable[[str], Awaitable[None]]
+
+
+async def deliver(
+    renderer: LiveRenderer,
+    operation: LiveOperation,
+    context: Context,
+    send_text: SendText,
+    prefix: str,
+) -> None:
+    """Write the operation's feed until it ends; an error ends it with one errors payload."""
+    feed = operation.feed
+    assert feed is not None
+    key = renderer.key(operation, feed)
+    try:
+        async for entry in feed.entries:
+            payload = renderer.payload(key, operation, feed, entry)
+            if not isinstance(payload, str):
+                payload = await payload
+            await send_text(prefix + payload + "}")
+    except AppError as e:
+        await send_text(prefix + renderer.error_payload(e, context) + "}")
+    finally:
+        await feed.close()
+
+
+def _text_sender(websocket: Any) -> SendText:
+    socket = websocket.ws  # Strawberry's ASGI adapter wraps a Starlette WebSocket
+
+    async def send_text(text: str) -> None:
+        try:
+            await socket.send_text(text)
+        except WebSocketDisconnect as e:
+            raise WebSocketDisconnected from e
+
+    return send_text
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws (graphql-ws library, Apollo, urql, GraphiQL)."""
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        live = LiveOperation(operation.query, operation.variables, operation.operation_name)
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=self.context,
+                root_value=live,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            if live.feed is not None:
+                prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+                await deliver(
+                    self.view.live_renderer,  # type: ignore[attr-defined]
+                    live,
+                    self.context,
+                    _text_sender(self.websocket),
+                    prefix,
+                )
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except WebSocketDisconnected:
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy subscriptions-transport-ws protocol (older Apollo clients, Unity plugins)."""
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        live = LiveOperation(query, variables, operation_name)
+        try:
+            result_source = await self.schema.subscribe(
+                query=query,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=self.context,
+                root_value=live,
+            )
+            self.subscriptions[operation_id] = result_source
+            is_first_result = True
+            async for result in result_source:
+                if is_first_result and isinstance(result, PreExecutionError):
+                    assert result.errors
+                    await self.send_message(
+                        {"type": "error", "id": operation_id, "payload": result.errors[0].formatted}
+                    )
+                    return
+                await self.send_data_message(result, operation_id)
+                is_first_result = False
+            self.subscriptions.pop(operation_id, None)
+            if live.feed is not None:
+                prefix = '{"type":"data","id":' + json.dumps(operation_id) + ',"payload":'
+                await deliver(
+                    self.view.live_renderer,  # type: ignore[attr-defined]
+                    live,
+                    self.context,
+                    _text_sender(self.websocket),
+                    prefix,
+                )
+            await self.send_message({"type": "complete", "id": operation_id})
+        except WebSocketDisconnected:
+            pass
+        except asyncio.CancelledError:
+            await self.send_message({"type": "complete", "id": operation_id})
+        finally:
+            self.subscriptions.pop(operation_id, None)
+            self.tasks.pop(operation_id, None)

@@ -1,0 +1,49 @@
+"""The hand-off between a subscription resolver and the WebSocket transport.
+
+A resolver that streams one log channel to many sockets (``conversationEvents``) checks its
+caller, then gives the transport a ``LiveFeed`` instead of yielding events one by one through
+GraphQL execution. The transport renders each event once per process for every subscriber that
+would receive the same bytes (``api.live_render``) and writes them: per subscriber, an event
+costs a dictionary lookup and a socket write, not a GraphQL execution and a JSON encoding.
+
+Transports that do not offer the hand-off (HTTP multipart subscriptions) pass no
+``LiveOperation`` root value and get the plain async generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.broadcast.log_base import LogEntry
+from services.identity import Viewer
+
+
+@dataclass(eq=False, slots=True)
+class LiveFeed:
+    channel: str
+    entries: AsyncIterator[LogEntry]  # already raising the API's error codes
+    event_for: Callable[[LogEntry], Any]  # the GraphQL object of one logged entry
+    viewer: Viewer
+    base_url: str  # audio URLs are signed against it, so it is part of what is shared
+    close: Callable[[], Awaitable[None]]  # releases the channel, timers and session tracking
+
+
+class LiveOperation:
+    """The root value of one WebSocket operation: where a resolver leaves its feed."""
+
+    __slots__ = ("feed", "operation_name", "query", "variables")
+
+    def __init__(
+        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    ) -> None:
+        self.query = query
+        self.variables = variables or {}
+        self.operation_name = operation_name
+        self.feed: LiveFeed | None = None
+
+    def take(self, feed: LiveFeed) -> None:
+        if self.feed is not None:
+            raise RuntimeError("an operation streams one feed")
+        self.feed = feed
