@@ -20,7 +20,7 @@ from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
 from api.media import media
 from api.metrics import Metrics
-from api.middleware import BodySizeLimit, RequestId
+from api.middleware import BodySizeLimit, KeepServerSend, RequestId
 from api.providers import build_providers, build_storage, build_tts
 from api.settings import Settings, get_settings
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
@@ -45,6 +45,9 @@ from store.metadata import event_log
 from store.migrate import upgrade_async
 
 log = logging.getLogger("holomate")
+
+
+GC_THRESHOLDS = (10_000, 50, 50)
 
 
 def build_policy(settings: Settings) -> AuthPolicy:
@@ -169,6 +172,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Long-lived start-up objects (schema, models) leave the GC's view: shorter pauses.
         gc.collect()
         gc.freeze()
+        # Each live event makes short-lived objects for every subscriber; at CPython's default
+        # thresholds they trigger a full collection of every socket's objects every few events
+        # (bench/fanout.py, 1000 subscribers: p99 90 ms with the defaults, 42 ms with these).
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
@@ -194,6 +201,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(LOCAL_CHECKOUT_PATH, local_checkout, methods=["GET"]),
     ]
     middleware = [
+        Middleware(KeepServerSend),
         Middleware(RequestId),
         Middleware(
             BodySizeLimit,

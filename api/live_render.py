@@ -14,6 +14,7 @@ already parsed and validated for the operation that handed over its feed.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections import OrderedDict
@@ -67,27 +68,38 @@ class LiveRenderer:
         self._encode = encode
         self._size = size
         self._max_age_s = max_age_s
-        self._payloads: OrderedDict[tuple[RenderKey, str, str], tuple[float, str]] = OrderedDict()
-        self._pending: dict[tuple[RenderKey, str, str], asyncio.Future[str]] = {}
-        self._executors: OrderedDict[RenderKey, tuple[Executor[Any], Context]] = OrderedDict()
+        self._payloads: OrderedDict[tuple[int, str, str], tuple[float, str]] = OrderedDict()
+        self._pending: dict[tuple[int, str, str], asyncio.Future[str]] = {}
+        self._executors: OrderedDict[int, tuple[Executor[Any], Context]] = OrderedDict()
         self._executor_limit = executors
+        self._keys: dict[RenderKey, int] = {}
+        self._key_limit = 8 * executors
+        self._numbers = itertools.count()
         self.renders = 0  # executions actually run, for tests and /metrics
 
-    def key(self, operation: LiveOperation, feed: LiveFeed) -> RenderKey:
+    def key(self, operation: LiveOperation, feed: LiveFeed) -> int:
+        """A small number standing for everything that shapes the bytes (interned: it is
+        hashed once per delivery)."""
         used = event_variables(operation.query, operation.operation_name)
         values = tuple(
             (name, json.dumps(operation.variables.get(name), sort_keys=True)) for name in used
         )
-        return (
+        shape = (
             feed.viewer.user_id,
             feed.base_url,
             operation.query,
             operation.operation_name,
             values,
         )
+        number = self._keys.get(shape)
+        if number is None:
+            if len(self._keys) >= self._key_limit:
+                self._keys.clear()  # numbers are never reused: running operations keep theirs
+            number = self._keys[shape] = next(self._numbers)
+        return number
 
     def payload(
-        self, key: RenderKey, operation: LiveOperation, feed: LiveFeed, entry: LogEntry
+        self, key: int, operation: LiveOperation, feed: LiveFeed, entry: LogEntry
     ) -> str | Awaitable[str]:
         """The payload text now if it is known, else an awaitable that renders it (once)."""
         slot = (key, feed.channel, entry.cursor)
@@ -101,7 +113,7 @@ class LiveRenderer:
 
     async def _render(
         self,
-        slot: tuple[RenderKey, str, str],
+        slot: tuple[int, str, str],
         operation: LiveOperation,
         feed: LiveFeed,
         entry: LogEntry,
@@ -151,7 +163,7 @@ class LiveRenderer:
         return self._encode({"data": None, "errors": [e.formatted for e in errors]})
 
     def _executor(
-        self, key: RenderKey, operation: LiveOperation, feed: LiveFeed
+        self, key: int, operation: LiveOperation, feed: LiveFeed
     ) -> tuple[Executor[Any], Context]:
         found = self._executors.get(key)
         if found is not None:

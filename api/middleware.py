@@ -20,6 +20,10 @@ class RequestId:
             return
         request_id = uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = request_id
+        if scope["type"] == "websocket":
+            # No response headers to add, and a socket's sends are its hot path: pass them on.
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -27,6 +31,26 @@ class RequestId:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+SERVER_SEND = "holomate.server_send"
+
+
+class KeepServerSend:
+    """Keeps the server's own ``send`` in a WebSocket's scope for the live delivery path.
+
+    A live event goes to every subscriber's socket; Starlette's per-message wrappers (state
+    checks, exception bookkeeping) would run once per subscriber per event for nothing, since
+    a socket that is streaming is already accepted and only ever sends text.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(Exception):

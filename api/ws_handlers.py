@@ -29,9 +29,9 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from api.middleware import SERVER_SEND
 from resolvers.context import Context
 from resolvers.live_feed import LiveOperation
-from services.errors import AppError
 
 if TYPE_CHECKING:
     from api.live_render import LiveRenderer
@@ -46,29 +46,34 @@ async def deliver(
     send_text: SendText,
     prefix: str,
 ) -> None:
-    """Write the operation's feed until it ends; an error ends it with one errors payload."""
+    """Write the operation's feed until it ends; a failure ends it with one errors payload
+    (masked unless it carries a code), as Strawberry reports a failing stream."""
     feed = operation.feed
     assert feed is not None
     key = renderer.key(operation, feed)
     try:
-        async for entry in feed.entries:
-            payload = renderer.payload(key, operation, feed, entry)
-            if not isinstance(payload, str):
-                payload = await payload
-            await send_text(prefix + payload + "}")
-    except AppError as e:
-        await send_text(prefix + renderer.error_payload(e, context) + "}")
+        try:
+            async for entry in feed.entries:
+                payload = renderer.payload(key, operation, feed, entry)
+                if not isinstance(payload, str):
+                    payload = await payload
+                await send_text(prefix + payload + "}")
+        except WebSocketDisconnected:
+            raise
+        except Exception as e:  # noqa: BLE001 - reported to the client, logged if unexpected
+            await send_text(prefix + renderer.error_payload(feed.api_error(e), context) + "}")
     finally:
         await feed.close()
 
 
 def _text_sender(websocket: Any) -> SendText:
     socket = websocket.ws  # Strawberry's ASGI adapter wraps a Starlette WebSocket
+    send = socket.scope.get(SERVER_SEND) or socket.send
 
     async def send_text(text: str) -> None:
         try:
-            await socket.send_text(text)
-        except WebSocketDisconnect as e:
+            await send({"type": "websocket.send", "text": text})
+        except (WebSocketDisconnect, OSError) as e:  # the server says OSError: it is gone
             raise WebSocketDisconnected from e
 
     return send_text

@@ -463,6 +463,7 @@ def measure(
                 "--output",
                 PROFILE["out"],
                 "--nonblocking",
+                "--gil",  # only the thread running Python: CPU, not waits
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -23,7 +23,8 @@ from services.identity import Viewer
 @dataclass(eq=False, slots=True)
 class LiveFeed:
     channel: str
-    entries: AsyncIterator[LogEntry]  # already raising the API's error codes
+    entries: AsyncIterator[LogEntry]
+    api_error: Callable[[Exception], Exception]  # what a client is told when entries fail
     event_for: Callable[[LogEntry], Any]  # the GraphQL object of one logged entry
     viewer: Viewer
     base_url: str  # audio URLs are signed against it, so it is part of what is shared

@@ -132,27 +132,33 @@ class ReplySubscription:
         def event_for(entry: LogEntry) -> Any:
             return event_from_payload(entry.cursor, json.loads(entry.payload), sign)
 
-        feed = LiveFeed(channel, _entries(stream), event_for, viewer, base_url, close)
+        feed = LiveFeed(channel, stream, api_error, event_for, viewer, base_url, close)
         if isinstance(info.root_value, LiveOperation):
             info.root_value.take(feed)  # the WebSocket renders each event once for everyone
             return
         try:
-            async for entry in feed.entries:
+            async for entry in _entries(stream):
                 context.reset_loaders()
                 yield event_for(entry)
         finally:
             await close()
 
 
+def api_error(error: Exception) -> Exception:
+    """The hub's cursor errors as the API's error codes; anything else as it is (masked)."""
+    if isinstance(error, InvalidCursor):
+        return BadUserInput("Unknown cursor", field="after")
+    if isinstance(error, CursorExpired):
+        return CursorExpiredError()
+    return error
+
+
 async def _entries(stream: AsyncIterator[LogEntry]) -> AsyncIterator[LogEntry]:
-    """The hub's entries, with its cursor errors turned into the API's error codes."""
     try:
         async for entry in stream:
             yield entry
-    except InvalidCursor as e:
-        raise BadUserInput("Unknown cursor", field="after") from e
-    except CursorExpired as e:
-        raise CursorExpiredError() from e
+    except (InvalidCursor, CursorExpired) as e:
+        raise api_error(e) from e
 
 
 def _expiry_timer(context: Context, expires_at: float) -> asyncio.TimerHandle:

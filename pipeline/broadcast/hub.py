@@ -20,7 +20,7 @@ from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
 from pipeline.broadcast.errors import BroadcastUnavailable, HubClosed, LogUnavailable
 from pipeline.broadcast.fanout import ChannelFanout
 from pipeline.broadcast.log_base import EventLog, LogEntry
-from pipeline.broadcast.stream import resume
+from pipeline.broadcast.stream import read_log
 from pipeline.broadcast.subscriber import LocalSubscriber
 
 logger = logging.getLogger(__name__)
@@ -133,8 +133,30 @@ class EventHub:
                     raise HubClosed() from None
                 raise
             raise_if_cancel_swallowed()
-            async for entry in resume(self.log, channel, subscriber, start, self._page_size):
-                yield entry
+            # The resume loop is inlined (not a nested generator): it runs once per event per
+            # subscriber, so each layer saved is saved a thousand times per event at scale.
+            log, key, last, need_log = self.log, self.log.cursor_key, start, True
+            get = subscriber.get
+            while True:
+                if subscriber.closed:
+                    raise HubClosed()
+                if need_log or subscriber.lagged:
+                    need_log = False
+                    async for entry in read_log(log, channel, subscriber, last, self._page_size):
+                        last = entry.cursor
+                        yield entry
+                    continue
+                item = await get()
+                if item is None:
+                    continue
+                entry = item.entry
+                if item.prev == last or (
+                    key(item.prev) == key(last) and key(entry.cursor) > key(last)
+                ):
+                    last = entry.cursor
+                    yield entry
+                elif key(entry.cursor) > key(last):
+                    need_log = True  # a gap: the log has what was lost or dropped
         except (HubClosed, GeneratorExit, asyncio.CancelledError):
             raise
         except Exception as e:

@@ -13,7 +13,7 @@ from pipeline.broadcast.wire import Live
 
 
 class LocalSubscriber:
-    __slots__ = ("_queue", "closed", "dropped", "lagged")
+    __slots__ = ("_queue", "closed", "dropped", "get", "lagged")
 
     def __init__(self, queue_size: int) -> None:
         if queue_size < 1:
@@ -23,6 +23,9 @@ class LocalSubscriber:
         self.lagged = False
         self.closed = False
         self.dropped = 0
+        # The next live event, or None (look at the flags). The queue's own method, not a
+        # wrapper coroutine: it is awaited once per event per subscriber.
+        self.get = self._queue.get
 
     def offer(self, item: Live) -> None:
         if self.lagged:
@@ -47,9 +50,6 @@ class LocalSubscriber:
         """Before a log catch-up: the log has all of these, in order."""
         while not self._queue.empty():
             self._queue.get_nowait()
-
-    async def get(self) -> Live | None:
-        return await self._queue.get()
 
     def _wake(self) -> None:
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from pipeline.broadcast.log_base import LogEntry
+
 _MAGIC: Final = "h1"
 # Sent by a backend for each channel it re-subscribed after a reconnect: pub/sub lost whatever
 # was published meanwhile, so local subscribers re-read the log.
@@ -17,9 +19,12 @@ RESYNC: Final = "h1 resync"
 
 @dataclass(frozen=True, slots=True)
 class Live:
-    cursor: str
     prev: str
-    payload: str
+    entry: LogEntry  # made once here and handed as is to every local subscriber
+
+    @property
+    def cursor(self) -> str:
+        return self.entry.cursor
 
 
 def encode_live(cursor: str, prev: str, payload: str) -> str:
@@ -32,4 +37,4 @@ def decode(message: str) -> Live | None:
     parts = header.split(" ")
     if not sep or len(parts) != 3 or parts[0] != _MAGIC:
         return None
-    return Live(cursor=parts[1], prev=parts[2], payload=payload)
+    return Live(prev=parts[2], entry=LogEntry(parts[1], payload))
