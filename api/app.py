@@ -12,7 +12,7 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from api.graphql_schema import build_schema
@@ -20,7 +20,7 @@ from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
 from api.media import media
 from api.metrics import Metrics
-from api.middleware import BodySizeLimit, KeepServerSend, RequestId
+from api.middleware import BodySizeLimit, GraphQLSockets, RequestId
 from api.providers import build_providers, build_storage, build_tts
 from api.settings import Settings, get_settings
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
@@ -192,7 +192,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint(lambda: state.hub)),
@@ -201,7 +200,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(LOCAL_CHECKOUT_PATH, local_checkout, methods=["GET"]),
     ]
     middleware = [
-        Middleware(KeepServerSend),
+        Middleware(GraphQLSockets, graphql=graphql, path="/graphql"),  # WebSockets, not routes
         Middleware(RequestId),
         Middleware(
             BodySizeLimit,

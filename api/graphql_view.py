@@ -16,7 +16,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types import ExecutionResult
 
 from api.live_render import LiveRenderer
-from api.ws_handlers import LegacyWSHandler, TransportWSHandler
+from api.ws_handlers import LeanWebSocketAdapter, LegacyWSHandler, TransportWSHandler
 from resolvers.context import Context
 from resolvers.state import AppState
 from services import errors as codes
@@ -50,6 +50,7 @@ def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
 class HoloGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = LeanWebSocketAdapter
 
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,8 +1,12 @@
-"""One local subscriber: a bounded queue of live events plus flags that never block the sender.
+"""One local subscriber: a bounded list of live events plus flags that never block the sender.
 
-The sender (the channel's pump) must never wait for a slow client: when the queue is full the
+The sender (the channel's pump) must never wait for a slow client: when the list is full the
 event is dropped *for this subscriber only* and ``lagged`` is set, so the subscriber re-reads what
 it missed from the log once it drains.
+
+Not an ``asyncio.Queue``: there is one consumer and one producer, and a Queue's four deques and
+event cost ~2.5 KiB per idle subscriber and a few calls per event; here it is a list and at most
+one future.
 """
 
 from __future__ import annotations
@@ -13,29 +17,28 @@ from pipeline.broadcast.wire import Live
 
 
 class LocalSubscriber:
-    __slots__ = ("_queue", "closed", "dropped", "get", "lagged")
+    __slots__ = ("_items", "_size", "_waiter", "closed", "dropped", "lagged")
 
     def __init__(self, queue_size: int) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be positive")
-        # None wakes the consumer to look at the flags.
-        self._queue: asyncio.Queue[Live | None] = asyncio.Queue(maxsize=queue_size)
+        self._items: list[Live] = []  # a few at most, unless the client lags
+        self._size = queue_size
+        self._waiter: asyncio.Future[None] | None = None
         self.lagged = False
         self.closed = False
         self.dropped = 0
-        # The next live event, or None (look at the flags). The queue's own method, not a
-        # wrapper coroutine: it is awaited once per event per subscriber.
-        self.get = self._queue.get
 
     def offer(self, item: Live) -> None:
         if self.lagged:
             self.dropped += 1  # the log catch-up will bring it; queueing it would only be skipped
             return
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self._items) >= self._size:
             self.lagged = True
             self.dropped += 1
+            return
+        self._items.append(item)
+        self._wake()
 
     def resync(self) -> None:
         """Live events may have been lost upstream: re-read the log."""
@@ -48,11 +51,21 @@ class LocalSubscriber:
 
     def discard_queued(self) -> None:
         """Before a log catch-up: the log has all of these, in order."""
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        self._items.clear()
+
+    async def get(self) -> Live | None:
+        """The next live event, or None when woken to look at the flags."""
+        if not self._items:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+            if not self._items:
+                return None
+        return self._items.pop(0)
 
     def _wake(self) -> None:
-        try:
-            self._queue.put_nowait(None)
-        except asyncio.QueueFull:
-            pass  # a full queue wakes the consumer anyway
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
