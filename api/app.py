@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Browsers send Origin on WebSocket handshakes; the web app's origins may subscribe.
         allowed_origins=settings.cors_origins,
     )
+    metrics.watch_live(graphql.live_renderer)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -75,7 +75,8 @@ class LiveRenderer:
         self._keys: dict[RenderKey, int] = {}
         self._key_limit = 8 * executors
         self._numbers = itertools.count()
-        self.renders = 0  # executions actually run, for tests and /metrics
+        self.renders = 0  # events executed as GraphQL (/metrics)
+        self.deliveries = 0  # payloads handed to subscribers (/metrics)
 
     def key(self, operation: LiveOperation, feed: LiveFeed) -> int:
         """A small number standing for everything that shapes the bytes (interned: it is
@@ -102,6 +103,7 @@ class LiveRenderer:
         self, key: int, operation: LiveOperation, feed: LiveFeed, entry: LogEntry
     ) -> str | Awaitable[str]:
         """The payload text now if it is known, else an awaitable that renders it (once)."""
+        self.deliveries += 1
         slot = (key, feed.channel, entry.cursor)
         known = self._payloads.get(slot)
         if known is not None and time.monotonic() - known[0] < self._max_age_s:

@@ -6,13 +6,15 @@ figures, so scrape every worker or run one per container.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.live_render import LiveRenderer
 from pipeline.broadcast.hub import EventHub
 
 STAGES = (
@@ -55,6 +57,10 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_live(self, renderer: LiveRenderer) -> None:
+        """Live events rendered vs. written: their ratio is how much subscribers share."""
+        self.registry.register(_LiveDelivery(renderer))
+
     def observe_turn(self, timings: dict[str, float], status: str) -> None:
         for stage in STAGES:
             if stage in timings:
@@ -72,3 +78,22 @@ class Metrics:
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
         return metrics  # type: ignore[return-value]
+
+
+class _LiveDelivery:
+    """Read at scrape time from the renderer's own counts (no work on the delivery path)."""
+
+    def __init__(self, renderer: LiveRenderer) -> None:
+        self.renderer = renderer
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "holomate_live_renders",
+            "Live events executed as GraphQL (once per event per viewer and document)",
+            value=self.renderer.renders,
+        )
+        yield CounterMetricFamily(
+            "holomate_live_deliveries",
+            "Live events written to subscribers' sockets",
+            value=self.renderer.deliveries,
+        )

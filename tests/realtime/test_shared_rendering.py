@@ -1,0 +1,166 @@
+"""A live event is executed once per viewer and document, then written to every socket.
+
+Many screens and holograms of one person watch one conversation: each must get every event, in
+its own protocol's framing and with exactly the fields it asked for, while the server does the
+GraphQL work once per event per distinct document (``/metrics`` shows both counts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from gql import gql
+from starlette.applications import Starlette
+
+from api.graphql_schema import build_schema
+from api.live_render import LiveRenderer, event_variables
+from pipeline.broadcast.log_base import LogEntry
+from resolvers.live_feed import LiveFeed, LiveOperation
+from schema.types.events import event_from_payload
+from services.events import envelope
+from services.identity import Viewer
+from store.base import utcnow
+from tests.realtime.helpers import EVENTS, TERMINAL, ok, send, setup_conversation, ws_client
+from tests.realtime.test_live_reply import PROTOCOLS
+from tests.support.server import LiveServer
+
+SLIM = gql("""
+subscription Slim($id: ID!, $after: String) {
+  conversationEvents(conversationId: $id, after: $after) {
+    __typename
+    ... on MessageDelta { cursor text }
+    ... on ReplyCompleted { cursor }
+  }
+}
+""")
+
+
+def live_counts(server: LiveServer) -> tuple[float, float]:
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        values[name] = value
+    return (
+        float(values["holomate_live_renders_total"]),
+        float(values["holomate_live_deliveries_total"]),
+    )
+
+
+async def collect(
+    server: LiveServer, world: dict[str, str], protocol: str, document: Any, cursor: str
+) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    async with ws_client(server, world["token"], protocol) as session:
+        variables = {"id": world["conversation"], "after": cursor}
+        async for result in session.subscribe(document, variable_values=variables):
+            event = result["conversationEvents"]
+            events.append(event)
+            if event["__typename"] in TERMINAL:
+                break
+    return events
+
+
+async def test_every_socket_gets_every_event_while_each_event_executes_once_per_document(
+    server: LiveServer,
+) -> None:
+    world = setup_conversation(server)
+    cursor = ok(
+        server,
+        "query($c: ID!) { conversation(id: $c) { liveCursor } }",
+        {"c": world["conversation"]},
+        world["token"],
+    )["conversation"]["liveCursor"]
+    renders_before, deliveries_before = live_counts(server)
+    transport_ws, legacy = PROTOCOLS.values()
+    watchers = [
+        asyncio.create_task(collect(server, world, transport_ws, EVENTS, cursor)),
+        asyncio.create_task(collect(server, world, transport_ws, EVENTS, cursor)),
+        asyncio.create_task(collect(server, world, legacy, EVENTS, cursor)),
+        asyncio.create_task(collect(server, world, transport_ws, SLIM, cursor)),
+    ]
+    await asyncio.to_thread(send, server, world["token"], world["conversation"], "Hi Mira!")
+    phone, tablet, hologram, watch = await asyncio.wait_for(asyncio.gather(*watchers), 60)
+
+    # The same document gives the same events on every socket, whatever the protocol.
+    assert phone == tablet == hologram
+    kinds = [e["__typename"] for e in phone]
+    assert kinds[0] == "MessagePosted" and kinds[-1] == "ReplyCompleted"
+    assert "AudioChunk" in kinds and "VisemeFrames" in kinds
+    # Another document gets only what it asked for, from the same events.
+    assert [e["__typename"] for e in watch] == kinds
+    slim_delta = next(e for e in watch if e["__typename"] == "MessageDelta")
+    full_delta = next(e for e in phone if e["__typename"] == "MessageDelta")
+    assert slim_delta == {k: full_delta[k] for k in ("__typename", "cursor", "text")}
+    assert set(watch[0]) == {"__typename"}  # MessagePosted: no fields selected
+
+    renders_after, deliveries_after = live_counts(server)
+    events = len(kinds)
+    assert deliveries_after - deliveries_before == 4 * events
+    assert renders_after - renders_before == 2 * events  # two documents, not four sockets
+
+
+def test_only_variables_read_below_the_root_field_split_the_rendering() -> None:
+    plain = (
+        "subscription($id: ID!, $after: String) "
+        "{ conversationEvents(conversationId: $id, after: $after) { __typename } }"
+    )
+    assert event_variables(plain, None) == ()
+    conditional = (
+        "subscription S($id: ID!, $after: String, $withText: Boolean!) "
+        "{ conversationEvents(conversationId: $id, after: $after) "
+        "{ ...F ... on MessageDelta @include(if: $withText) { text } } } "
+        "fragment F on MessageDelta { seq @skip(if: $after) }"
+    )
+    # $after picks where each socket starts; $withText and a fragment's use shape the bytes.
+    assert event_variables(conditional, "S") == ("after", "withText")
+
+
+async def test_the_same_cursor_on_two_conversations_renders_each_its_own_event(
+    app: Starlette,
+) -> None:
+    # Redis stream ids are per stream: two conversations can log "1700000000000-0" together.
+    state = app.state.holo
+    schema = build_schema()
+    renderer = LiveRenderer(state, schema._schema, json.dumps)
+    query = (
+        "subscription { conversationEvents(conversationId: 1) "
+        "{ ... on MessageDelta { text conversationId } } }"
+    )
+    cursor = "1700000000000-0"
+    payloads = []
+    for conversation, text in ((1, "for conversation one"), (2, "for conversation two")):
+        logged = envelope("MessageDelta", conversation, 10, utcnow(), {"seq": 0, "text": text})
+
+        def event_for(entry: LogEntry) -> Any:
+            return event_from_payload(entry.cursor, json.loads(entry.payload), str)
+
+        async def close() -> None:
+            pass
+
+        feed = LiveFeed(
+            f"conversation:{conversation}",
+            _never(),
+            lambda e: e,
+            event_for,
+            Viewer(user_id=1, expires_at=0),
+            "http://testserver",
+            close,
+        )
+        operation = LiveOperation(query, None, None)
+        key = renderer.key(operation, feed)
+        for _ in range(2):
+            payload = renderer.payload(key, operation, feed, LogEntry(cursor, logged))
+            payloads.append(payload if isinstance(payload, str) else await payload)
+    one, one_again, two, _ = (json.loads(p)["data"]["conversationEvents"] for p in payloads)
+    assert one == one_again == {"text": "for conversation one", "conversationId": "cnv_1"}
+    assert two == {"text": "for conversation two", "conversationId": "cnv_2"}
+    assert renderer.renders == 2 and renderer.deliveries == 4
+
+
+async def _never() -> Any:
+    if False:
+        yield
