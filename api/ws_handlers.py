@@ -43,20 +43,25 @@ from resolvers.live_feed import LiveOperation
 if TYPE_CHECKING:
     from api.live_render import LiveRenderer
 
-SendText = Callable[[str], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def deliver(
     renderer: LiveRenderer,
     operation: LiveOperation,
     context: Context,
-    send_text: SendText,
+    websocket: Any,
     prefix: str,
 ) -> None:
     """Write the operation's feed until it ends; a failure ends it with one errors payload
-    (masked unless it carries a code), as Strawberry reports a failing stream."""
+    (masked unless it carries a code), as Strawberry reports a failing stream.
+
+    This loop runs once per event per subscriber, so it calls the server's send itself
+    rather than through a helper: a thousand subscribers make each call a thousand calls.
+    """
     feed = operation.feed
     assert feed is not None
+    send = _server_send(websocket)
     key = renderer.key(operation, feed)
     try:
         try:
@@ -64,26 +69,24 @@ async def deliver(
                 payload = renderer.payload(key, operation, feed, entry)
                 if not isinstance(payload, str):
                     payload = await payload
-                await send_text(prefix + payload + "}")
+                try:
+                    await send({"type": "websocket.send", "text": prefix + payload + "}"})
+                except (WebSocketDisconnect, OSError) as e:  # the server says OSError: gone
+                    raise WebSocketDisconnected from e
         except WebSocketDisconnected:
             raise
         except Exception as e:  # noqa: BLE001 - reported to the client, logged if unexpected
-            await send_text(prefix + renderer.error_payload(feed.api_error(e), context) + "}")
+            text = prefix + renderer.error_payload(feed.api_error(e), context) + "}"
+            with suppress(WebSocketDisconnect, OSError):
+                await send({"type": "websocket.send", "text": text})
     finally:
         await feed.close()
 
 
-def _text_sender(websocket: Any) -> SendText:
+def _server_send(websocket: Any) -> Send:
     socket = websocket.ws  # Strawberry's ASGI adapter wraps a Starlette WebSocket
-    send = socket.scope.get(SERVER_SEND) or socket.send
-
-    async def send_text(text: str) -> None:
-        try:
-            await send({"type": "websocket.send", "text": text})
-        except (WebSocketDisconnect, OSError) as e:  # the server says OSError: it is gone
-            raise WebSocketDisconnected from e
-
-    return send_text
+    send: Send = socket.scope.get(SERVER_SEND) or socket.send
+    return send
 
 
 class LeanWebSocketAdapter(ASGIWebSocketAdapter):
@@ -139,7 +142,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     self.view.live_renderer,  # type: ignore[attr-defined]
                     live,
                     self.context,
-                    _text_sender(self.websocket),
+                    self.websocket,
                     prefix,
                 )
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
@@ -192,7 +195,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                     self.view.live_renderer,  # type: ignore[attr-defined]
                     live,
                     self.context,
-                    _text_sender(self.websocket),
+                    self.websocket,
                     prefix,
                 )
             await self.send_message({"type": "complete", "id": operation_id})

@@ -68,6 +68,7 @@ EVENTS = """subscription Events($id: ID!, $after: String) {
     ... on ReplyFailed { code detail }
   }
 }"""
+ROUNDS = 3  # replies per N (--rounds); figures are the medians
 PROFILE: dict[str, Any] = {}  # --profile: py-spy (raw stacks) during the reply at the largest N
 TARGET_P99_MS = 50.0
 TARGET_CPU_RATIO = 1.5
@@ -176,6 +177,12 @@ class Subscriber(asyncio.Protocol):
         self.keep_sizes = False
         self.transport: asyncio.Transport | None = None
 
+    def arm(self, keep_sizes: bool) -> None:
+        self.armed, self.keep_sizes = True, keep_sizes
+        self.times, self.ats, self.sizes = array("d"), [], []
+        if self.done.done() and not self.done.cancelled() and self.done.exception() is None:
+            self.done = asyncio.get_running_loop().create_future()
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
@@ -266,9 +273,9 @@ async def _client_main(conn: Connection) -> None:
         if command == "open":
             subs, errors = await open_subscribers(*args)
             conn.send(("opened", len(subs), errors[:3]))
-        elif command == "arm":
+        elif command == "arm":  # a new round: forget what the last reply brought
             for i, sub in enumerate(subs):
-                sub.armed, sub.keep_sizes = True, i == 0
+                sub.arm(keep_sizes=i == 0)
             conn.send(("armed",))
         elif command == "collect":
             (timeout,) = args
@@ -369,6 +376,12 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def main_thread_seconds(pid: int) -> float:
+    """CPU of the event loop's thread alone (the process's first thread)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
 
@@ -444,12 +457,36 @@ def measure(
         clients.same("close")
         nan = float("nan")
         return Figures(n, connected, nan, nan, 0, nan, nan, kib, connected, nan), []
+    rounds: list[Figures] = []
+    sizes: list[tuple[float, int, str]] = []
+    for _ in range(ROUNDS):
+        wait_idle(pid)
+        figures, seen = one_round(clients, pid, n, connected, kib, trigger, fixed_cpu)
+        rounds.append(figures)
+        sizes = sizes or seen
+    clients.same("close")
+    figures = median_figures(rounds)
+    return figures, sizes
+
+
+def one_round(
+    clients: Clients,
+    pid: int,
+    n: int,
+    connected: int,
+    kib: float,
+    trigger: Any,
+    fixed_cpu: float,
+) -> tuple[Figures, list[tuple[float, int, str]]]:
+    """One reply to the open subscribers: its latencies, rate and CPU per delivery."""
     clients.same("arm")
     user_before, sys_before = cpu_times(pid)
     cpu_before = user_before + sys_before
+    main_before = main_thread_seconds(pid)
     started = time.time()
     profiler = None
-    if PROFILE.get("out") and n == PROFILE.get("n"):
+    if PROFILE.get("out") and n == PROFILE.get("n") and not PROFILE.get(PROFILE.get("label")):
+        PROFILE[PROFILE.get("label")] = True  # the first round only
         profiler = subprocess.Popen(
             [
                 PROFILE["py_spy"],
@@ -457,11 +494,11 @@ def measure(
                 "--pid",
                 str(pid),
                 "--rate",
-                "250",
+                "1000",
                 "--format",
                 "raw",
                 "--output",
-                PROFILE["out"],
+                f"{PROFILE['out']}.{PROFILE.get('label', 'server')}",
                 "--nonblocking",
                 "--gil",  # only the thread running Python: CPU, not waits
             ],
@@ -470,10 +507,13 @@ def measure(
         )
         time.sleep(1.0)
     trigger()
-    replies = clients.same("collect", 30 + n * 0.15)  # ~400 us per delivery, measured
+    replies = clients.same("collect", 30 + n * 0.15)
     user_after, sys_after = cpu_times(pid)
     cpu = user_after + sys_after - cpu_before
     sys_share = (sys_after - sys_before) / max(cpu, 1e-9)
+    if os.environ.get("BENCH_THREADS"):
+        main = main_thread_seconds(pid) - main_before
+        print(f"      n={n}: cpu {cpu:.2f} s, event loop thread {main:.2f} s", flush=True)
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(30)
@@ -482,7 +522,6 @@ def measure(
         latencies.extend(array("d", reply[2]))
     last = max(r[3] for r in replies)
     sizes = next((r[4] for r in replies if r[4]), [])
-    clients.same("close")
     deliveries = len(latencies)
     figures = Figures(
         n=n,
@@ -497,6 +536,27 @@ def measure(
         sys_share=sys_share,
     )
     return figures, sizes
+
+
+def median_figures(rounds: list[Figures]) -> Figures:
+    """Each figure's median over the rounds (replies), so one noisy reply does not decide."""
+
+    def mid(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    first = rounds[0]
+    return Figures(
+        n=first.n,
+        connected=first.connected,
+        p50_ms=mid([r.p50_ms for r in rounds]),
+        p99_ms=mid([r.p99_ms for r in rounds]),
+        deliveries=int(mid([r.deliveries for r in rounds])),
+        per_s=mid([r.per_s for r in rounds]),
+        cpu_us=mid([r.cpu_us for r in rounds]),
+        kib_per_sub=first.kib_per_sub,
+        finished=min(r.finished for r in rounds),
+        sys_share=mid([r.sys_share for r in rounds]),
+    )
 
 
 # ---- the GraphQL server ----------------------------------------------------------------------
@@ -587,6 +647,7 @@ def run_graphql(
     """Figures per N (the reply only up to `reply_max`), the event schedule seen at the smallest
     N, the reply's own CPU seconds, its number of events, and idle memory at the largest N on
     the fresh server (later rounds reuse memory freed by earlier ones, so under-count)."""
+    PROFILE["label"] = "graphql"
     db = tmp / ("deflate.db" if deflate else "bench.db")
     url = f"sqlite+aiosqlite:///{db}"
     upgrade(url)
@@ -646,6 +707,7 @@ def run_bare(
     tmp: Path,
     reply_max: int,
 ) -> tuple[list[Figures], Figures]:
+    PROFILE["label"] = "bare"
     first = schedule[0][0]
     events = [[round(at - first, 6), size, typename] for at, size, typename in schedule]
     with ExitStack() as stack:
@@ -765,11 +827,16 @@ def main() -> None:
     parser.add_argument(
         "--reply-max", type=int, default=1000, help="above this N, measure idle memory only"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="replies per N (medians)")
     parser.add_argument("--no-deflate", action="store_true", help="skip the deflate-on run")
     parser.add_argument("--graphql-only", action="store_true", help="skip the baseline")
-    parser.add_argument("--profile", help="write py-spy raw stacks of the largest N here")
+    parser.add_argument(
+        "--profile", help="py-spy raw stacks of the largest N to <this>.graphql and <this>.bare"
+    )
     parser.add_argument("--py-spy", default="py-spy", help="py-spy executable")
     args = parser.parse_args()
+    global ROUNDS
+    ROUNDS = max(1, args.rounds)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
     ns = [n for n in (1, 100, 1000, 2000, 5000) if n <= args.max]

@@ -136,7 +136,7 @@ class EventHub:
             # The resume loop is inlined (not a nested generator): it runs once per event per
             # subscriber, so each layer saved is saved a thousand times per event at scale.
             log, key, last, need_log = self.log, self.log.cursor_key, start, True
-            get = subscriber.get
+            next_nowait, wait = subscriber.next_nowait, subscriber.wait
             while True:
                 if subscriber.closed:
                     raise HubClosed()
@@ -146,9 +146,12 @@ class EventHub:
                         last = entry.cursor
                         yield entry
                     continue
-                item = await get()
+                item = next_nowait()
                 if item is None:
-                    continue
+                    await wait()
+                    item = next_nowait()
+                    if item is None:
+                        continue  # woken for the flags
                 entry = item.entry
                 if item.prev == last or (
                     key(item.prev) == key(last) and key(entry.cursor) > key(last)

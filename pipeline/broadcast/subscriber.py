@@ -53,19 +53,19 @@ class LocalSubscriber:
         """Before a log catch-up: the log has all of these, in order."""
         self._items.clear()
 
-    async def get(self) -> Live | None:
-        """The next live event, or None when woken to look at the flags."""
-        if not self._items:
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-            if not self._items:
-                return None
-        return self._items.pop(0)
+    def next_nowait(self) -> Live | None:
+        """The oldest queued live event, or None if there is none yet."""
+        return self._items.pop(0) if self._items else None
+
+    def wait(self) -> asyncio.Future[None]:
+        """Done at the next event or flag change. Plain calls and one future instead of a
+        coroutine: the consumer waits here once per event."""
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        return waiter
 
     def _wake(self) -> None:
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
