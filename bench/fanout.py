@@ -5,14 +5,18 @@
 The server runs as in production on the embedded default (uvicorn, 1 worker, SQLite, in-process
 broadcast, SQL replay log, `--ws-per-message-deflate false`). Its LLM is an OpenAI-compatible
 endpoint run here (chat-completions SSE, 150 tokens in 15 tagged sentences at `--rate` tokens/s),
-so one `sendMessage` makes ~200 events through the real path: LLM → deltas, espeak-ng audio
-chunks, visemes, emotions → SQL log → hub → Strawberry → WebSocket.
+so one `sendMessage` makes ~85 events through the real path (150 tokens become ~50 deltas, as
+deltas are batched every 50 ms; 15 audio chunks, viseme tracks and emotions): LLM → deltas,
+espeak-ng audio, visemes, emotions → SQL log → hub → Strawberry → WebSocket.
 
 Subscribers are raw graphql-transport-ws connections (websockets' sans-I/O protocol on asyncio,
 so the clients cost little CPU) spread over `--procs` client processes. Each subscribes with
 `after` = the cursor before the log's newest entry, so the one replayed event proves that the
 subscription is live before anything is measured. The server is pinned to CPU 0, clients and the
 LLM to CPU 1, so client work does not steal the server's core.
+
+Both servers run side by side, each with N subscribers, and take turns (a GraphQL reply, a
+bare replay, ...; `--rounds` each, medians reported), so both see the machine in the same state.
 
 Figures per N: p50/p99 of publish→receive (the event's `at` vs. the client's `time.time()`),
 deliveries per second, server CPU µs per delivery (from /proc/<pid>/stat; the reply's own cost,
@@ -35,7 +39,7 @@ import tempfile
 import threading
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -436,39 +440,6 @@ class Figures:
     sys_share: float  # of the server's CPU during the reply: kernel (socket writes, mostly)
 
 
-def measure(
-    clients: Clients,
-    server: LiveServer,
-    n: int,
-    token: str,
-    conversation: str,
-    after: str | None,
-    trigger: Any,  # None: measure idle memory only
-    fixed_cpu: float,
-    deflate: bool = False,
-) -> tuple[Figures, list[tuple[float, int, str]]]:
-    pid = server.pid
-    wait_idle(pid)
-    rss_before = rss_kib(pid)
-    connected = clients.open(server.port, n, token, conversation, after, deflate)
-    wait_idle(pid)
-    kib = (rss_kib(pid) - rss_before) / max(connected, 1)
-    if trigger is None:  # memory only
-        clients.same("close")
-        nan = float("nan")
-        return Figures(n, connected, nan, nan, 0, nan, nan, kib, connected, nan), []
-    rounds: list[Figures] = []
-    sizes: list[tuple[float, int, str]] = []
-    for _ in range(ROUNDS):
-        wait_idle(pid)
-        figures, seen = one_round(clients, pid, n, connected, kib, trigger, fixed_cpu)
-        rounds.append(figures)
-        sizes = sizes or seen
-    clients.same("close")
-    figures = median_figures(rounds)
-    return figures, sizes
-
-
 def one_round(
     clients: Clients,
     pid: int,
@@ -641,102 +612,148 @@ class Log:
 SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }"
 
 
-def run_graphql(
-    ns: list[int], clients: Clients, llm: FakeLLM, deflate: bool, tmp: Path, reply_max: int
-) -> tuple[list[Figures], list[tuple[float, int, str]], float, int, Figures]:
-    """Figures per N (the reply only up to `reply_max`), the event schedule seen at the smallest
-    N, the reply's own CPU seconds, its number of events, and idle memory at the largest N on
-    the fresh server (later rounds reuse memory freed by earlier ones, so under-count)."""
-    PROFILE["label"] = "graphql"
+@dataclass
+class Side:
+    """One server under test (the GraphQL app or the bare baseline) with its own clients."""
+
+    label: str
+    clients: Clients
+    server: LiveServer
+    trigger: Callable[[], None]  # one reply (GraphQL) or one replay of its schedule (bare)
+    after: Callable[[], str | None] = lambda: None  # the cursor subscribers resume from
+    token: str = ""
+    conversation: str = ""
+    fixed: float = 0.0  # CPU of one reply with nobody listening
+    connected: int = 0
+    kib: float = 0.0
+
+    def open(self, n: int, deflate: bool = False) -> None:
+        pid = self.server.pid
+        wait_idle(pid)
+        rss_before = rss_kib(pid)
+        self.connected = self.clients.open(
+            self.server.port, n, self.token, self.conversation, self.after(), deflate
+        )
+        wait_idle(pid)
+        self.kib = (rss_kib(pid) - rss_before) / max(self.connected, 1)
+
+    def round(self, n: int) -> tuple[Figures, list[tuple[float, int, str]]]:
+        PROFILE["label"] = self.label
+        wait_idle(self.server.pid)
+        return one_round(
+            self.clients, self.server.pid, n, self.connected, self.kib, self.trigger, self.fixed
+        )
+
+    def close(self) -> None:
+        self.clients.same("close")
+        if self.label == "bare":
+            httpx.post(f"{self.server.url}/reset", timeout=10)  # end its connection tasks
+
+    def memory_only(self, n: int, deflate: bool = False) -> Figures:
+        self.open(n, deflate)
+        self.close()
+        nan = float("nan")
+        return Figures(n, self.connected, nan, nan, 0, nan, nan, self.kib, self.connected, nan)
+
+
+def start_graphql(
+    stack: ExitStack, clients: Clients, llm: FakeLLM, tmp: Path, deflate: bool = False
+) -> tuple[Side, int]:
+    """The real app; also returns the number of events one reply makes."""
     db = tmp / ("deflate.db" if deflate else "bench.db")
     url = f"sqlite+aiosqlite:///{db}"
     upgrade(url)
-    with ExitStack() as stack:
-        with pinned({0}):
-            server = stack.enter_context(
-                live_server(
-                    url,
-                    tmp / ("storage-deflate" if deflate else "storage"),
-                    ws_per_message_deflate=deflate,
-                    HOLOMATE_LLM_BASE_URL=llm.base_url,
-                    HOLOMATE_ACCESS_TOKEN_TTL_S="3600",
-                    HOLOMATE_LOG_LEVEL="WARNING",
-                )
+    with pinned({0}):
+        server = stack.enter_context(
+            live_server(
+                url,
+                tmp / ("storage-deflate" if deflate else "storage"),
+                ws_per_message_deflate=deflate,
+                HOLOMATE_LLM_BASE_URL=llm.base_url,
+                HOLOMATE_ACCESS_TOKEN_TTL_S="3600",
+                HOLOMATE_LOG_LEVEL="WARNING",
             )
-        token, conversation = setup(server)
-        log = Log(db)
+        )
+    token, conversation = setup(server)
+    log = Log(db)
 
-        def send() -> None:
-            gql(server, SEND, {"c": conversation, "t": "Tell me about the stars."}, token)
+    def send() -> None:
+        gql(server, SEND, {"c": conversation, "t": "Tell me about the stars."}, token)
 
-        # Warm up (espeak, caches), then the reply's own cost with nobody listening.
-        costs: list[float] = []
-        events = 0
-        for i in range(3):
-            wait_idle(server.pid)
-            since, _ = log.newest()
-            before = cpu_seconds(server.pid)
-            send()
-            log.wait_reply_done(since)
-            wait_idle(server.pid)
-            if i:
-                costs.append(cpu_seconds(server.pid) - before)
-            events = log.count_since(since)
-        fixed = min(costs)
-        cursor = log.resume_cursor()
-        fresh, _ = measure(clients, server, ns[-1], token, conversation, cursor, None, 0, deflate)
-        print(f"    graphql{' deflate' if deflate else ''} fresh {fresh}", flush=True)
-        results: list[Figures] = []
-        schedule: list[tuple[float, int, str]] = []
-        for n in ns:
-            trigger = send if n <= reply_max else None
-            cursor = log.resume_cursor()
-            figures, seen = measure(
-                clients, server, n, token, conversation, cursor, trigger, fixed, deflate
-            )
-            schedule = schedule or seen
-            results.append(figures)
-            print(f"    graphql{' deflate' if deflate else ''} {figures}", flush=True)
-        return results, schedule, fixed, events, fresh
-
-
-def run_bare(
-    ns: list[int],
-    clients: Clients,
-    schedule: list[tuple[float, int, str]],
-    tmp: Path,
-    reply_max: int,
-) -> tuple[list[Figures], Figures]:
-    PROFILE["label"] = "bare"
-    first = schedule[0][0]
-    events = [[round(at - first, 6), size, typename] for at, size, typename in schedule]
-    with ExitStack() as stack:
-        with pinned({0}):
-            server = stack.enter_context(
-                live_server("sqlite://", tmp / "bare", app="bench.bare_broadcast:app")
-            )
-
-        def publish() -> None:
-            httpx.post(f"{server.url}/publish", json={"events": events}, timeout=10)
-
-        def reset() -> None:
-            httpx.post(f"{server.url}/reset", timeout=10)
-
-        fresh, _ = measure(clients, server, ns[-1], "", "", None, None, 0.0)
-        reset()
-        print(f"    bare fresh {fresh}", flush=True)
+    side = Side("graphql", clients, server, send, log.resume_cursor, token, conversation)
+    # Warm up (espeak, caches), then the reply's own cost with nobody listening.
+    costs: list[float] = []
+    events = 0
+    for i in range(3):
+        wait_idle(server.pid)
+        since, _ = log.newest()
         before = cpu_seconds(server.pid)
-        publish()  # nobody listens: the schedule's own cost, as for the GraphQL reply
-        time.sleep(schedule[-1][0] - schedule[0][0] + 0.5)
-        fixed = cpu_seconds(server.pid) - before
-        results = []
-        for n in ns:
-            trigger = publish if n <= reply_max else None
-            figures, _ = measure(clients, server, n, "", "", None, trigger, fixed)
-            reset()
-            results.append(figures)
-            print(f"    bare {figures}", flush=True)
-        return results, fresh
+        send()
+        log.wait_reply_done(since)
+        wait_idle(server.pid)
+        if i:
+            costs.append(cpu_seconds(server.pid) - before)
+        events = log.count_since(since)
+    side.fixed = min(costs)
+    return side, events
+
+
+def start_bare(
+    stack: ExitStack, clients: Clients, tmp: Path, schedule: list[tuple[float, int, str]]
+) -> Side:
+    """The baseline, replaying ``schedule`` (filled in later, by the first GraphQL reply)."""
+    with pinned({0}):
+        server = stack.enter_context(
+            live_server("sqlite://", tmp / "bare", app="bench.bare_broadcast:app")
+        )
+
+    def publish() -> None:
+        first = schedule[0][0]
+        events = [[round(at - first, 6), size, typename] for at, size, typename in schedule]
+        httpx.post(f"{server.url}/publish", json={"events": events}, timeout=10)
+
+    return Side("bare", clients, server, publish)
+
+
+def measure_bare_fixed(bare: Side, schedule: list[tuple[float, int, str]]) -> None:
+    """The schedule's own cost with nobody listening, as for the GraphQL reply."""
+    before = cpu_seconds(bare.server.pid)
+    bare.trigger()
+    time.sleep(schedule[-1][0] - schedule[0][0] + 0.5)
+    bare.fixed = cpu_seconds(bare.server.pid) - before
+
+
+def run(
+    ns: list[int], sides: tuple[Side, Side], schedule: list[tuple[float, int, str]], reply_max: int
+) -> tuple[list[Figures], list[Figures]]:
+    """Per N, both servers hold N subscribers and take turns: GraphQL reply, bare replay, ...
+    so both see the machine in the same state (a sequential run drifts by tens of percent)."""
+    graphql, bare = sides
+    results: tuple[list[Figures], list[Figures]] = ([], [])
+    for n in ns:
+        if n > reply_max:
+            for side, out in zip(sides, results, strict=True):
+                out.append(side.memory_only(n))
+                print(f"    {side.label} {out[-1]}", flush=True)
+            continue
+        graphql.open(n)
+        rounds: tuple[list[Figures], list[Figures]] = ([], [])
+        figures, seen = graphql.round(n)
+        rounds[0].append(figures)
+        if not schedule:
+            schedule.extend(seen)
+            measure_bare_fixed(bare, schedule)
+        bare.open(n)
+        for i in range(ROUNDS):
+            if i:
+                rounds[0].append(graphql.round(n)[0])
+            rounds[1].append(bare.round(n)[0])
+        graphql.close()
+        bare.close()
+        for side, side_rounds, out in zip(sides, rounds, results, strict=True):
+            out.append(median_figures(side_rounds))
+            print(f"    {side.label} {out[-1]}", flush=True)
+    return results
 
 
 def fmt(value: float, digits: int = 1) -> str:
@@ -848,23 +865,37 @@ def main() -> None:
         largest = max(n for n in ns if n <= args.reply_max)
         PROFILE.update(out=args.profile, n=largest, py_spy=args.py_spy)
     llm = FakeLLM(args.rate)
-    clients = Clients(args.procs)
+    clients = [Clients(args.procs) for _ in range(2)]  # one pool per server: both stay open
     try:
-        with tempfile.TemporaryDirectory() as tmp_name:
+        with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
             tmp = Path(tmp_name)
-            graphql, schedule, fixed, events, fresh_g = run_graphql(
-                ns, clients, llm, False, tmp, args.reply_max
-            )
-            if args.graphql_only:
-                report(graphql, graphql, None, fixed, events, args.rate, (fresh_g, fresh_g))
+            graphql, events = start_graphql(stack, clients[0], llm, tmp)
+            fresh_g = graphql.memory_only(ns[-1])
+            print(f"    graphql fresh {fresh_g}", flush=True)
+            schedule: list[tuple[float, int, str]] = []
+            if args.graphql_only:  # profiling the app alone; the ratios then read 1.00
+                results = []
+                for n in ns:
+                    graphql.open(n)
+                    results.append(median_figures([graphql.round(n)[0] for _ in range(ROUNDS)]))
+                    graphql.close()
+                report(results, results, None, graphql.fixed, events, args.rate, (fresh_g, fresh_g))
                 return
-            bare, fresh_b = run_bare(ns, clients, schedule, tmp, args.reply_max)
+            bare = start_bare(stack, clients[1], tmp, schedule)
+            fresh_b = bare.memory_only(ns[-1])
+            print(f"    bare fresh {fresh_b}", flush=True)
+            on_graphql, on_bare = run(ns, (graphql, bare), schedule, args.reply_max)
             deflate = None
             if not args.no_deflate:  # idle memory only: its CPU cost would add minutes
-                deflate = run_graphql([min(1000, args.max)], clients, llm, True, tmp, 0)[4]
-            report(graphql, bare, deflate, fixed, events, args.rate, (fresh_g, fresh_b))
+                with ExitStack() as deflate_stack:
+                    side, _ = start_graphql(deflate_stack, clients[0], llm, tmp, deflate=True)
+                    deflate = side.memory_only(min(1000, args.max), deflate=True)
+            report(
+                on_graphql, on_bare, deflate, graphql.fixed, events, args.rate, (fresh_g, fresh_b)
+            )
     finally:
-        clients.stop()
+        for pool in clients:
+            pool.stop()
 
 
 if __name__ == "__main__":
