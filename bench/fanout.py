@@ -506,6 +506,11 @@ def one_round(
         finished=sum(r[1] for r in replies),
         sys_share=sys_share,
     )
+    print(
+        f"      {PROFILE.get('label', '')} n={n}: p50 {figures.p50_ms:.1f} ms, "
+        f"p99 {figures.p99_ms:.1f} ms, {figures.cpu_us:.1f} us/delivery",
+        flush=True,
+    )
     return figures, sizes
 
 
