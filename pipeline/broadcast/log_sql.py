@@ -7,11 +7,8 @@ advisory lock), so ids commit in order and a reader never sees a later id before
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sqlite3
 
-import aiosqlite
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -28,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
 from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
@@ -71,17 +68,8 @@ class SqlEventLog:
         # time is pruned at once, so each channel holds at most about max_len + prune_every
         # rows per writing process. Cleared when large: forgetting only means an early prune.
         self._since_prune: dict[str, int] = {}
-        self._driver: aiosqlite.Connection | None = None  # SQLite appends: see _append_sqlite
-        self._driver_lock = asyncio.Lock()
-        self._closed = False
 
     async def append(self, channel: str, payload: str) -> Appended:
-        engine = self._sessionmaker.kw.get("bind")
-        if isinstance(engine, AsyncEngine) and engine.dialect.name == "sqlite":
-            return await self._append_sqlite(engine, channel, payload)
-        return await self._append_with_session(channel, payload)
-
-    async def _append_with_session(self, channel: str, payload: str) -> Appended:
         t = self.table
         try:
             async with self._sessionmaker() as session, session.begin():
@@ -101,51 +89,6 @@ class SqlEventLog:
         except (OperationalError, DBAPIError, OSError) as e:
             raise LogUnavailable(f"cannot append to {channel!r}: {e}") from e
         return Appended(cursor=str(new_id), prev=LOG_START if prev is None else str(prev))
-
-    async def _append_sqlite(self, engine: AsyncEngine, channel: str, payload: str) -> Appended:
-        """One statement, the row and its predecessor, on a connection of the log's own.
-
-        aiosqlite runs every call on its thread, and through SQLAlchemy's pool an append took
-        ~8 thread hops (cursor, execute, fetch per statement, commit, the pool's rollback);
-        under load each hop also waits for the GIL, so on the embedded default this was most
-        of a reply's own cost. Here it is one hop: an autocommitted INSERT ... RETURNING that
-        holds SQLite's one write lock while it reads the predecessor, so that is final.
-        """
-        driver = await self._sqlite_driver(engine)
-        if driver is None:  # an in-memory database is private to its pool's connection
-            return await self._append_with_session(channel, payload)
-        name = self.table.name
-        sql = (
-            f"INSERT INTO {name} (channel, payload) VALUES (?, ?) RETURNING id, "
-            f"(SELECT max(e.id) FROM {name} AS e WHERE e.channel = ? AND e.id < {name}.id)"
-        )
-        try:
-            rows = list(await driver.execute_fetchall(sql, (channel, payload, channel)))
-            if self._due_for_pruning(channel):
-                async with self._sessionmaker() as session, session.begin():
-                    await self._prune(session, channel)
-        except (OperationalError, DBAPIError, sqlite3.Error, ValueError, OSError) as e:
-            raise LogUnavailable(f"cannot append to {channel!r}: {e}") from e
-        if not rows:
-            raise LogUnavailable(f"append to {channel!r} returned no id")
-        new_id, prev = rows[0]
-        return Appended(cursor=str(new_id), prev=LOG_START if prev is None else str(prev))
-
-    async def _sqlite_driver(self, engine: AsyncEngine) -> aiosqlite.Connection | None:
-        path = engine.url.database
-        if not path or path == ":memory:" or path.startswith("file::memory:"):
-            return None
-        async with self._driver_lock:
-            if self._driver is None:
-                if self._closed:
-                    raise LogUnavailable("the log is closed")
-                try:
-                    driver = await aiosqlite.connect(path, timeout=30, isolation_level=None)
-                    await driver.execute("PRAGMA synchronous=NORMAL")
-                except (sqlite3.Error, OSError) as e:
-                    raise LogUnavailable(f"cannot open {path!r}: {e}") from e
-                self._driver = driver
-        return self._driver
 
     async def read_after(self, channel: str, after: str, limit: int) -> list[LogEntry]:
         (after_id,) = self.cursor_key(after)
@@ -200,11 +143,7 @@ class SqlEventLog:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def aclose(self) -> None:
-        async with self._driver_lock:
-            self._closed = True
-            if self._driver is not None:
-                driver, self._driver = self._driver, None
-                await driver.close()
+        return None
 
     def _due_for_pruning(self, channel: str) -> bool:
         count = self._since_prune.get(channel)
