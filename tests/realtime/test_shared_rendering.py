@@ -12,7 +12,9 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from gql import gql
+from gql.transport.exceptions import TransportQueryError
 from starlette.applications import Starlette
 
 from api.graphql_schema import build_schema
@@ -164,3 +166,33 @@ async def test_the_same_cursor_on_two_conversations_renders_each_its_own_event(
 async def _never() -> Any:
     if False:
         yield
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS.values(), ids=PROTOCOLS.keys())
+async def test_an_unknown_cursor_ends_only_that_stream_with_a_coded_error(
+    server: LiveServer, protocol: str
+) -> None:
+    world = setup_conversation(server)
+    cursor = ok(
+        server,
+        "query($c: ID!) { conversation(id: $c) { liveCursor } }",
+        {"c": world["conversation"]},
+        world["token"],
+    )["conversation"]["liveCursor"]
+    async with ws_client(server, world["token"], protocol) as session:
+        bad = {"id": world["conversation"], "after": "not-a-cursor"}
+        with pytest.raises(TransportQueryError) as caught:
+            async for _ in session.subscribe(EVENTS, variable_values=bad):
+                pass
+        assert caught.value.errors is not None
+        assert caught.value.errors[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+        # The socket lives on: the next subscription on it streams a whole reply.
+        good = {"id": world["conversation"], "after": cursor}
+        agen = session.subscribe(EVENTS, variable_values=good)
+        await asyncio.to_thread(send, server, world["token"], world["conversation"], "Still here?")
+        kinds = []
+        async for result in agen:
+            kinds.append(result["conversationEvents"]["__typename"])
+            if kinds[-1] in TERMINAL:
+                break
+    assert kinds[0] == "MessagePosted" and kinds[-1] == "ReplyCompleted"
