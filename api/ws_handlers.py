@@ -83,6 +83,11 @@ async def deliver(
         await feed.close()
 
 
+async def deliver_for(handler: Any, live: LiveOperation, prefix: str) -> None:
+    """``deliver`` for either protocol's handler (their view, context and socket)."""
+    await deliver(handler.view.live_renderer, live, handler.context, handler.websocket, prefix)
+
+
 def _server_send(websocket: Any) -> Send:
     socket = websocket.ws  # Strawberry's ASGI adapter wraps a Starlette WebSocket
     send: Send = socket.scope.get(SERVER_SEND) or socket.send
@@ -138,13 +143,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self._send_result_stream(operation, result_source)
             if live.feed is not None:
                 prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
-                await deliver(
-                    self.view.live_renderer,  # type: ignore[attr-defined]
-                    live,
-                    self.context,
-                    self.websocket,
-                    prefix,
-                )
+                await deliver_for(self, live, prefix)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except _OperationStreamClosed:
             return
@@ -191,13 +190,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             self.subscriptions.pop(operation_id, None)
             if live.feed is not None:
                 prefix = '{"type":"data","id":' + json.dumps(operation_id) + ',"payload":'
-                await deliver(
-                    self.view.live_renderer,  # type: ignore[attr-defined]
-                    live,
-                    self.context,
-                    self.websocket,
-                    prefix,
-                )
+                await deliver_for(self, live, prefix)
             await self.send_message({"type": "complete", "id": operation_id})
         except WebSocketDisconnected:
             pass

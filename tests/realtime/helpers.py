@@ -82,6 +82,18 @@ def setup_conversation(server: LiveServer, email: str = "ada@example.com") -> di
     return {"token": token, "conversation": conv, "companion": comp}
 
 
+def live_cursor(server: LiveServer, world: dict[str, str]) -> str:
+    """Where a race-free subscription starts: everything after this arrives."""
+    data = ok(
+        server,
+        "query($c: ID!) { conversation(id: $c) { liveCursor } }",
+        {"c": world["conversation"]},
+        world["token"],
+    )
+    cursor: str = data["conversation"]["liveCursor"]
+    return cursor
+
+
 def send(server: LiveServer, token: str, conversation: str, text: str) -> dict[str, Any]:
     data = ok(
         server,

@@ -9,7 +9,14 @@ import httpx
 import pytest
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.realtime.helpers import EVENTS, TERMINAL, ok, send, setup_conversation, ws_client
+from tests.realtime.helpers import (
+    EVENTS,
+    TERMINAL,
+    live_cursor,
+    send,
+    setup_conversation,
+    ws_client,
+)
 from tests.support.server import LiveServer
 
 PROTOCOLS = {
@@ -34,12 +41,7 @@ async def subscribe_then_send(
     server: LiveServer, world: dict[str, str], protocol: str, text: str
 ) -> list[dict[str, Any]]:
     """Subscribe from the conversation's liveCursor (no race), send, collect the reply."""
-    cursor = ok(
-        server,
-        "query($c: ID!) { conversation(id: $c) { liveCursor } }",
-        {"c": world["conversation"]},
-        world["token"],
-    )["conversation"]["liveCursor"]
+    cursor = live_cursor(server, world)
     events: list[dict[str, Any]] = []
     async with ws_client(server, world["token"], protocol) as session:
         agen = session.subscribe(

@@ -25,7 +25,14 @@ from schema.types.events import event_from_payload
 from services.events import envelope
 from services.identity import Viewer
 from store.base import utcnow
-from tests.realtime.helpers import EVENTS, TERMINAL, ok, send, setup_conversation, ws_client
+from tests.realtime.helpers import (
+    EVENTS,
+    TERMINAL,
+    live_cursor,
+    send,
+    setup_conversation,
+    ws_client,
+)
 from tests.realtime.test_live_reply import PROTOCOLS
 from tests.support.server import LiveServer
 
@@ -70,12 +77,7 @@ async def test_every_socket_gets_every_event_while_each_event_executes_once_per_
     server: LiveServer,
 ) -> None:
     world = setup_conversation(server)
-    cursor = ok(
-        server,
-        "query($c: ID!) { conversation(id: $c) { liveCursor } }",
-        {"c": world["conversation"]},
-        world["token"],
-    )["conversation"]["liveCursor"]
+    cursor = live_cursor(server, world)
     renders_before, deliveries_before = live_counts(server)
     transport_ws, legacy = PROTOCOLS.values()
     watchers = [
@@ -173,12 +175,7 @@ async def test_an_unknown_cursor_ends_only_that_stream_with_a_coded_error(
     server: LiveServer, protocol: str
 ) -> None:
     world = setup_conversation(server)
-    cursor = ok(
-        server,
-        "query($c: ID!) { conversation(id: $c) { liveCursor } }",
-        {"c": world["conversation"]},
-        world["token"],
-    )["conversation"]["liveCursor"]
+    cursor = live_cursor(server, world)
     async with ws_client(server, world["token"], protocol) as session:
         bad = {"id": world["conversation"], "after": "not-a-cursor"}
         with pytest.raises(TransportQueryError) as caught:
