@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 @dataclass(eq=False, slots=True)
 class _Channel:
     ready: asyncio.Future[None]
-    subscribers: set[LocalSubscriber] = field(default_factory=set)
+    # A dict as an ordered set: events reach subscribers in the order they joined, the same
+    # order on every run (a set's order follows memory addresses).
+    subscribers: dict[LocalSubscriber, None] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
 
 
@@ -59,7 +61,7 @@ class ChannelFanout:
             entry.task = asyncio.create_task(self._pump(channel, entry), name=f"pump:{channel}")
             entry.task.add_done_callback(_log_failure)
             self.subscriptions_opened += 1
-        entry.subscribers.add(subscriber)
+        entry.subscribers[subscriber] = None
         try:
             await asyncio.shield(entry.ready)
         except BaseException:
@@ -70,7 +72,7 @@ class ChannelFanout:
         entry = self._channels.get(channel)
         if entry is None or subscriber not in entry.subscribers:
             return
-        entry.subscribers.discard(subscriber)
+        entry.subscribers.pop(subscriber, None)
         if entry.subscribers or entry.task is None:
             return
         del self._channels[channel]

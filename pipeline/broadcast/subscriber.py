@@ -17,7 +17,7 @@ from pipeline.broadcast.wire import Live
 
 
 class LocalSubscriber:
-    __slots__ = ("_items", "_size", "_waiter", "closed", "dropped", "lagged")
+    __slots__ = ("_items", "_loop", "_size", "_waiter", "closed", "dropped", "lagged")
 
     def __init__(self, queue_size: int) -> None:
         if queue_size < 1:
@@ -25,6 +25,9 @@ class LocalSubscriber:
         self._items: list[Live] = []  # a few at most, unless the client lags
         self._size = queue_size
         self._waiter: asyncio.Future[None] | None = None
+        # Kept, not looked up per wait: asyncio.get_running_loop() makes a getpid() system
+        # call each time, and the consumer waits once per event (strace: one per delivery).
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.lagged = False
         self.closed = False
         self.dropped = 0
@@ -60,7 +63,10 @@ class LocalSubscriber:
     def wait(self) -> asyncio.Future[None]:
         """Done at the next event or flag change. Plain calls and one future instead of a
         coroutine: the consumer waits here once per event."""
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
         return waiter
 
     def _wake(self) -> None:
