@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             quota_check=quotas.check_can_send_message,
             voice_check=lambda session, user_id: quotas.check_can_use_voice(session, user_id, 0),
         )
+        state.replies.erased_here.append(graphql.live_renderer.forget)
         await state.replies.start()
         state.extras["on_user_erased"] = state.replies.user_erased
         state.devices = build_devices(settings, state, state.hub)

@@ -146,6 +146,13 @@ class LiveRenderer:
         finally:
             del self._pending[slot]
 
+    def forget(self, user_id: int | None = None) -> None:
+        """Drop every rendered payload: an erased person's messages and name may be in any
+        viewer's (shared conversations). Numbers already handed out are never reused."""
+        self._payloads.clear()
+        self._executors.clear()
+        self._keys.clear()
+
     def result_payload(self, result: ExecutionResult, context: Context) -> dict[str, Any]:
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:

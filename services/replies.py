@@ -99,6 +99,9 @@ class ReplyService:
     _sessions: dict[int, set[Closer]] = field(default_factory=dict)
     _listener: asyncio.Task[None] | None = None
     _companions: dict[int, int] = field(default_factory=dict)
+    # Called on every process when an account is erased, after its sockets closed (caches of
+    # rendered events drop what they hold of the person).
+    erased_here: list[Callable[[int], None]] = field(default_factory=list)
 
     async def start(self) -> None:
         await self._fail_orphans()
@@ -353,6 +356,8 @@ class ReplyService:
         for close in list(self._sessions.get(user_id, ())):
             with contextlib.suppress(Exception):
                 await close()
+        for forget in self.erased_here:
+            forget(user_id)
 
     # ---- the reply ---------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from api.graphql_schema import build_schema
 from api.live_render import LiveRenderer, event_variables
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.live_feed import LiveFeed, LiveOperation
+from schema import ids
 from schema.types.events import event_from_payload
 from services.events import envelope
 from services.identity import Viewer
@@ -34,6 +36,7 @@ from tests.realtime.helpers import (
     ws_client,
 )
 from tests.realtime.test_live_reply import PROTOCOLS
+from tests.support.graphql import PASSWORD, REGISTER, GraphQLClient
 from tests.support.server import LiveServer
 
 SLIM = gql("""
@@ -123,51 +126,79 @@ def test_only_variables_read_below_the_root_field_split_the_rendering() -> None:
     assert event_variables(conditional, "S") == ("after", "withText")
 
 
+DELTA_TEXT = (
+    "subscription { conversationEvents(conversationId: 1) "
+    "{ ... on MessageDelta { text conversationId } } }"
+)
+
+
+def delta_feed(conversation: int, user_id: int = 1) -> LiveFeed:
+    """A feed as conversationEvents hands it over, with no log behind it."""
+
+    def event_for(entry: LogEntry) -> Any:
+        return event_from_payload(entry.cursor, json.loads(entry.payload), str)
+
+    async def nothing() -> AsyncIterator[LogEntry]:
+        return
+        yield
+
+    async def close() -> None:
+        pass
+
+    return LiveFeed(
+        f"conversation:{conversation}",
+        nothing(),
+        lambda e: e,
+        event_for,
+        Viewer(user_id=user_id, expires_at=0),
+        "http://testserver",
+        close,
+    )
+
+
+async def rendered(renderer: LiveRenderer, feed: LiveFeed, entry: LogEntry) -> dict[str, Any]:
+    operation = LiveOperation(DELTA_TEXT, None, None)
+    payload = renderer.payload(renderer.key(operation, feed), operation, feed, entry)
+    text = payload if isinstance(payload, str) else await payload
+    event: dict[str, Any] = json.loads(text)["data"]["conversationEvents"]
+    return event
+
+
+def delta(conversation: int, text: str, cursor: str = "1700000000000-0") -> LogEntry:
+    logged = envelope("MessageDelta", conversation, 10, utcnow(), {"seq": 0, "text": text})
+    return LogEntry(cursor, logged)
+
+
 async def test_the_same_cursor_on_two_conversations_renders_each_its_own_event(
     app: Starlette,
 ) -> None:
     # Redis stream ids are per stream: two conversations can log "1700000000000-0" together.
-    state = app.state.holo
-    schema = build_schema()
-    renderer = LiveRenderer(state, schema._schema, json.dumps)
-    query = (
-        "subscription { conversationEvents(conversationId: 1) "
-        "{ ... on MessageDelta { text conversationId } } }"
-    )
-    cursor = "1700000000000-0"
-    payloads = []
-    for conversation, text in ((1, "for conversation one"), (2, "for conversation two")):
-        logged = envelope("MessageDelta", conversation, 10, utcnow(), {"seq": 0, "text": text})
-
-        def event_for(entry: LogEntry) -> Any:
-            return event_from_payload(entry.cursor, json.loads(entry.payload), str)
-
-        async def close() -> None:
-            pass
-
-        feed = LiveFeed(
-            f"conversation:{conversation}",
-            _never(),
-            lambda e: e,
-            event_for,
-            Viewer(user_id=1, expires_at=0),
-            "http://testserver",
-            close,
-        )
-        operation = LiveOperation(query, None, None)
-        key = renderer.key(operation, feed)
-        for _ in range(2):
-            payload = renderer.payload(key, operation, feed, LogEntry(cursor, logged))
-            payloads.append(payload if isinstance(payload, str) else await payload)
-    one, one_again, two, _ = (json.loads(p)["data"]["conversationEvents"] for p in payloads)
-    assert one == one_again == {"text": "for conversation one", "conversationId": "cnv_1"}
-    assert two == {"text": "for conversation two", "conversationId": "cnv_2"}
-    assert renderer.renders == 2 and renderer.deliveries == 4
+    renderer = LiveRenderer(app.state.holo, build_schema()._schema, json.dumps)
+    one, two = delta_feed(1), delta_feed(2)
+    first = await rendered(renderer, one, delta(1, "for conversation one"))
+    again = await rendered(renderer, one, delta(1, "for conversation one"))
+    second = await rendered(renderer, two, delta(2, "for conversation two"))
+    assert first == again == {"text": "for conversation one", "conversationId": "cnv_1"}
+    assert second == {"text": "for conversation two", "conversationId": "cnv_2"}
+    assert renderer.renders == 2 and renderer.deliveries == 3
 
 
-async def _never() -> Any:
-    if False:
-        yield
+async def test_erasing_an_account_drops_every_rendered_event(
+    app: Starlette, api: GraphQLClient
+) -> None:
+    ada = await api.ok(REGISTER, {"email": "ada@example.com", "password": PASSWORD, "name": "Ada"})
+    token = ada["register"]["accessToken"]
+    view = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
+    renderer: LiveRenderer = view.live_renderer
+    feed = delta_feed(1, user_id=ids.decode("User", ada["register"]["user"]["id"]))
+    await rendered(renderer, feed, delta(1, "something Ada said"))
+    await rendered(renderer, feed, delta(1, "something Ada said"))
+    assert renderer.renders == 1  # kept for the next subscriber...
+
+    await api.ok("mutation($p: String!) { deleteMyAccount(password: $p) }", {"p": PASSWORD}, token)
+
+    await rendered(renderer, feed, delta(1, "something Ada said"))
+    assert renderer.renders == 2  # ...but not once the account is gone
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS.values(), ids=PROTOCOLS.keys())
