@@ -7,7 +7,7 @@ process (``api.live_render``), framed with this operation's id, written to the s
 messages on the wire are exactly those Strawberry would send.
 
 The two run methods follow Strawberry 0.341's ``run_operation``/``handle_async_results``;
-``tests/realtime/test_protocols.py`` holds both protocols to their specs.
+``tests/realtime/test_live_reply.py`` and ``test_shared_rendering.py`` run both protocols.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ async def deliver(
             with suppress(WebSocketDisconnect, OSError):
                 await send({"type": "websocket.send", "text": text})
     finally:
-        await feed.close()
+        await operation.release()
 
 
 async def deliver_for(handler: Any, live: LiveOperation, prefix: str) -> None:
@@ -131,6 +131,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         live = LiveOperation(operation.query, operation.variables, operation.operation_name)
+        try:
+            await self._run_live(operation, live)
+        finally:
+            await live.release()
+
+    async def _run_live(self, operation: Operation[Context, None], live: LiveOperation) -> None:
         try:
             result_source = await self.schema.stream(
                 operation.query,
@@ -199,3 +205,4 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         finally:
             self.subscriptions.pop(operation_id, None)
             self.tasks.pop(operation_id, None)
+            await live.release()

@@ -34,7 +34,7 @@ class LiveFeed:
 class LiveOperation:
     """The root value of one WebSocket operation: where a resolver leaves its feed."""
 
-    __slots__ = ("feed", "operation_name", "query", "variables")
+    __slots__ = ("_released", "feed", "operation_name", "query", "variables")
 
     def __init__(
         self, query: str, variables: dict[str, Any] | None, operation_name: str | None
@@ -43,8 +43,16 @@ class LiveOperation:
         self.variables = variables or {}
         self.operation_name = operation_name
         self.feed: LiveFeed | None = None
+        self._released = False
 
     def take(self, feed: LiveFeed) -> None:
         if self.feed is not None:
             raise RuntimeError("an operation streams one feed")
         self.feed = feed
+
+    async def release(self) -> None:
+        """Close the feed, once, however the operation ended (an operation cancelled between
+        the hand-off and its first event must not leave the feed's expiry timer behind)."""
+        if self.feed is not None and not self._released:
+            self._released = True
+            await self.feed.close()
