@@ -45,7 +45,7 @@ def add_parser(sub: Any) -> None:
     demo.add_argument(
         "--url",
         default="http://127.0.0.1:8000/graphql",
-        help="a running server; if none answers there, an embedded one starts",
+        help="a running server (its address or /graphql); if none answers, an embedded one starts",
     )
     demo.add_argument("--message", default="Hello! Who are you, and what do you love?")
     demo.set_defaults(run=run)
@@ -58,8 +58,14 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with _server(args.url) as url:
+    with _server(graphql_url(args.url)) as url:
         return asyncio.run(_demo(url, args.message))
+
+
+def graphql_url(url: str) -> str:
+    """The server's address works as well as its GraphQL endpoint."""
+    url = url.rstrip("/")
+    return url if url.endswith("/graphql") else f"{url}/graphql"
 
 
 @contextlib.contextmanager
@@ -114,9 +120,15 @@ async def _demo(url: str, message: str) -> int:
 
         async def call(query: str, variables: dict[str, Any], token: str | None = None) -> Any:
             headers = {"authorization": f"Bearer {token}"} if token else {}
-            body = (
-                await http.post(url, json={"query": query, "variables": variables}, headers=headers)
-            ).json()
+            response = await http.post(
+                url, json={"query": query, "variables": variables}, headers=headers
+            )
+            try:
+                body = response.json()
+            except ValueError:
+                raise SystemExit(
+                    f"{url} answered {response.status_code} without GraphQL: is it Holo-Mate?"
+                ) from None
             if body.get("errors"):
                 raise SystemExit(f"server said: {body['errors'][0]['message']}")
             return body["data"]

@@ -12,6 +12,8 @@ from tests.support.server import ROOT, LiveServer
 
 @pytest.mark.parametrize("command", ["demo", "test-streaming"])
 def test_demo_prints_the_live_stream(server: LiveServer, command: str) -> None:
+    # Either form of the address: the GraphQL endpoint, or just the server.
+    url = server.graphql_url if command == "demo" else server.url
     out = subprocess.run(
         [
             sys.executable,
@@ -19,7 +21,7 @@ def test_demo_prints_the_live_stream(server: LiveServer, command: str) -> None:
             "from api.cli import main; raise SystemExit(main())",
             command,
             "--url",
-            server.graphql_url,
+            url,
             "--message",
             "Hi Nova, tell me about Jupiter.",
         ],
