@@ -19,3 +19,6 @@ class AuthPolicy:
     verified: VerifiedTokens
     free_attempts: int = 5
     max_lock_s: int = 900
+    # A spent refresh token presented again this soon is a second tab of the same browser racing
+    # the first (browsers share localStorage between tabs with a delay): refused, not theft.
+    refresh_reuse_grace_s: int = 10

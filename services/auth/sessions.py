@@ -87,7 +87,11 @@ async def refresh(session: AsyncSession, policy: AuthPolicy, token: str) -> Auth
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise Unauthenticated("Invalid refresh token", reason="REFRESH_INVALID")
     if row.used_at is not None:
-        # Reuse means the token leaked: end every session descended from this login.
+        if now - row.used_at <= timedelta(seconds=policy.refresh_reuse_grace_s):
+            raise Unauthenticated(
+                "Refresh token already rotated; use the newer one", reason="REFRESH_ROTATED"
+            )
+        # Reuse later means the token leaked: end every session descended from this login.
         await _revoke_family(session, row.family_id, now)
         await session.commit()
         raise Unauthenticated("Refresh token reused; please log in again", reason="REFRESH_REUSED")

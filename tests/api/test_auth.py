@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import update
+from starlette.applications import Starlette
+
+from store.base import utcnow
+from store.models import RefreshToken
 from tests.support.graphql import LOGIN, PASSWORD, GraphQLClient, register
 
 ME = "{ me { id email displayName } }"
@@ -89,12 +95,25 @@ async def test_repeated_failed_logins_are_slowed_down(api: GraphQLClient) -> Non
     assert locked["extensions"]["retryAfter"] >= 1
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_whole_family(api: GraphQLClient) -> None:
+async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
+    api: GraphQLClient, app: Starlette
+) -> None:
     reg = await register(api, "ada@example.com")
     first = (await api.ok(REFRESH, {"t": reg["refreshToken"]}))["refreshToken"]
     assert first["refreshToken"] != reg["refreshToken"]
     assert (await api.ok(ME, token=first["accessToken"]))["me"]["email"] == "ada@example.com"
-    # A thief replays the spent token: refused, and the legitimate newer token dies too.
+    # At once, the spent token is a second tab racing the first: refused, nothing revoked.
+    racing = await api.error(REFRESH, {"t": reg["refreshToken"]})
+    assert racing["extensions"] == {"code": "UNAUTHENTICATED", "reason": "REFRESH_ROTATED"}
+    assert (await api.ok(ME, token=first["accessToken"]))["me"]["email"] == "ada@example.com"
+    # A minute later it is a thief replaying it: refused, and the newer token dies too.
+    async with app.state.holo.sessionmaker() as session:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.used_at.is_not(None))
+            .values(used_at=utcnow() - timedelta(minutes=1))
+        )
+        await session.commit()
     reused = await api.error(REFRESH, {"t": reg["refreshToken"]})
     assert reused["extensions"] == {"code": "UNAUTHENTICATED", "reason": "REFRESH_REUSED"}
     revoked = await api.error(REFRESH, {"t": first["refreshToken"]})

@@ -4,7 +4,9 @@
 // the session). So every caller that sees an expiry shares one refresh: `renew(failedToken)`
 // refreshes only if the failed token is still the current one, concurrent callers in a tab await
 // the same promise, and tabs take turns through a Web Lock, re-reading localStorage inside it
-// because another tab may have refreshed already.
+// because another tab may have refreshed already. That read can still be stale (tabs see each
+// other's localStorage writes with a delay): the server then answers REFRESH_ROTATED instead of
+// ending the session, and we wait for the other tab's tokens to arrive.
 import { print } from "graphql";
 
 import type { AuthFieldsFragment } from "@/gql/graphql";
@@ -110,6 +112,15 @@ export class Session {
       return null; // offline: keep the session, the next request tries again
     }
     const payload = body.data?.refreshToken;
+    if (!payload && rotatedElsewhere(body.errors)) {
+      // Another tab refreshed with this token a moment ago; its tokens reach our localStorage
+      // with a delay. Wait for them rather than end the session.
+      const newer = await newerThan(refreshToken);
+      if (newer) {
+        this.set(newer);
+        return newer.accessToken;
+      }
+    }
     if (!payload) {
       this.signOut(); // spent, reused or revoked: the person has to log in again
       return null;
@@ -126,6 +137,22 @@ export class Session {
     }
     for (const listener of this.listeners) listener(tokens);
   }
+}
+
+function rotatedElsewhere(errors: unknown[] | undefined): boolean {
+  return (errors ?? []).some(
+    (error) => (error as { extensions?: { reason?: string } }).extensions?.reason === "REFRESH_ROTATED",
+  );
+}
+
+/** Tokens another tab stored after rotating `spent`, polled for up to two seconds. */
+async function newerThan(spent: string): Promise<Tokens | null> {
+  for (let waited = 0; waited < 2_000; waited += 100) {
+    const latest = stored();
+    if (latest && latest.refreshToken !== spent) return latest;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
 }
 
 function stored(): Tokens | null {
