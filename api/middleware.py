@@ -47,12 +47,19 @@ class GraphQLSockets:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket" or scope["path"] != self.path:
-            await self.app(scope, receive, send)
+        if scope["type"] != "websocket" or _route_path(scope) != self.path:
+            await self.app(scope, receive, send)  # the router still has a route for the rest
             return
         scope.setdefault("state", {})["request_id"] = uuid.uuid4().hex[:16]
         scope[SERVER_SEND] = send
         await self.graphql(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the app's mount point (behind a proxy prefix, ``root_path``)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] or "/" if root and path.startswith(root) else path
 
 
 class BodyTooLarge(Exception):
