@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from cross_web import HTTPException
@@ -16,6 +15,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types import ExecutionResult
 
 from api.live_render import LiveRenderer
+from api.middleware import new_request_id
 from api.ws_handlers import LeanWebSocketAdapter, LegacyWSHandler, TransportWSHandler
 from resolvers.context import Context
 from resolvers.state import AppState
@@ -100,7 +100,7 @@ class HoloGraphQL(GraphQL[Context, None]):
         return data
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        request_id = request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex[:16]
+        request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
         context = Context(app=self.state, request=request, response=response, request_id=request_id)
         if isinstance(request, Request):
             try:

@@ -10,6 +10,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services import errors as codes
 
 
+def new_request_id() -> str:
+    """The id a request or socket is logged under (and masked errors point to)."""
+    return uuid.uuid4().hex[:16]
+
+
 class RequestId:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -18,7 +23,7 @@ class RequestId:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex[:16]
+        request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -50,7 +55,7 @@ class GraphQLSockets:
         if scope["type"] != "websocket" or _route_path(scope) != self.path:
             await self.app(scope, receive, send)  # the router still has a route for the rest
             return
-        scope.setdefault("state", {})["request_id"] = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = new_request_id()
         scope[SERVER_SEND] = send
         await self.graphql(scope, receive, send)
 

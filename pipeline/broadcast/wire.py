@@ -22,10 +22,6 @@ class Live:
     prev: str
     entry: LogEntry  # made once here and handed as is to every local subscriber
 
-    @property
-    def cursor(self) -> str:
-        return self.entry.cursor
-
 
 def encode_live(cursor: str, prev: str, payload: str) -> str:
     return f"{_MAGIC} {cursor} {prev}\n{payload}"
