@@ -69,14 +69,16 @@ class LiveRenderer:
         self._size = size
         self._max_age_s = max_age_s
         self._payloads: OrderedDict[tuple[int, str, str], tuple[float, str]] = OrderedDict()
-        self._pending: dict[tuple[int, str, str], asyncio.Future[str]] = {}
+        self._pending: dict[tuple[int, str, str], asyncio.Future[str]] = {}  # renders under way
         self._executors: OrderedDict[int, tuple[Executor[Any], Context]] = OrderedDict()
         self._executor_limit = executors
         self._keys: dict[RenderKey, int] = {}
         self._key_limit = 8 * executors
         self._numbers = itertools.count()
+        self._generation = 0  # bumped by forget()
         self.renders = 0  # events executed as GraphQL (/metrics)
         self.deliveries = 0  # payloads handed to subscribers (/metrics)
+        self.writes_waited = 0  # direct writes that found the client's socket full (/metrics)
 
     def key(self, operation: LiveOperation, feed: LiveFeed) -> int:
         """A small number standing for everything that shapes the bytes (interned: it is
@@ -104,14 +106,36 @@ class LiveRenderer:
     ) -> str | Awaitable[str]:
         """The payload text now if it is known, else an awaitable that renders it (once)."""
         self.deliveries += 1
-        slot = (key, feed.channel, entry.cursor)
-        known = self._payloads.get(slot)
+        known = self.cached(key, feed.channel, entry.cursor)
+        if known is not None:
+            return known
+        return asyncio.shield(self.prepare(key, operation, feed, entry))
+
+    def cached(self, key: int, channel: str, cursor: str) -> str | None:
+        """The payload if it is rendered and fresh (the direct path: no awaiting there)."""
+        known = self._payloads.get((key, channel, cursor))
         if known is not None and time.monotonic() - known[0] < self._max_age_s:
             return known[1]
+        return None
+
+    def prepare(
+        self, key: int, operation: LiveOperation, feed: LiveFeed, entry: LogEntry
+    ) -> asyncio.Future[str]:
+        """The rendering of this payload, started unless it is under way. Its failure is
+        raised to whoever awaits it and never logged as unretrieved."""
+        slot = (key, feed.channel, entry.cursor)
         pending = self._pending.get(slot)
-        if pending is not None:
-            return asyncio.shield(pending)
-        return self._render(slot, operation, feed, entry)
+        if pending is None:
+            pending = asyncio.ensure_future(self._render(slot, operation, feed, entry))
+            self._pending[slot] = pending
+            pending.add_done_callback(lambda done: self._settled(slot, done))
+        return pending
+
+    def _settled(self, slot: tuple[int, str, str], done: asyncio.Future[str]) -> None:
+        if self._pending.get(slot) is done:
+            del self._pending[slot]
+        if not done.cancelled():
+            done.exception()
 
     async def _render(
         self,
@@ -120,31 +144,23 @@ class LiveRenderer:
         feed: LiveFeed,
         entry: LogEntry,
     ) -> str:
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._pending[slot] = future
-        try:
-            executor, context = self._executor(slot[0], operation, feed)
-            context.reset_loaders()  # each event reads fresh rows
-            self.renders += 1
-            result = execute_subscription_event(
-                executor.build_per_event_executor(feed.event_for(entry))
-            )
-            if isinstance(result, Awaitable):
-                result = await result
-            assert isinstance(result, ExecutionResult)
-            text = self._encode(self.result_payload(result, context))
+        generation = self._generation
+        executor, context = self._executor(slot[0], operation, feed)
+        context.reset_loaders()  # each event reads fresh rows
+        self.renders += 1
+        result = execute_subscription_event(
+            executor.build_per_event_executor(feed.event_for(entry))
+        )
+        if isinstance(result, Awaitable):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        text = self._encode(self.result_payload(result, context))
+        if generation == self._generation:
             self._payloads[slot] = (time.monotonic(), text)
             self._payloads.move_to_end(slot)
             while len(self._payloads) > self._size:
                 self._payloads.popitem(last=False)
-            future.set_result(text)
-            return text
-        except BaseException as e:
-            future.set_exception(e)
-            future.exception()  # waiters see it; nobody else needs to
-            raise
-        finally:
-            del self._pending[slot]
+        return text
 
     def forget(self, user_id: int | None = None) -> None:
         """Drop every rendered payload: an erased person's messages and name may be in any
@@ -152,6 +168,7 @@ class LiveRenderer:
         self._payloads.clear()
         self._executors.clear()
         self._keys.clear()
+        self._generation += 1  # renders under way now are not kept
 
     def result_payload(self, result: ExecutionResult, context: Context) -> dict[str, Any]:
         payload: dict[str, Any] = {"data": result.data}

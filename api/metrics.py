@@ -97,3 +97,9 @@ class _LiveDelivery:
             "Live events written to subscribers' sockets",
             value=self.renderer.deliveries,
         )
+        yield CounterMetricFamily(
+            "holomate_live_writes_waited",
+            "Live events whose write had to wait for a client that reads slowly "
+            "(its next events queue behind it, other subscribers go on)",
+            value=self.renderer.writes_waited,
+        )

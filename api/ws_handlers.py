@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from contextlib import suppress
 from json import JSONDecodeError
 from typing import TYPE_CHECKING, Any
@@ -36,14 +36,16 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from api.eager_send import send_eagerly
 from api.middleware import SERVER_SEND
+from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
 from resolvers.live_feed import LiveOperation
 
 if TYPE_CHECKING:
     from api.live_render import LiveRenderer
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 async def deliver(
@@ -56,13 +58,19 @@ async def deliver(
     """Write the operation's feed until it ends; a failure ends it with one errors payload
     (masked unless it carries a code), as Strawberry reports a failing stream.
 
-    This loop runs once per event per subscriber, so it calls the server's send itself
-    rather than through a helper: a thousand subscribers make each call a thousand calls.
+    Live events that directly follow are written by the channel's pump itself (``_direct``);
+    this loop writes the rest: the replay, catch-ups after a gap, and anything the direct path
+    declined. It calls the server's send itself, not through a helper, for the same reason: it
+    runs once per event per subscriber.
     """
     feed = operation.feed
     assert feed is not None
     send = _server_send(websocket)
     key = renderer.key(operation, feed)
+    direct = _Direct(renderer, key, feed.channel, prefix, send)
+    if feed.direct is not None:
+        feed.direct.prepare = lambda entry: renderer.prepare(key, operation, feed, entry)
+        feed.direct.deliver = direct.deliver
     try:
         try:
             async for entry in feed.entries:
@@ -70,6 +78,9 @@ async def deliver(
                 if not isinstance(payload, str):
                     payload = await payload
                 try:
+                    if direct.writing is not None:  # a direct write the client is slow to take
+                        await direct.writing
+                        direct.writing = None
                     await send({"type": "websocket.send", "text": prefix + payload + "}"})
                 except (WebSocketDisconnect, OSError) as e:  # the server says OSError: gone
                     raise WebSocketDisconnected from e
@@ -80,7 +91,44 @@ async def deliver(
             with suppress(WebSocketDisconnect, OSError):
                 await send({"type": "websocket.send", "text": text})
     finally:
+        if feed.direct is not None:
+            feed.direct.prepare = feed.direct.deliver = None
         await operation.release()
+
+
+class _Direct:
+    """One socket's direct path: a rendered payload written from inside the pump."""
+
+    __slots__ = ("channel", "key", "prefix", "renderer", "send", "writing")
+
+    def __init__(self, renderer: LiveRenderer, key: int, channel: str, prefix: str, send: Send):
+        self.renderer = renderer
+        self.key = key
+        self.channel = channel
+        self.prefix = prefix
+        self.send = send
+        self.writing: asyncio.Task[None] | None = None  # a write waiting for a slow client
+
+    def deliver(self, entry: LogEntry) -> bool:
+        writing = self.writing
+        if writing is not None:
+            if not writing.done():
+                return False  # queued behind it, for the consumer
+            self.writing = None
+            if writing.cancelled() or writing.exception() is not None:
+                return False  # the consumer's own write will meet the same failure
+        text = self.renderer.cached(self.key, self.channel, entry.cursor)
+        if text is None:
+            return False
+        message = {"type": "websocket.send", "text": self.prefix + text + "}"}
+        try:
+            self.writing = send_eagerly(self.send(message))
+        except Exception:  # noqa: BLE001 - gone: the consumer's write raises it properly
+            return False
+        self.renderer.deliveries += 1
+        if self.writing is not None:
+            self.renderer.writes_waited += 1
+        return True
 
 
 async def deliver_for(handler: Any, live: LiveOperation, prefix: str) -> None:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.log_base import LogEntry
 from services.identity import Viewer
 
@@ -29,6 +30,8 @@ class LiveFeed:
     viewer: Viewer
     base_url: str  # audio URLs are signed against it, so it is part of what is shared
     close: Callable[[], Awaitable[None]]  # releases the channel, timers and session tracking
+    # Set up for the hub's direct path: the transport fills it in while it streams the feed.
+    direct: DirectDelivery | None = None
 
 
 class LiveOperation:

@@ -12,6 +12,7 @@ from typing import Any
 import strawberry
 from strawberry.file_uploads import Upload
 
+from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
@@ -116,7 +117,9 @@ class ReplySubscription:
         base_url = _base_url(context)
         sign = _signer(context.app, base_url)
         channel = channel_for(pk)
-        stream = hub.subscribe(channel, after)
+        live = info.root_value if isinstance(info.root_value, LiveOperation) else None
+        direct = DirectDelivery() if live is not None else None
+        stream = hub.subscribe(channel, after, direct)
         forget = _replies(context.app).track_session(
             viewer.user_id, lambda: _close(context, ACCOUNT_GONE_CLOSE, "Account deleted")
         )
@@ -132,9 +135,9 @@ class ReplySubscription:
         def event_for(entry: LogEntry) -> Any:
             return event_from_payload(entry.cursor, json.loads(entry.payload), sign)
 
-        feed = LiveFeed(channel, stream, api_error, event_for, viewer, base_url, close)
-        if isinstance(info.root_value, LiveOperation):
-            info.root_value.take(feed)  # the WebSocket renders each event once for everyone
+        feed = LiveFeed(channel, stream, api_error, event_for, viewer, base_url, close, direct)
+        if live is not None:
+            live.take(feed)  # the WebSocket renders each event once for everyone
             return
         try:
             async for entry in _entries(stream):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from broadcaster import Broadcast
@@ -19,6 +20,10 @@ from pipeline.broadcast.errors import HubClosed
 from pipeline.broadcast.subscriber import LocalSubscriber
 
 logger = logging.getLogger(__name__)
+
+# How long the pump waits for direct deliverers to prepare an event before offering it anyway
+# (those not ready then take the queued path): one stuck rendering must not stall a channel.
+PREPARE_TIMEOUT_S = 1.0
 
 
 @dataclass(eq=False, slots=True)
@@ -108,7 +113,9 @@ class ChannelFanout:
                     if item is None:
                         logger.warning("ignoring a foreign message on %s", channel)
                         continue
-                    for subscriber in tuple(entry.subscribers):
+                    subscribers = tuple(entry.subscribers)
+                    await _prepare(subscribers, item)
+                    for subscriber in subscribers:
                         subscriber.offer(item)
         finally:
             if not entry.ready.done():
@@ -135,6 +142,28 @@ async def _stop_pump(entry: _Channel) -> None:
         await asyncio.wait({entry.ready})
     entry.task.cancel()
     await asyncio.wait({entry.task})
+
+
+async def _prepare(subscribers: tuple[LocalSubscriber, ...], item: wire.Live) -> None:
+    """Run the direct deliverers' preparations for ``item``, each distinct one once, before
+    anyone is offered it. A failure or a slow one only sends its subscribers down the queued
+    path (whose consumer meets the same failure and reports it)."""
+    pending: set[Awaitable[object]] | None = None
+    for subscriber in subscribers:
+        direct = subscriber.direct
+        if direct is not None and direct.prepare is not None:
+            work = direct.prepare(item.entry)
+            if work is not None:
+                if pending is None:
+                    pending = set()
+                pending.add(work)
+    if pending is None:
+        return
+    tasks = {asyncio.ensure_future(work) for work in pending}
+    done, _ = await asyncio.wait(tasks, timeout=PREPARE_TIMEOUT_S)
+    for task in done:
+        if not task.cancelled():
+            task.exception()  # retrieved: the consumer path reports it to its client
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -17,6 +17,7 @@ from broadcaster import BroadcastBackend
 from pipeline.broadcast import wire
 from pipeline.broadcast.backends import create_broadcast
 from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
+from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.errors import BroadcastUnavailable, HubClosed, LogUnavailable
 from pipeline.broadcast.fanout import ChannelFanout
 from pipeline.broadcast.log_base import EventLog, LogEntry
@@ -111,8 +112,13 @@ class EventHub:
         """The newest cursor of ``channel``: hand it to a client that then subscribes after it."""
         return await self.log.tail(self.namespace + channel)
 
-    async def subscribe(self, channel: str, after: str | None = None) -> AsyncIterator[LogEntry]:
+    async def subscribe(
+        self, channel: str, after: str | None = None, direct: DirectDelivery | None = None
+    ) -> AsyncIterator[LogEntry]:
         """Every entry after ``after`` (``None``: after the newest one now), in order, forever.
+
+        With ``direct``, live events that directly follow may go to ``direct.deliver`` instead
+        (while this generator waits for its next entry); only the others are yielded.
 
         Raises ``CursorExpired`` (now or later, if the client falls further behind than the log
         keeps), ``InvalidCursor``, ``LogUnavailable``, ``HubClosed``. Close it with
@@ -123,7 +129,7 @@ class EventHub:
         _check_channel(channel)
         if after is not None:
             self.log.cursor_key(after)  # reject garbage before subscribing
-        subscriber = LocalSubscriber(self._queue_size)
+        subscriber = LocalSubscriber(self._queue_size, direct=direct)
         await self._fanout.join(channel, subscriber)
         try:
             try:
@@ -133,17 +139,20 @@ class EventHub:
                     raise HubClosed() from None
                 raise
             raise_if_cancel_swallowed()
-            # The resume loop is inlined (not a nested generator): it runs once per event per
-            # subscriber, so each layer saved is saved a thousand times per event at scale.
-            log, key, last, need_log = self.log, self.log.cursor_key, start, True
+            # ``subscriber.last`` is the cursor of the last entry yielded here or delivered
+            # directly (the subscriber advances it while this waits).
+            subscriber.last = start
+            log, key, need_log = self.log, self.log.cursor_key, True
             next_nowait, wait = subscriber.next_nowait, subscriber.wait
             while True:
                 if subscriber.closed:
                     raise HubClosed()
                 if need_log or subscriber.lagged:
                     need_log = False
-                    async for entry in read_log(log, channel, subscriber, last, self._page_size):
-                        last = entry.cursor
+                    async for entry in read_log(
+                        log, channel, subscriber, subscriber.last, self._page_size
+                    ):
+                        subscriber.last = entry.cursor
                         yield entry
                     continue
                 item = next_nowait()
@@ -153,10 +162,11 @@ class EventHub:
                     if item is None:
                         continue  # woken for the flags
                 entry = item.entry
+                last = subscriber.last
                 if item.prev == last or (
                     key(item.prev) == key(last) and key(entry.cursor) > key(last)
                 ):
-                    last = entry.cursor
+                    subscriber.last = entry.cursor
                     yield entry
                 elif key(entry.cursor) > key(last):
                     need_log = True  # a gap: the log has what was lost or dropped
