@@ -17,12 +17,21 @@ from typing import Any
 
 def send_eagerly(send_coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
     """Run it up to its first suspension; None if it finished, else the task finishing it.
-    What it raises before suspending is raised here."""
+    What it raises before suspending is raised here, what it raises later by the task."""
     try:
         yielded = send_coroutine.send(None)
     except StopIteration:
         return None
-    return asyncio.ensure_future(_finish(send_coroutine, yielded))
+    task = asyncio.ensure_future(_finish(send_coroutine, yielded))
+    task.add_done_callback(_retrieve)  # whoever awaits it still gets the error
+    return task
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """A write to a client that left fails; nobody may be left to await it (the operation
+    ended meanwhile), and that is no error worth logging."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _finish(coroutine: Coroutine[Any, Any, None], yielded: Any) -> None:

@@ -109,7 +109,7 @@ class LiveRenderer:
         known = self.cached(key, feed.channel, entry.cursor)
         if known is not None:
             return known
-        return asyncio.shield(self.prepare(key, operation, feed, entry))
+        return asyncio.shield(self._rendering(key, operation, feed, entry))
 
     def cached(self, key: int, channel: str, cursor: str) -> str | None:
         """The payload if it is rendered and fresh (the direct path: no awaiting there)."""
@@ -120,9 +120,17 @@ class LiveRenderer:
 
     def prepare(
         self, key: int, operation: LiveOperation, feed: LiveFeed, entry: LogEntry
+    ) -> asyncio.Future[str] | None:
+        """None if the payload is ready, else its rendering (started unless under way)."""
+        if self.cached(key, feed.channel, entry.cursor) is not None:
+            return None
+        return self._rendering(key, operation, feed, entry)
+
+    def _rendering(
+        self, key: int, operation: LiveOperation, feed: LiveFeed, entry: LogEntry
     ) -> asyncio.Future[str]:
-        """The rendering of this payload, started unless it is under way. Its failure is
-        raised to whoever awaits it and never logged as unretrieved."""
+        """One rendering per payload at a time. Its failure is raised to whoever awaits it
+        and never logged as unretrieved."""
         slot = (key, feed.channel, entry.cursor)
         pending = self._pending.get(slot)
         if pending is None:

@@ -90,6 +90,13 @@ async def deliver(
             text = prefix + renderer.error_payload(feed.api_error(e), context) + "}"
             with suppress(WebSocketDisconnect, OSError):
                 await send({"type": "websocket.send", "text": text})
+    except asyncio.CancelledError:
+        # The client ended the operation: a direct write still waiting is dropped. (Ending
+        # otherwise, it goes out before whatever is sent next: a socket's waiting writes
+        # resume in the order they started.)
+        if direct.writing is not None:
+            direct.writing.cancel()
+        raise
     finally:
         if feed.direct is not None:
             feed.direct.prepare = feed.direct.deliver = None

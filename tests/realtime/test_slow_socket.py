@@ -113,3 +113,29 @@ async def test_a_socket_that_stops_taking_writes_gets_every_event_once_in_order(
     for stream in streams:
         stream.cancel()
     await asyncio.gather(*streams, return_exceptions=True)
+
+
+async def test_an_operation_ended_while_its_write_waits_sends_nothing_more(
+    app: Starlette,
+) -> None:
+    view = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
+    renderer: LiveRenderer = view.live_renderer
+    start = await app.state.holo.hub.tail(channel_for(1))
+    subscribers = app.state.holo.hub.stats().subscribers
+    phone = ClientSocket()
+    stream = await stream_to(app, renderer, phone, start)
+    await wait_until(lambda: app.state.holo.hub.stats().subscribers == subscribers + 1)
+    waited = renderer.writes_waited
+
+    await publish(app, range(2))
+    await wait_until(lambda: len(phone.seqs) == 2)
+    phone.writable.clear()
+    await publish(app, range(2, 3))
+    await wait_until(lambda: renderer.writes_waited == waited + 1)
+    stream.cancel()  # the client sent "complete" for this operation
+    await asyncio.gather(stream, return_exceptions=True)
+    phone.writable.set()
+    await asyncio.sleep(0.05)
+
+    assert phone.seqs == [0, 1], "no event for an operation the client has ended"
+    await wait_until(lambda: app.state.holo.hub.stats().subscribers == subscribers)

@@ -20,7 +20,15 @@ namespace HoloMate.Tests
         const string Usage = "usage: LiveHarness.exe --url http://host:port/graphql [--ws-url ws://host:port/graphql] "
             + "[--model M] [--serial S] [--token DEVICE_TOKEN] [--after CURSOR] [--timeout SECONDS] [--no-audio]";
 
-        public static int Main(string[] args) { return Run(args).GetAwaiter().GetResult(); }
+        // Exit as soon as the result is out: Mono may otherwise linger (seen under load, >15 s)
+        // on a socket still in its closing handshake, and the caller waits for the exit code.
+        public static int Main(string[] args)
+        {
+            int code = Run(args).GetAwaiter().GetResult();
+            Console.Out.Flush();
+            Environment.Exit(code);
+            return code;
+        }
 
         static readonly object Out = new object();
         static void Line(string s) { lock (Out) { Console.WriteLine(s); Console.Out.Flush(); } }
