@@ -71,6 +71,7 @@ async def deliver(
     if feed.direct is not None:
         feed.direct.prepare = lambda entry: renderer.prepare(key, operation, feed, entry)
         feed.direct.deliver = direct.deliver
+        feed.direct.group = key  # one rendering serves every socket with this key
     try:
         try:
             async for entry in feed.entries:

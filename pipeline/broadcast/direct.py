@@ -15,7 +15,7 @@ before; that is also the path for every event that does not directly follow the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 
 from pipeline.broadcast.log_base import LogEntry
 
@@ -26,8 +26,11 @@ Deliver = Callable[[LogEntry], bool]
 class DirectDelivery:
     """Set by the consumer once it is ready (and cleared when it ends); read by the pump."""
 
-    __slots__ = ("deliver", "prepare")
+    __slots__ = ("deliver", "group", "prepare")
 
     def __init__(self) -> None:
         self.prepare: Prepare | None = None  # an awaitable if there is work before deliver
         self.deliver: Deliver | None = None  # True: delivered; False: queue it as usual
+        # Subscribers whose ``prepare`` does the same work share a group: the pump prepares
+        # each event once per group (a thousand sockets of one document: once).
+        self.group: Hashable = self

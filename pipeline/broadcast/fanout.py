@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass, field
 
 from broadcaster import Broadcast
@@ -145,18 +145,21 @@ async def _stop_pump(entry: _Channel) -> None:
 
 
 async def _prepare(subscribers: tuple[LocalSubscriber, ...], item: wire.Live) -> None:
-    """Run the direct deliverers' preparations for ``item``, each distinct one once, before
-    anyone is offered it. A failure or a slow one only sends its subscribers down the queued
-    path (whose consumer meets the same failure and reports it)."""
+    """Run the direct deliverers' preparations for ``item``, once per group, before anyone is
+    offered it. A failure or a slow one only sends its subscribers down the queued path (whose
+    consumer meets the same failure and reports it)."""
+    groups: set[Hashable] = set()
     pending: set[Awaitable[object]] | None = None
     for subscriber in subscribers:
         direct = subscriber.direct
-        if direct is not None and direct.prepare is not None:
-            work = direct.prepare(item.entry)
-            if work is not None:
-                if pending is None:
-                    pending = set()
-                pending.add(work)
+        if direct is None or direct.prepare is None or direct.group in groups:
+            continue
+        groups.add(direct.group)
+        work = direct.prepare(item.entry)
+        if work is not None:
+            if pending is None:
+                pending = set()
+            pending.add(work)
     if pending is None:
         return
     tasks = {asyncio.ensure_future(work) for work in pending}

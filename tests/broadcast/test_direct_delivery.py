@@ -146,3 +146,35 @@ async def test_the_pump_prepares_an_event_before_offering_it_and_a_failure_only_
     assert taken == ["a", "c"]
     assert screen.payloads == ["bad"]
     await screen.close()
+
+
+async def test_subscribers_of_one_group_share_one_preparation_per_event(
+    start_hub: HubFactory,
+) -> None:
+    hub = await start_hub("memory://", MemoryEventLog(100))
+    prepared: list[tuple[str, str]] = []
+    taken: list[str] = []
+    start = await hub.tail(CHANNEL)
+    screens = []
+    for group in ("document A", "document A", "document A", "document B"):
+        direct = direct_to(taken)
+
+        def prepare(entry: LogEntry, group: str = group) -> None:
+            prepared.append((group, entry.payload))
+
+        direct.prepare, direct.group = prepare, group
+        screens.append(Collector(hub.subscribe(CHANNEL, start, direct)))
+    await wait_until(lambda: hub.stats().subscribers == 4)
+
+    for payload in ("x", "y"):
+        await hub.publish(CHANNEL, payload)
+    await wait_until(lambda: len(taken) == 8)
+
+    assert prepared == [
+        ("document A", "x"),
+        ("document B", "x"),
+        ("document A", "y"),
+        ("document B", "y"),
+    ]
+    for screen in screens:
+        await screen.close()
