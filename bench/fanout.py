@@ -794,7 +794,8 @@ def report(
     print(head)
     print("-" * len(head))
     for g, b in zip(graphql, bare, strict=True):
-        cpu_x = g.cpu_us / b.cpu_us if b.cpu_us else float("nan")
+        # CPU is read in 10 ms clock ticks: at N=1 either side may read ~0 (no ratio then).
+        cpu_x = g.cpu_us / b.cpu_us if b.cpu_us >= 0.01 else float("nan")
         mem_x = g.kib_per_sub / b.kib_per_sub if b.kib_per_sub > 0 else float("nan")
         print(
             f"{g.n:>5} | {fmt(g.p50_ms):>7} {fmt(g.p99_ms):>7} {g.per_s:>8.0f} "
