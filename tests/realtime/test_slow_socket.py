@@ -76,6 +76,20 @@ async def stream_to(
     return asyncio.create_task(deliver(renderer, operation, context, websocket, PREFIX))
 
 
+async def open_streams(
+    app: Starlette, sockets: list[ClientSocket]
+) -> tuple[LiveRenderer, list[asyncio.Task[None]]]:
+    """Each socket streams the conversation from now on, through the app's renderer."""
+    view = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
+    renderer: LiveRenderer = view.live_renderer
+    hub = app.state.holo.hub
+    start = await hub.tail(channel_for(1))
+    subscribers = hub.stats().subscribers  # the app's own (its control channel)
+    streams = [await stream_to(app, renderer, socket, start) for socket in sockets]
+    await wait_until(lambda: hub.stats().subscribers == subscribers + len(sockets))
+    return renderer, streams
+
+
 async def publish(app: Starlette, seqs: range) -> None:
     for seq in seqs:
         payload = {"seq": seq, "text": f"word {seq} "}
@@ -87,13 +101,8 @@ async def publish(app: Starlette, seqs: range) -> None:
 async def test_a_socket_that_stops_taking_writes_gets_every_event_once_in_order(
     app: Starlette,
 ) -> None:
-    view = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
-    renderer: LiveRenderer = view.live_renderer
-    start = await app.state.holo.hub.tail(channel_for(1))
-    subscribers = app.state.holo.hub.stats().subscribers  # the app's own (control channel)
     phone, tablet, hologram = ClientSocket(), ClientSocket(), ClientSocket()
-    streams = [await stream_to(app, renderer, s, start) for s in (phone, tablet, hologram)]
-    await wait_until(lambda: app.state.holo.hub.stats().subscribers == subscribers + 3)
+    renderer, streams = await open_streams(app, [phone, tablet, hologram])
     renders, waited = renderer.renders, renderer.writes_waited
 
     await publish(app, range(3))
@@ -118,13 +127,9 @@ async def test_a_socket_that_stops_taking_writes_gets_every_event_once_in_order(
 async def test_an_operation_ended_while_its_write_waits_sends_nothing_more(
     app: Starlette,
 ) -> None:
-    view = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
-    renderer: LiveRenderer = view.live_renderer
-    start = await app.state.holo.hub.tail(channel_for(1))
     subscribers = app.state.holo.hub.stats().subscribers
     phone = ClientSocket()
-    stream = await stream_to(app, renderer, phone, start)
-    await wait_until(lambda: app.state.holo.hub.stats().subscribers == subscribers + 1)
+    renderer, [stream] = await open_streams(app, [phone])
     waited = renderer.writes_waited
 
     await publish(app, range(2))
