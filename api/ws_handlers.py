@@ -58,7 +58,7 @@ async def deliver(
     """Write the operation's feed until it ends; a failure ends it with one errors payload
     (masked unless it carries a code), as Strawberry reports a failing stream.
 
-    Live events that directly follow are written by the channel's pump itself (``_direct``);
+    Live events that directly follow are written by the channel's pump itself (``_Direct``);
     this loop writes the rest: the replay, catch-ups after a gap, and anything the direct path
     declined. It calls the server's send itself, not through a helper, for the same reason: it
     runs once per event per subscriber.

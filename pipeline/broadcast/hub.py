@@ -139,8 +139,9 @@ class EventHub:
                     raise HubClosed() from None
                 raise
             raise_if_cancel_swallowed()
-            # ``subscriber.last`` is the cursor of the last entry yielded here or delivered
-            # directly (the subscriber advances it while this waits).
+            # The resume loop is inlined (not a nested generator): it runs once per event per
+            # subscriber that is not in sync. ``subscriber.last`` is the cursor of the last
+            # entry yielded here or delivered directly (which advances it while this waits).
             subscriber.last = start
             log, key, need_log = self.log, self.log.cursor_key, True
             next_nowait, wait = subscriber.next_nowait, subscriber.wait

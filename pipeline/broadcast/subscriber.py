@@ -33,9 +33,7 @@ class LocalSubscriber:
         "last",
     )
 
-    def __init__(
-        self, queue_size: int, last: str = "", direct: DirectDelivery | None = None
-    ) -> None:
+    def __init__(self, queue_size: int, direct: DirectDelivery | None = None) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be positive")
         self._items: list[Live] = []  # a few at most, unless the client lags
@@ -47,7 +45,7 @@ class LocalSubscriber:
         self.lagged = False
         self.closed = False
         self.dropped = 0
-        self.last = last  # the cursor of the last entry the consumer was given
+        self.last = ""  # the cursor of the last entry given (set by the consumer first)
         self.direct = direct
 
     def offer(self, item: Live) -> None:
