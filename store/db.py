@@ -20,7 +20,29 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         _sqlite_pragmas(engine)
+        _roll_back_cancelled_sqlite_work(engine)
     return engine
+
+
+def _roll_back_cancelled_sqlite_work(engine: AsyncEngine) -> None:
+    """A statement cancelled while aiosqlite's thread runs it must not keep SQLite's lock.
+
+    Cancelling a task in the middle of a write (a barge-in cancels the reply's tasks while they
+    append to the event log; a device that leaves cancels its heartbeat) makes SQLAlchemy
+    invalidate and hard-close the connection, but the close leaves the sqlite3 connection open
+    with its transaction (a statement of it is still referenced), holding the write lock for
+    good: every later write waited out the busy timeout and failed "database is locked"
+    (tests/store/test_cancelled_writes.py). Queueing a rollback on the
+    connection's own thread before the close ends the transaction whatever the close does.
+    """
+
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _on_invalidate(dbapi_conn: Any, _record: Any, _error: BaseException | None) -> None:
+        driver = getattr(dbapi_conn, "driver_connection", None)
+        raw = getattr(driver, "_connection", None)  # aiosqlite's sqlite3.Connection
+        queue = getattr(driver, "_tx", None)  # its thread's work queue, run in order
+        if raw is not None and queue is not None:
+            queue.put_nowait((None, raw.rollback))
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
