@@ -29,11 +29,10 @@ def _roll_back_cancelled_sqlite_work(engine: AsyncEngine) -> None:
 
     Cancelling a task in the middle of a write (a barge-in cancels the reply's tasks while they
     append to the event log; a device that leaves cancels its heartbeat) makes SQLAlchemy
-    invalidate and hard-close the connection, but the close leaves the sqlite3 connection open
-    with its transaction (a statement of it is still referenced), holding the write lock for
-    good: every later write waited out the busy timeout and failed "database is locked"
-    (tests/store/test_cancelled_writes.py). Queueing a rollback on the
-    connection's own thread before the close ends the transaction whatever the close does.
+    invalidate and hard-close the connection, yet its transaction stayed open and held the
+    write lock for good: every later write waited out the busy timeout and failed "database is
+    locked" (tests/store/test_cancelled_writes.py). A rollback queued on the connection's own
+    thread before the close ends the transaction whatever the close does.
     """
 
     @event.listens_for(engine.sync_engine, "invalidate")
