@@ -50,7 +50,13 @@ class PrivacyMutation:
         if app.storage is None:
             raise RuntimeError("blob storage is not configured")
         await erasure.erase_account(
-            app.sessionmaker, app.policy, app.storage, _exports(info), viewer.user_id, password
+            app.sessionmaker,
+            app.policy,
+            app.storage,
+            _exports(info),
+            viewer.user_id,
+            password,
+            app.hub,
         )
         on_erased = app.extras.get("on_user_erased")
         if on_erased is not None:  # the realtime layer closes the person's sockets

@@ -1,4 +1,5 @@
-"""Erase an account: every row and blob of the person, in one transaction plus a folder delete.
+"""Erase an account: every row of the person in one transaction, then their events in the
+replay log (which may be Redis, outside that transaction), then their folder of blobs.
 
 Every table is cleared explicitly even where ``ON DELETE CASCADE`` would do it, so erasure does
 not depend on SQLite's foreign-key pragma being on; a table added later with a cascading foreign
@@ -9,16 +10,20 @@ replies keep pointing at them and others see "Removed user" instead of a hole in
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pipeline.broadcast import EventHub, LogUnavailable
 from pipeline.storage.base import BlobStorage
 from services.auth.policy import AuthPolicy
+from services.devices.channels import companion_channel
 from services.errors import Unauthenticated
+from services.events import channel_for
 from services.privacy import DataExports
-from store.metadata import event_log
 from store.models import (
     AnimationSequence,
     BillingSubscription,
@@ -37,6 +42,8 @@ from store.models import (
     VoiceProfile,
 )
 
+log = logging.getLogger(__name__)
+
 
 def user_prefix(user_id: int) -> str:
     return f"users/{user_id}"
@@ -50,11 +57,25 @@ async def check_password(
         raise Unauthenticated("Password is wrong", reason="BAD_CREDENTIALS")
 
 
-async def erase_rows(session: AsyncSession, user_id: int) -> None:
-    """Delete or anonymise everything of ``user_id``; the caller commits."""
+@dataclass(frozen=True)
+class ReplayLogErasure:
+    """What of the replay log goes with a person: the channels of what they owned, and in the
+    conversations of others where they spoke, the events carrying their messages."""
+
+    channels: list[str]
+    scrub: list[str]
+    marker: str
+
+    async def apply(self, hub: EventHub) -> None:
+        await hub.erase(self.channels, self.scrub, self.marker)
+
+
+async def erase_rows(session: AsyncSession, user_id: int) -> ReplayLogErasure:
+    """Delete or anonymise everything of ``user_id``; the caller commits, then applies the
+    returned replay-log erasure (the log may live outside the database: Redis)."""
     companions = select(Companion.id).where(Companion.owner_id == user_id)
     own_conversations = select(Conversation.id).where(Conversation.companion_id.in_(companions))
-    await _erase_replay_log(session, user_id, companions, own_conversations)
+    replay_log = await _replay_log_erasure(session, user_id, companions, own_conversations)
     # Others' conversations: keep the thread, drop the words and the name.
     await session.execute(
         update(Message)
@@ -89,23 +110,33 @@ async def erase_rows(session: AsyncSession, user_id: int) -> None:
     for owned_by_user in (RefreshToken, UserPreference, BillingSubscription, DataExport):
         await session.execute(delete(owned_by_user).where(owned_by_user.user_id == user_id))
     await session.execute(delete(User).where(User.id == user_id))
+    return replay_log
 
 
-async def _erase_replay_log(
+async def _replay_log_erasure(
     session: AsyncSession, user_id: int, companions: Any, own_conversations: Any
-) -> None:
-    """The live events kept for resume hold words too: drop the erased person's channels and,
-    in others' conversations, the events carrying their messages (the SQL log; a Redis log
-    ages out by its own length bound)."""
+) -> ReplayLogErasure:
+    """Read before the rows change: which messages were the person's is lost afterwards."""
     conversation_ids = (await session.scalars(own_conversations)).all()
     companion_ids = (await session.scalars(companions)).all()
-    suffixes = [f"conversation:{i}" for i in conversation_ids] + [
-        f"companion:{i}" for i in companion_ids
-    ]
-    for suffix in suffixes:  # channels may carry a deployment namespace in front
-        await session.execute(delete(event_log).where(event_log.c.channel.endswith(suffix)))
-    await session.execute(
-        delete(event_log).where(event_log.c.payload.contains(f'"author_id":{user_id},'))
+    # Others' conversations where the person spoke, and their companions' channels (which
+    # holograms follow: they carry the same events).
+    spoken_in = (
+        await session.execute(
+            select(Conversation.id, Conversation.companion_id).where(
+                Conversation.id.in_(
+                    select(Message.conversation_id).where(Message.author_id == user_id)
+                ),
+                Conversation.id.not_in(own_conversations),
+            )
+        )
+    ).all()
+    return ReplayLogErasure(
+        channels=[channel_for(i) for i in conversation_ids]
+        + [companion_channel(i) for i in companion_ids],
+        scrub=[channel_for(c) for c, _ in spoken_in]
+        + [companion_channel(k) for k in sorted({k for _, k in spoken_in})],
+        marker=f'"author_id":{user_id},',
     )
 
 
@@ -120,17 +151,25 @@ async def erase_account(
     exports: DataExports,
     user_id: int,
     password: str,
+    hub: EventHub | None,
 ) -> None:
-    """Check the password, then erase rows first and blobs second.
+    """Check the password, then erase rows first, the replay log and blobs after.
 
     Rows go first: if the blob delete then fails, nothing points at the files any more and a
     retry of the folder delete is safe; the other order could leave rows naming missing audio.
+    A replay log that cannot be reached then (Redis down) is logged: its entries age out (its
+    length bound, an idle week), and the account is gone either way.
     """
     async with sessionmaker() as session:
         await check_password(session, policy, user_id, password)
     await exports.cancel_for(user_id)
     async with sessionmaker() as session:
-        await erase_rows(session, user_id)
+        replay_log = await erase_rows(session, user_id)
         await session.commit()
     policy.verified.forget_user(user_id)
+    if hub is not None:
+        try:
+            await replay_log.apply(hub)
+        except LogUnavailable:
+            log.exception("erasing user %s: the replay log kept their events", user_id)
     await erase_blobs(storage, user_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -182,6 +182,14 @@ class EventHub:
         finally:
             self._dropped_by_gone += subscriber.dropped
             await self._fanout.leave(channel, subscriber)
+
+    async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
+        """Forget ``channels`` in the replay log and, in ``scrub``, the entries carrying
+        ``marker`` (erasing a person). Live subscribers of them see their cursor expire."""
+        self._check_running()
+        await self.log.erase(
+            [self.namespace + c for c in channels], [self.namespace + c for c in scrub], marker
+        )
 
     def stats(self) -> HubStats:
         subscribers = self._fanout.all_subscribers()

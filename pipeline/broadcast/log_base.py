@@ -6,6 +6,7 @@ live events (slow consumer, reconnect, another process) re-reads them from the l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -51,6 +52,11 @@ class EventLog(Protocol):
 
     def cursor_key(self, cursor: str) -> tuple[int, ...]:
         """A sort key: cursors of one channel compare in append order. Raises ``InvalidCursor``."""
+        ...
+
+    async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
+        """Forget ``channels`` entirely and, in the ``scrub`` channels, every entry whose payload
+        contains ``marker`` (an erased person's words). A cursor of a forgotten entry expires."""
         ...
 
     async def aclose(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor
@@ -76,6 +77,21 @@ class MemoryEventLog:
         if match is None:
             raise InvalidCursor(cursor)
         return (int(match.group(2)),)
+
+    async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
+        for channel in channels:
+            self._channels.pop(channel, None)
+        for channel in scrub:
+            state = self._channels.get(channel)
+            if state is None:
+                continue
+            # Sequence numbers index the entries, so none can go from the middle: everything
+            # up to the last entry with the marker goes (resuming before it expires).
+            hits = [seq for seq, payload in state.entries if marker in payload]
+            if hits:
+                while state.entries and state.entries[0][0] <= hits[-1]:
+                    state.entries.popleft()
+                state.trimmed_through = hits[-1]
 
     async def aclose(self) -> None:
         return None

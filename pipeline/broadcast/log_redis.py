@@ -9,6 +9,7 @@ it, and cursors from before the restart are refused (CursorExpired) rather than 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -19,6 +20,7 @@ from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
 
 _STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 _FIELD = "p"
+_ERASE_PAGE = 500  # entries read per XRANGE while erasing
 
 
 class RedisStreamEventLog:
@@ -89,6 +91,26 @@ class RedisStreamEventLog:
         if match is None:
             raise InvalidCursor(cursor)
         return (int(match.group(1)), int(match.group(2)))
+
+    async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
+        try:
+            if channels:
+                await self._redis.delete(*(self._prefix + channel for channel in channels))
+            for channel in scrub:
+                key, start = self._prefix + channel, "-"
+                while rows := await self._redis.xrange(key, min=start, count=_ERASE_PAGE):
+                    doomed = [
+                        _text(entry_id)
+                        for entry_id, fields in rows
+                        if fields and marker in _text(fields[_key(fields)])
+                    ]
+                    if doomed:
+                        await self._redis.xdel(key, *doomed)
+                    if len(rows) < _ERASE_PAGE:
+                        break
+                    start = "(" + _text(rows[-1][0])
+        except (RedisError, OSError) as e:
+            raise LogUnavailable(f"cannot erase from the replay log: {e}") from e
 
     async def aclose(self) -> None:
         if self._owns_client:

@@ -8,6 +8,7 @@ advisory lock), so ids commit in order and a reader never sees a later id before
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import (
     BigInteger,
@@ -89,6 +90,19 @@ class SqlEventLog:
         except (OperationalError, DBAPIError, OSError) as e:
             raise LogUnavailable(f"cannot append to {channel!r}: {e}") from e
         return Appended(cursor=str(new_id), prev=LOG_START if prev is None else str(prev))
+
+    async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
+        t = self.table
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                if channels:
+                    await session.execute(delete(t).where(t.c.channel.in_(channels)))
+                if scrub:
+                    await session.execute(
+                        delete(t).where(t.c.channel.in_(scrub), t.c.payload.contains(marker))
+                    )
+        except (OperationalError, DBAPIError, OSError) as e:
+            raise LogUnavailable(f"cannot erase from the replay log: {e}") from e
 
     async def read_after(self, channel: str, after: str, limit: int) -> list[LogEntry]:
         (after_id,) = self.cursor_key(after)

@@ -94,6 +94,33 @@ async def test_garbage_and_unknown_cursors_are_refused(log: EventLog) -> None:
         await log.read_after("conversation:1", ahead, 10)
 
 
+async def test_erasing_a_person_leaves_none_of_their_words_readable(log: EventLog) -> None:
+    await log.append("conversation:1", "her own diary")
+    marker = '"author_id":7,'
+    shared = ['{"author_id":7,"text":"hers"}', '{"author_id":8,"text":"his"}']
+    cursors = [(await log.append("conversation:2", p)).cursor for p in shared]
+    elsewhere = await log.append("conversation:3", '{"author_id":7,"text":"not listed"}')
+
+    await log.erase(["conversation:1"], ["conversation:2"], marker)
+
+    assert await log.read_after("conversation:1", LOG_START, 10) == []
+    assert await log.tail("conversation:1") == LOG_START
+    for cursor in [LOG_START, *cursors]:  # from wherever a client resumes: gone, or expired
+        try:
+            readable = await log.read_after("conversation:2", cursor, 10)
+        except CursorExpired:
+            continue
+        assert not any(marker in entry.payload for entry in readable)
+    # Only the listed channels change, and the scrubbed one goes on from its tail.
+    assert [e.cursor for e in await log.read_after("conversation:3", LOG_START, 10)] == [
+        elsewhere.cursor
+    ]
+    newest = await log.append("conversation:2", '{"author_id":8,"text":"later"}')
+    assert newest.prev == cursors[-1]  # "his" is still there: the chain goes on from it
+    after_tail = await log.read_after("conversation:2", newest.prev, 10)
+    assert [e.cursor for e in after_tail] == [newest.cursor]
+
+
 @pytest.mark.redis
 async def test_redis_stream_stays_near_max_len(redis_client: Redis, prefix: str) -> None:
     log = RedisStreamEventLog(redis_client, 50, key_prefix=prefix)
