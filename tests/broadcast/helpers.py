@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from pipeline.broadcast import Appended, EventLog, LogEntry
 
@@ -83,6 +83,9 @@ class CountingLog:
 
     def cursor_key(self, cursor: str) -> tuple[int, ...]:
         return self.inner.cursor_key(cursor)
+
+    async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
+        await self.inner.erase(channels, scrub, marker)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
