@@ -7,6 +7,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from pipeline.errors import ProviderError
 from services import errors as codes
 from services.errors import AppError
 
@@ -19,6 +20,14 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, AppError):
         return _with(error, error.message, {"code": original.code, **original.extensions})
+    if isinstance(original, ProviderError) and original.retryable:
+        # An outage or rate limit of Stripe, OpenAI, ElevenLabs: the client can try again.
+        log.warning("%s (request %s)", original, request_id)
+        return _with(
+            error,
+            f"The {original.provider} service is not answering; try again shortly",
+            {"code": original.code, "provider": original.provider, "retryable": True},
+        )
     if original is None or (isinstance(original, GraphQLError) and original.original_error is None):
         message = error.message
         extra: dict[str, Any] = {}

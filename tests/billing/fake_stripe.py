@@ -37,11 +37,12 @@ class FakeStripe:
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     customers: set[str] = field(default_factory=set)
     fail_next: int | None = None
+    down: bool = False  # every call answers 500, as during an outage (the SDK's retry too)
 
     def answer(self, path: str, auth: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         self.requests.append((path, form))
-        if self.fail_next is not None:
-            status, self.fail_next = self.fail_next, None
+        if self.fail_next is not None or self.down:
+            status, self.fail_next = self.fail_next or 500, None
             kind, message, code = _ERRORS[status]
             return status, _error(kind, message, code)
         if auth != f"Bearer {API_KEY}":

@@ -250,3 +250,20 @@ def _create(name: str) -> tuple[str, dict[str, Any]]:
         "mutation($input: CreateCompanionInput!) { createCompanion(input: $input) { id } }",
         {"input": {"name": name}},
     )
+
+
+async def test_a_stripe_outage_is_a_retryable_error_the_app_can_show(
+    api: GraphQLClient, stripe_server: FakeStripe
+) -> None:
+    token, _ = await person(api)
+    stripe_server.down = True
+    error = await api.error(START_CHECKOUT, {"plan": "pro"}, token)
+    assert error["extensions"] == {
+        "code": "PROVIDER_UNAVAILABLE",
+        "provider": "stripe",
+        "retryable": True,
+    }
+    assert "try again" in error["message"]
+    stripe_server.down = False  # back: the same request goes through
+    data = await api.ok(START_CHECKOUT, {"plan": "pro"}, token)
+    assert data["startCheckout"]["url"].startswith("https://checkout.stripe.com/")
