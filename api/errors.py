@@ -13,6 +13,7 @@ from services.errors import AppError
 
 log = logging.getLogger("holomate.errors")
 
+_STATES = {"PROVIDER_UNAVAILABLE": "not answering", "PROVIDER_RATE_LIMITED": "busy"}
 _TOO_COMPLEX = ("exceeds maximum operation depth", "aliases found", "tokens. Parsing aborted")
 
 
@@ -25,7 +26,8 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
         log.warning("%s (request %s)", original, request_id)
         return _with(
             error,
-            f"The {original.provider} service is not answering; try again shortly",
+            f"The {original.provider} service is {_STATES.get(original.code, 'failing')}; "
+            "try again shortly",
             {"code": original.code, "provider": original.provider, "retryable": True},
         )
     if original is None or (isinstance(original, GraphQLError) and original.original_error is None):
