@@ -4,7 +4,7 @@ against PostgreSQL + Redis), behind the deployment's channel namespace."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -24,9 +24,16 @@ PASSWORD = "correct horse"
 
 
 async def reply_events(
-    server: LiveServer, token: str, conversation: str, cursor: str, trigger: Any = None
+    server: LiveServer,
+    token: str,
+    conversation: str,
+    cursor: str,
+    trigger: Callable[[], object] | None = None,
 ) -> list[dict[str, Any]]:
-    """Bob's stream from ``cursor`` until a reply ends (after ``trigger`` runs, if given)."""
+    """Bob's stream from ``cursor`` until a reply ends (the one ``trigger`` starts, if given:
+    the replay from ``cursor`` brings what it published before the subscription began)."""
+    if trigger is not None:
+        trigger()
     events: list[dict[str, Any]] = []
     async with (
         ws_client(server, token, PROTOCOLS["graphql-transport-ws"]) as session,
@@ -34,16 +41,10 @@ async def reply_events(
             session.subscribe(EVENTS, variable_values={"id": conversation, "after": cursor})
         ) as stream,
     ):
-        if trigger is not None:
-            task = asyncio.ensure_future(anext(stream))
-            await asyncio.sleep(0.3)  # subscribed before the trigger; replay is covered anyway
-            await asyncio.to_thread(trigger)
-            events.append((await task)["conversationEvents"])
-        if not events or events[-1]["__typename"] not in TERMINAL:
-            async for result in stream:
-                events.append(result["conversationEvents"])
-                if events[-1]["__typename"] in TERMINAL:
-                    break
+        async for result in stream:
+            events.append(result["conversationEvents"])
+            if events[-1]["__typename"] in TERMINAL:
+                break
     return events
 
 
