@@ -4,7 +4,10 @@ Each check reads the plan through ``effective_plan`` (so a lapsed payment stops 
 its grace period ends) and counts exactly what ``billing`` reports as usage. Limit names are
 the fields of the GraphQL ``PlanLimits`` type, so a client can show the matching figure.
 
-The checks are advisory under concurrency: two requests racing for the last slot may both pass.
+A check and the write it allows run one person at a time: each check first locks the person's
+row (``SELECT ... FOR UPDATE``, held until the caller commits), so on PostgreSQL two requests
+racing for the last slot cannot both pass. SQLite has no row locks: there the second writer of
+a racing pair is refused by the database ("database is locked") rather than let through.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from services.billing_usage import day_start, month_start, next_day, next_month,
 from services.errors import QuotaExceeded
 from services.plans import PlanLimits, limits_for
 from store.base import utcnow
-from store.models import BillingSubscription, Companion, HologramDevice, Message, MessageRole
+from store.models import (
+    BillingSubscription,
+    Companion,
+    HologramDevice,
+    Message,
+    MessageRole,
+    User,
+)
 
 
 async def limits_now(session: AsyncSession, user_id: int, now: datetime) -> PlanLimits:
@@ -30,7 +40,12 @@ async def limits_now(session: AsyncSession, user_id: int, now: datetime) -> Plan
     return limits_for(effective_plan(sub, now))
 
 
+async def _one_at_a_time(session: AsyncSession, user_id: int) -> None:
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 async def check_can_create_companion(session: AsyncSession, user_id: int) -> None:
+    await _one_at_a_time(session, user_id)
     limits = await limits_now(session, user_id, utcnow())
     count = await session.scalar(
         select(func.count()).select_from(Companion).where(Companion.owner_id == user_id)
@@ -40,6 +55,7 @@ async def check_can_create_companion(session: AsyncSession, user_id: int) -> Non
 
 
 async def check_can_send_message(session: AsyncSession, user_id: int) -> None:
+    await _one_at_a_time(session, user_id)
     now = utcnow()
     limits = await limits_now(session, user_id, now)
     count = await session.scalar(
@@ -68,6 +84,7 @@ async def check_can_use_voice(session: AsyncSession, user_id: int, extra_ms: int
 
 
 async def check_can_add_device(session: AsyncSession, user_id: int) -> None:
+    await _one_at_a_time(session, user_id)
     limits = await limits_now(session, user_id, utcnow())
     count = await session.scalar(
         select(func.count())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from store.models import Message, MessageRole, MessageStatus
@@ -43,6 +44,35 @@ async def test_the_daily_message_limit_says_when_it_resets(api: GraphQLClient, a
     async with app.state.holo.sessionmaker() as session:
         texts = await session.scalars(select(Message.text).where(Message.text == "one more"))
         assert texts.all() == []
+
+
+async def test_racing_sends_cannot_pass_the_daily_limit_together(
+    api: GraphQLClient, app: Any, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time: there a racing writer is refused")
+    token, conv_id, pk = await _world(api)
+    async with app.state.holo.sessionmaker() as session:
+        session.add_all(
+            Message(
+                conversation_id=pk,
+                author_id=1,
+                role=MessageRole.USER,
+                text=f"m{i}",
+                status=MessageStatus.COMPLETE,
+            )
+            for i in range(98)
+        )
+        await session.commit()
+    # Six screens send at once with two messages left today.
+    answers = await asyncio.gather(
+        *(api.raw(SEND, {"c": conv_id, "t": f"racing {i}"}, token) for i in range(6))
+    )
+    codes = sorted(a["errors"][0]["extensions"]["code"] if "errors" in a else "OK" for a in answers)
+    assert codes == ["OK", "OK"] + ["QUOTA_EXCEEDED"] * 4
+    async with app.state.holo.sessionmaker() as session:
+        sent = await session.scalars(select(Message.text).where(Message.text.like("racing %")))
+        assert len(sent.all()) == 2
 
 
 async def test_out_of_voice_minutes_the_companion_answers_in_text(
