@@ -22,20 +22,25 @@ async def _world(api: GraphQLClient) -> tuple[str, str, int]:
     return token, conv["id"], int(conv["id"].split("_")[1])
 
 
-async def test_the_daily_message_limit_says_when_it_resets(api: GraphQLClient, app: Any) -> None:
-    token, conv_id, pk = await _world(api)
+async def _sent_today(app: Any, conversation_pk: int, count: int) -> None:
+    """As if Ada (user 1) had already sent ``count`` messages today."""
     async with app.state.holo.sessionmaker() as session:
         session.add_all(
             Message(
-                conversation_id=pk,
+                conversation_id=conversation_pk,
                 author_id=1,
                 role=MessageRole.USER,
                 text=f"m{i}",
                 status=MessageStatus.COMPLETE,
             )
-            for i in range(100)
+            for i in range(count)
         )
         await session.commit()
+
+
+async def test_the_daily_message_limit_says_when_it_resets(api: GraphQLClient, app: Any) -> None:
+    token, conv_id, pk = await _world(api)
+    await _sent_today(app, pk, 100)
     error = await api.error(SEND, {"c": conv_id, "t": "one more"}, token)
     assert error["extensions"]["code"] == "QUOTA_EXCEEDED"
     assert error["extensions"]["limit"] == "messagesPerDay"
@@ -52,18 +57,7 @@ async def test_racing_sends_cannot_pass_the_daily_limit_together(
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite runs one writer at a time: there a racing writer is refused")
     token, conv_id, pk = await _world(api)
-    async with app.state.holo.sessionmaker() as session:
-        session.add_all(
-            Message(
-                conversation_id=pk,
-                author_id=1,
-                role=MessageRole.USER,
-                text=f"m{i}",
-                status=MessageStatus.COMPLETE,
-            )
-            for i in range(98)
-        )
-        await session.commit()
+    await _sent_today(app, pk, 98)
     # Six screens send at once with two messages left today.
     answers = await asyncio.gather(
         *(api.raw(SEND, {"c": conv_id, "t": f"racing {i}"}, token) for i in range(6))
