@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///var/holomate.db"
     broadcast_url: str = "memory://"
     broadcast_namespace: str = ""
+    # Where state shared by every process lives (rate limits, revoked sessions): a redis:// URL,
+    # or empty to follow HOLOMATE_BROADCAST_URL when that is Redis, else this process's memory.
+    shared_state_url: str = ""
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     access_token_ttl_s: int = Field(default=15 * 60, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
@@ -86,6 +89,15 @@ class Settings(BaseSettings):
         if self.stt_provider in keys and not keys[self.stt_provider].get_secret_value():
             raise ValueError(f"HOLOMATE_STT_PROVIDER={self.stt_provider} needs its API key")
         return self
+
+    @property
+    def shared_state(self) -> str:
+        """``redis://...`` when processes must share limits and revocations, else ``memory://``."""
+        if self.shared_state_url:
+            return self.shared_state_url
+        if self.broadcast_url.startswith(("redis://", "rediss://")):
+            return self.broadcast_url
+        return "memory://"
 
     @property
     def is_sqlite(self) -> bool:
