@@ -17,6 +17,7 @@ from pipeline.stt.base import STTProvider
 from pipeline.stt.elevenlabs_stt import ElevenLabsSTT
 from pipeline.stt.openai_stt import OpenAISTT
 from pipeline.stt.pocketsphinx_stt import PocketsphinxSTT
+from pipeline.stt.process_pool import ProcessPoolSTT
 from pipeline.tts.base import TTSProvider
 from pipeline.tts.elevenlabs_tts import ElevenLabsTTS
 from pipeline.tts.espeak import EspeakTTS
@@ -70,7 +71,11 @@ def build_stt(settings: Settings) -> STTProvider:
             settings.elevenlabs_api_key.get_secret_value(),
             base_url=settings.elevenlabs_base_url or None,
         )
-    return PocketsphinxSTT()
+    if settings.stt_workers == 0:
+        return PocketsphinxSTT()  # in this process: stalls the event loop while it decodes
+    return ProcessPoolSTT(
+        workers=settings.stt_workers, queue=settings.stt_queue, timeout_s=settings.stt_timeout_s
+    )
 
 
 def build_providers(settings: Settings, storage: LocalBlobStorage) -> Providers:

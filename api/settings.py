@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     offline_llm_word_delay_s: float = Field(default=0.03, ge=0)
     stt_provider: Literal["pocketsphinx", "openai", "elevenlabs"] = "pocketsphinx"
+    # Offline speech-to-text runs in this many worker processes (0: in the server's own
+    # process, which stalls every other request while it decodes: for comparisons only).
+    stt_workers: int = Field(default=1, ge=0)
+    stt_queue: int = Field(default=4, ge=0)  # voice messages waiting for a worker; more: 429
+    stt_timeout_s: float = Field(default=180.0, gt=0)  # per voice message, waiting included
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
     elevenlabs_api_key: SecretStr = SecretStr("")

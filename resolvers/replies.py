@@ -78,7 +78,10 @@ class ReplyMutation:
         mime = (getattr(audio, "content_type", None) or "audio/wav").split(";")[0].strip()
         if mime not in AUDIO_TYPES:
             raise BadUserInput("Send the recording as audio/wav", field="audio")
-        data = await audio.read()  # type: ignore[attr-defined]
+        try:
+            data = await audio.read()  # type: ignore[attr-defined]
+        finally:  # the spooled temporary file is not closed for us
+            await audio.close()  # type: ignore[attr-defined]
         row = await _replies(info.context.app).send_voice(
             viewer, ids.decode("Conversation", conversation_id), data, mime
         )

@@ -11,15 +11,30 @@ class PlanLimits:
     messages_per_day: int
     voice_minutes_per_month: int
     devices: int
+    voice_message_seconds: int  # the longest voice message accepted (read from its header)
 
 
 PLANS: dict[str, PlanLimits] = {
-    "free": PlanLimits(companions=3, messages_per_day=100, voice_minutes_per_month=30, devices=1),
+    "free": PlanLimits(
+        companions=3,
+        messages_per_day=100,
+        voice_minutes_per_month=30,
+        devices=1,
+        voice_message_seconds=60,
+    ),
     "plus": PlanLimits(
-        companions=10, messages_per_day=1000, voice_minutes_per_month=300, devices=3
+        companions=10,
+        messages_per_day=1000,
+        voice_minutes_per_month=300,
+        devices=3,
+        voice_message_seconds=180,
     ),
     "pro": PlanLimits(
-        companions=50, messages_per_day=10000, voice_minutes_per_month=3000, devices=10
+        companions=50,
+        messages_per_day=10000,
+        voice_minutes_per_month=3000,
+        devices=10,
+        voice_message_seconds=300,
     ),
 }
 

@@ -83,6 +83,13 @@ async def check_can_use_voice(session: AsyncSession, user_id: int, extra_ms: int
         )
 
 
+async def check_voice_message_length(session: AsyncSession, user_id: int, duration_ms: int) -> None:
+    """Refuse a voice message longer than the plan allows, before any decoding."""
+    limits = await limits_now(session, user_id, utcnow())
+    if duration_ms > limits.voice_message_seconds * 1000:
+        raise QuotaExceeded("voiceMessageSeconds", limits.voice_message_seconds, None)
+
+
 async def check_can_add_device(session: AsyncSession, user_id: int) -> None:
     await _one_at_a_time(session, user_id)
     limits = await limits_now(session, user_id, utcnow())

@@ -30,7 +30,7 @@ from pipeline.reply import heard_text as heard_text_of
 from pipeline.storage.base import BlobStorage
 from pipeline.stt.base import STTProvider
 from pipeline.tts.base import TTSProvider, VoiceSettings
-from services import conversations, validation
+from services import conversations, validation, voice_input
 from services.coalesce import DeltaCoalescer
 from services.errors import BadUserInput, NotFound, QuotaExceeded
 from services.events import channel_for, envelope, message_snapshot, reply_event_data
@@ -93,6 +93,7 @@ class ReplyService:
     delta_window_s: float = 0.05
     quota_check: QuotaCheck | None = None
     voice_check: QuotaCheck | None = None
+    voice_length_check: voice_input.VoiceLengthCheck | None = None
     on_turn: TurnObserver | None = None
     _running: dict[int, _Running] = field(default_factory=dict)
     # Closers of live subscriptions, by person: erasing an account ends them on every process.
@@ -202,10 +203,11 @@ class ReplyService:
     ) -> Message:
         async with self.sessionmaker() as session:  # refuse strangers before any STT work
             await conversations.get_visible(session, viewer, conversation_id)
-        if not audio:
-            raise BadUserInput("The audio file is empty", field="audio")
+            wav = voice_input.inspect(audio)  # undecodable: refused from the header alone
+            if self.voice_length_check is not None:
+                await self.voice_length_check(session, viewer.user_id, wav.duration_ms)
         started = time.monotonic()
-        transcript = await self.providers.stt.transcribe(audio, mime_type)
+        transcript = await voice_input.transcribe(self.providers.stt, audio, mime_type)
         stt_ms = (time.monotonic() - started) * 1000
         if not transcript.text.strip():
             raise BadUserInput("No speech was recognised in the audio", field="audio")

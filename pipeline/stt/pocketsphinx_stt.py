@@ -12,7 +12,10 @@ measured here (no recordings to measure on).
 When the app knows what it expects (menu commands, quiz answers, a companion's name) a JSGF
 grammar makes it near exact.
 :func:`phrase_grammar` accepts whole phrases, :func:`vocabulary_grammar` any sequence of words.
-Decoding holds a per-instance lock in a worker thread: a decoder is not safe to share.
+Decoding holds a per-instance lock: a decoder is not safe to share. ``transcribe`` runs it in a
+thread of this process, where the decoder holds the GIL for the whole utterance (a 60 s message
+stalled every other request for ~15 s): the server runs it in worker processes instead
+(:mod:`pipeline.stt.process_pool`, which calls :meth:`PocketsphinxSTT.transcribe_now`).
 """
 
 from __future__ import annotations
@@ -76,12 +79,21 @@ class PocketsphinxSTT:
         self._lock = threading.Lock()
 
     async def transcribe(self, audio: bytes, mime_type: str, language: str = "en") -> Transcript:
+        return await asyncio.to_thread(self.transcribe_now, audio, mime_type, language)
+
+    def transcribe_now(self, audio: bytes, mime_type: str, language: str = "en") -> Transcript:
+        """Decode in the calling thread (a worker process's, in the server)."""
         if not language.lower().startswith("en"):
             raise ProviderUnavailable(
                 PROVIDER, f"only the en-us model is installed, not {language!r}"
             )
-        pcm = await asyncio.to_thread(decode_to_pcm16_mono, audio, mime_type, SAMPLE_RATE, PROVIDER)
-        return await asyncio.to_thread(self._decode, pcm)
+        return self._decode(decode_to_pcm16_mono(audio, mime_type, SAMPLE_RATE, PROVIDER))
+
+    def warm_up(self) -> None:
+        """Load the model now (~0.3 s) rather than on the first message."""
+        with self._lock:
+            if self._decoder is None:
+                self._decoder = self._load()
 
     def _load(self) -> Any:
         decoder = Decoder(loglevel="FATAL", samprate=SAMPLE_RATE, dither=True, seed=1)

@@ -82,6 +82,9 @@ class PlanLimitsType:
     messages_per_day: int
     voice_minutes_per_month: int
     devices: int
+    voice_message_seconds: int = strawberry.field(
+        description="The longest voice message accepted, in seconds."
+    )
 
     @classmethod
     def from_limits(cls, limits: PlanLimits) -> PlanLimitsType:
@@ -90,6 +93,7 @@ class PlanLimitsType:
             messages_per_day=limits.messages_per_day,
             voice_minutes_per_month=limits.voice_minutes_per_month,
             devices=limits.devices,
+            voice_message_seconds=limits.voice_message_seconds,
         )
 
 

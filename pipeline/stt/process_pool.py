@@ -1,0 +1,202 @@
+"""Offline speech-to-text in worker processes, so decoding never holds the server's GIL.
+
+PocketSphinx decodes an utterance in one C call that keeps the GIL: in a thread of the server
+it stalled every other request for as long as it ran (~15 s for a 60 s message). Here each
+worker slot is a single-process ``ProcessPoolExecutor`` (spawned, so no locks or sockets of the
+server are inherited) whose process loads the decoder once and keeps it. One process per slot
+means a job that overruns its timeout, or is abandoned, is stopped by killing exactly its own
+process; the slot starts a fresh one, and a worker that dies (``BrokenProcessPool``) is
+replaced the same way, so later messages never see a broken pool.
+
+    admitted = running (<= workers) + waiting (<= queue); beyond that: STTBusy at once
+
+Errors, in the provider tree: :class:`STTBusy` (rate limited: retry after a few seconds),
+:class:`STTTimedOut` and :class:`STTWorkerLost` (unavailable, retryable), and
+:class:`~pipeline.audio.UndecodableAudio` from the worker (not retryable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from pipeline.audio import UndecodableAudio
+from pipeline.errors import ProviderRateLimited, ProviderUnavailable
+from pipeline.stt.base import Transcript
+from pipeline.stt.pocketsphinx_stt import PROVIDER, PocketsphinxSTT
+
+log = logging.getLogger("holomate.stt")
+
+
+class STTBusy(ProviderRateLimited):
+    """Every worker is busy and the waiting line is full."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(PROVIDER, "every speech-to-text worker is busy and the queue is full")
+        self.retry_after_s = retry_after_s
+
+
+class STTTimedOut(ProviderUnavailable):
+    """The job (waiting included) outlived its timeout; its worker was stopped."""
+
+
+class STTWorkerLost(ProviderUnavailable):
+    """The worker process died mid-job (killed, out of memory); a new one replaces it."""
+
+
+# ---- in the worker process -------------------------------------------------------------
+
+_engine: PocketsphinxSTT | None = None
+
+
+def _start_worker() -> None:
+    global _engine
+    _engine = PocketsphinxSTT()
+    _engine.warm_up()
+
+
+def _ping() -> int:
+    return os.getpid()
+
+
+def _transcribe(audio: bytes, mime_type: str, language: str) -> Transcript | str:
+    """A transcript, or the reason the audio is undecodable (provider errors do not pickle)."""
+    assert _engine is not None, "the worker initializer loads the engine"
+    try:
+        return _engine.transcribe_now(audio, mime_type, language)
+    except UndecodableAudio as e:
+        return e.detail
+
+
+# ---- in the server -----------------------------------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class _Slot:
+    executor: ProcessPoolExecutor | None = None
+    pid: int | None = None
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Kill the slot's process (a running job cannot be cancelled otherwise) and let go."""
+    # The executor keeps its processes private; Python 3.14 adds kill_workers() for this.
+    for process in list((executor._processes or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(eq=False)
+class ProcessPoolSTT:
+    """An :class:`~pipeline.stt.base.STTProvider` running PocketSphinx in ``workers`` processes."""
+
+    workers: int = 1
+    queue: int = 4
+    timeout_s: float = 180.0
+    retry_after_s: int = 5
+    name: str = PROVIDER
+    _slots: list[_Slot] = field(default_factory=list)
+    _idle: list[_Slot] = field(default_factory=list)
+    _free: asyncio.Semaphore | None = None
+    _waiting: int = 0
+    _closed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError("ProcessPoolSTT needs at least one worker")
+        self._slots = [_Slot() for _ in range(self.workers)]
+        self._idle = list(self._slots)
+
+    @property
+    def running(self) -> int:
+        return self.workers - len(self._idle)
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    def worker_pids(self) -> list[int]:
+        """Live worker processes (started on first use)."""
+        return [slot.pid for slot in self._slots if slot.pid is not None]
+
+    async def transcribe(self, audio: bytes, mime_type: str, language: str = "en") -> Transcript:
+        if self._closed:
+            raise ProviderUnavailable(PROVIDER, "speech-to-text is shutting down")
+        free = self._free or asyncio.Semaphore(self.workers)
+        self._free = free
+        if free.locked() and self._waiting >= self.queue:
+            raise STTBusy(self.retry_after_s)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                self._waiting += 1
+                try:
+                    await free.acquire()
+                finally:
+                    self._waiting -= 1
+                try:
+                    slot = self._idle.pop()
+                    try:
+                        result = await self._run(slot, audio, mime_type, language)
+                    finally:
+                        self._idle.append(slot)
+                finally:
+                    free.release()
+        except TimeoutError:
+            raise STTTimedOut(
+                PROVIDER, f"no transcript within {self.timeout_s:g} s; the job was stopped"
+            ) from None
+        if isinstance(result, str):
+            raise UndecodableAudio(PROVIDER, result)
+        return result
+
+    async def _run(self, slot: _Slot, audio: bytes, mime: str, language: str) -> Transcript | str:
+        executor = self._executor(slot)
+        future = executor.submit(_transcribe, audio, mime, language)
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            self._discard(slot)
+            log.warning("speech-to-text worker %s died mid-job; starting another", slot.pid)
+            raise STTWorkerLost(
+                PROVIDER, "the speech-to-text worker stopped; send the message again"
+            ) from None
+        except asyncio.CancelledError:  # timed out, or the request went away: free the CPU
+            if not future.done():
+                self._discard(slot)
+            raise
+
+    def _executor(self, slot: _Slot) -> ProcessPoolExecutor:
+        if slot.executor is None:
+            slot.executor = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+            )
+            # Start the process (and load the model) now; its pid names it for operators.
+            slot.executor.submit(_ping).add_done_callback(lambda f: self._started(slot, f))
+        return slot.executor
+
+    def _started(self, slot: _Slot, ping: Future[int]) -> None:
+        if not ping.cancelled() and ping.exception() is None:
+            slot.pid = ping.result()
+
+    def _discard(self, slot: _Slot) -> None:
+        if slot.executor is not None:
+            _stop(slot.executor)
+        slot.executor, slot.pid = None, None
+
+    async def aclose(self) -> None:
+        """Stop every worker, busy or not (a transcription in flight fails as unavailable)."""
+        self._closed = True
+        executors = [slot.executor for slot in self._slots if slot.executor is not None]
+        for slot in self._slots:
+            self._discard(slot)
+        # Joining the executors' manager threads can take a moment: not on the event loop.
+        for executor in executors:
+            await asyncio.to_thread(executor.shutdown, wait=True)
