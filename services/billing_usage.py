@@ -1,4 +1,8 @@
-"""What a person has used against their plan's limits."""
+"""What a person has used against their plan's limits: the one place each figure is counted.
+
+``billing`` shows these figures and ``services.quotas`` enforces the limits with the same
+functions, so what a person sees as used is exactly what the next check counts.
+"""
 
 from __future__ import annotations
 
@@ -50,10 +54,23 @@ async def subscription(session: AsyncSession, user_id: int) -> BillingSubscripti
 
 async def usage(session: AsyncSession, user_id: int) -> UsageFigures:
     now = utcnow()
-    companions = await session.scalar(
+    return UsageFigures(
+        companions=await companions(session, user_id),
+        messages_today=await messages_today(session, user_id, now),
+        voice_ms_this_month=await voice_ms_since(session, user_id, month_start(now)),
+        devices=await devices(session, user_id),
+    )
+
+
+async def companions(session: AsyncSession, user_id: int) -> int:
+    count = await session.scalar(
         select(func.count()).select_from(Companion).where(Companion.owner_id == user_id)
     )
-    messages = await session.scalar(
+    return count or 0
+
+
+async def messages_today(session: AsyncSession, user_id: int, now: datetime) -> int:
+    count = await session.scalar(
         select(func.count())
         .select_from(Message)
         .where(
@@ -62,18 +79,17 @@ async def usage(session: AsyncSession, user_id: int) -> UsageFigures:
             Message.created_at >= day_start(now),
         )
     )
-    devices = await session.scalar(
+    return count or 0
+
+
+async def devices(session: AsyncSession, user_id: int) -> int:
+    """Paired devices still in use (an unpaired one frees its slot)."""
+    count = await session.scalar(
         select(func.count())
         .select_from(HologramDevice)
         .where(HologramDevice.owner_id == user_id, HologramDevice.revoked_at.is_(None))
     )
-    voice_ms = await voice_ms_since(session, user_id, month_start(now))
-    return UsageFigures(
-        companions=companions or 0,
-        messages_today=messages or 0,
-        voice_ms_this_month=voice_ms,
-        devices=devices or 0,
-    )
+    return count or 0
 
 
 async def voice_ms_since(session: AsyncSession, user_id: int, since: datetime) -> int:

@@ -1,35 +1,41 @@
 """Plan limits enforced before the work is done; the error says which limit and when it resets.
 
 Each check reads the plan through ``effective_plan`` (so a lapsed payment stops counting once
-its grace period ends) and counts exactly what ``billing`` reports as usage. Limit names are
-the fields of the GraphQL ``PlanLimits`` type, so a client can show the matching figure.
+its grace period ends) and counts with ``services.billing_usage``, the functions ``billing``
+shows usage with. Limit names are the fields of the GraphQL ``PlanLimits`` type, so a client
+can show the matching figure.
 
-A check and the write it allows run one person at a time: each check first locks the person's
-row (``SELECT ... FOR UPDATE``, held until the caller commits), so on PostgreSQL two requests
-racing for the last slot cannot both pass. SQLite has no row locks: there the second writer of
-a racing pair is refused by the database ("database is locked") rather than let through.
+Exact under racing requests: a check and the write it allows run one person at a time. Each
+check first takes the person's turn, held until the caller commits or rolls back, and only then
+counts, so the count includes every write a previous turn allowed:
+
+- PostgreSQL: ``SELECT ... FOR UPDATE`` on the person's row (others wait for that row only).
+- SQLite: a no-op ``UPDATE`` of the person's row as the transaction's first write takes the
+  database's write lock (the driver opens the transaction there; reads before it ran outside
+  any transaction, so there is no stale snapshot to upgrade). Other writers wait their turn
+  within the busy timeout instead of being refused "database is locked" or let through.
+
+So 20 requests racing for 100 slots get exactly 100 through on both engines
+(tests/realtime/test_racing_quotas.py). Call a check before the write it allows, in the same
+session, and commit promptly after.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import billing_usage
 from services.billing import effective_plan
-from services.billing_usage import day_start, month_start, next_day, next_month, voice_ms_since
+from services.billing_usage import month_start, next_day, next_month
 from services.errors import QuotaExceeded
 from services.plans import PlanLimits, limits_for
 from store.base import utcnow
-from store.models import (
-    BillingSubscription,
-    Companion,
-    HologramDevice,
-    Message,
-    MessageRole,
-    User,
-)
+from store.models import BillingSubscription, User
+
+_SQLITE_TURN = text("UPDATE users SET id = id WHERE id = :user_id")
 
 
 async def limits_now(session: AsyncSession, user_id: int, now: datetime) -> PlanLimits:
@@ -40,34 +46,26 @@ async def limits_now(session: AsyncSession, user_id: int, now: datetime) -> Plan
     return limits_for(effective_plan(sub, now))
 
 
-async def _one_at_a_time(session: AsyncSession, user_id: int) -> None:
-    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+async def one_at_a_time(session: AsyncSession, user_id: int) -> None:
+    """Wait for this person's turn; it lasts until the session's transaction ends."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(_SQLITE_TURN, {"user_id": user_id})
+    else:
+        await session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 async def check_can_create_companion(session: AsyncSession, user_id: int) -> None:
-    await _one_at_a_time(session, user_id)
+    await one_at_a_time(session, user_id)
     limits = await limits_now(session, user_id, utcnow())
-    count = await session.scalar(
-        select(func.count()).select_from(Companion).where(Companion.owner_id == user_id)
-    )
-    if (count or 0) >= limits.companions:
+    if await billing_usage.companions(session, user_id) >= limits.companions:
         raise QuotaExceeded("companions", limits.companions, None)
 
 
 async def check_can_send_message(session: AsyncSession, user_id: int) -> None:
-    await _one_at_a_time(session, user_id)
+    await one_at_a_time(session, user_id)
     now = utcnow()
     limits = await limits_now(session, user_id, now)
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .where(
-            Message.author_id == user_id,
-            Message.role == MessageRole.USER,
-            Message.created_at >= day_start(now),
-        )
-    )
-    if (count or 0) >= limits.messages_per_day:
+    if await billing_usage.messages_today(session, user_id, now) >= limits.messages_per_day:
         raise QuotaExceeded("messagesPerDay", limits.messages_per_day, next_day(now).isoformat())
 
 
@@ -76,7 +74,7 @@ async def check_can_use_voice(session: AsyncSession, user_id: int, extra_ms: int
     now = utcnow()
     limits = await limits_now(session, user_id, now)
     allowed_ms = limits.voice_minutes_per_month * 60_000
-    used_ms = await voice_ms_since(session, user_id, month_start(now))
+    used_ms = await billing_usage.voice_ms_since(session, user_id, month_start(now))
     if used_ms >= allowed_ms or used_ms + max(extra_ms, 0) > allowed_ms:
         raise QuotaExceeded(
             "voiceMinutesPerMonth", limits.voice_minutes_per_month, next_month(now).isoformat()
@@ -91,12 +89,7 @@ async def check_voice_message_length(session: AsyncSession, user_id: int, durati
 
 
 async def check_can_add_device(session: AsyncSession, user_id: int) -> None:
-    await _one_at_a_time(session, user_id)
+    await one_at_a_time(session, user_id)
     limits = await limits_now(session, user_id, utcnow())
-    count = await session.scalar(
-        select(func.count())
-        .select_from(HologramDevice)
-        .where(HologramDevice.owner_id == user_id, HologramDevice.revoked_at.is_(None))
-    )
-    if (count or 0) >= limits.devices:
+    if await billing_usage.devices(session, user_id) >= limits.devices:
         raise QuotaExceeded("devices", limits.devices, None)

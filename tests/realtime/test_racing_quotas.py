@@ -1,0 +1,115 @@
+"""Plan limits are exact when many requests race for the last slots, on SQLite and PostgreSQL.
+
+Every racing request gets an answer a client can act on: its write, or QUOTA_EXCEEDED (never a
+masked error, never "database is locked"), and exactly as many writes land as the plan allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, select
+
+from store.models import Companion, HologramDevice, Message, MessageRole, MessageStatus
+from tests.devices.helpers import PAIR, REQUEST
+from tests.support.billing import grant_plan
+from tests.support.graphql import (
+    CREATE_COMPANION,
+    GraphQLClient,
+    create_companion,
+    register,
+    start_conversation,
+)
+
+SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }"
+SENDERS = 20
+
+
+def _code(answer: dict[str, Any]) -> str:
+    return str(answer["errors"][0]["extensions"]["code"]) if answer.get("errors") else "OK"
+
+
+async def _count(app: Any, model: Any, *where: Any) -> int:
+    async with app.state.holo.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def _no_voice_left(app: Any, conversation_pk: int) -> None:
+    """Ada's month of voice is spent, so the 100 replies below are text only (faster)."""
+    async with app.state.holo.sessionmaker() as session:
+        earlier = Message(
+            conversation_id=conversation_pk,
+            author_id=1,
+            role=MessageRole.USER,
+            text="yesterday",
+            status=MessageStatus.COMPLETE,
+        )
+        session.add(earlier)
+        await session.flush()
+        session.add(
+            Message(
+                conversation_id=conversation_pk,
+                role=MessageRole.COMPANION,
+                text="a long talk",
+                status=MessageStatus.COMPLETE,
+                reply_to_id=earlier.id,
+                timings={"audio_ms": 31 * 60_000},
+            )
+        )
+        # Counted as yesterday's, so all of today's 100 messages are left.
+        earlier.created_at = earlier.created_at.replace(year=2000)
+        await session.commit()
+
+
+async def test_twenty_racing_senders_with_100_left_get_exactly_100_through(
+    api: GraphQLClient, app: Any
+) -> None:
+    token = (await register(api, "ada@example.com"))["accessToken"]
+    companion = await create_companion(api, token)
+    conv_id = (await start_conversation(api, token, companion["id"]))["id"]
+    pk = int(conv_id.split("_")[1])
+    await _no_voice_left(app, pk)
+
+    async def sender(n: int) -> list[str]:
+        # Each screen sends six messages back to back: 120 tries for 100 slots.
+        return [
+            _code(await api.raw(SEND, {"c": conv_id, "t": f"race {n}.{i}"}, token))
+            for i in range(6)
+        ]
+
+    answers = await asyncio.gather(*(sender(n) for n in range(SENDERS)))
+    codes = Counter(code for one in answers for code in one)
+    assert codes == {"OK": 100, "QUOTA_EXCEEDED": 20}
+    assert await _count(app, Message, Message.text.like("race %")) == 100
+    billing = await api.ok("{ billing { usage { messagesToday } } }", token=token)
+    assert billing["billing"]["usage"]["messagesToday"] == 100
+
+
+async def test_racing_companion_creations_stop_at_the_plan_limit(
+    api: GraphQLClient, app: Any
+) -> None:
+    token = (await register(api, "ada@example.com"))["accessToken"]
+    await grant_plan(app, "ada@example.com", "plus")  # 10 companions
+    answers = await asyncio.gather(
+        *(api.raw(CREATE_COMPANION, {"input": {"name": f"C{i}"}}, token) for i in range(SENDERS))
+    )
+    assert Counter(_code(a) for a in answers) == {"OK": 10, "QUOTA_EXCEEDED": 10}
+    assert await _count(app, Companion) == 10
+
+
+async def test_racing_device_pairings_stop_at_the_plan_limit(api: GraphQLClient, app: Any) -> None:
+    token = (await register(api, "ada@example.com"))["accessToken"]
+    await grant_plan(app, "ada@example.com", "plus")  # 3 devices
+    codes = [
+        (await api.ok(REQUEST, {"m": "holo-1", "s": f"HX-{i}", "c": ["audio"]}))[
+            "requestDevicePairing"
+        ]["userCode"]
+        for i in range(8)
+    ]
+    answers = await asyncio.gather(
+        *(api.raw(PAIR, {"u": code, "n": f"Desk {i}"}, token) for i, code in enumerate(codes))
+    )
+    assert Counter(_code(a) for a in answers) == {"OK": 3, "QUOTA_EXCEEDED": 5}
+    assert await _count(app, HologramDevice, HologramDevice.revoked_at.is_(None)) == 3
