@@ -16,6 +16,7 @@ def make_hub(
     max_len: int = 1000,
     queue_size: int = 1000,
     namespace: str = "",
+    append_wait_s: float = 0.0,
 ) -> EventHub:
     """``memory://`` → in-process broadcast and MemoryEventLog; ``redis://host:port/db`` → Redis
     pub/sub and RedisStreamEventLog on the same Redis. Pass ``log`` (e.g. a SqlEventLog) to keep
@@ -31,4 +32,10 @@ def make_hub(
             log = MemoryEventLog(max_len)
         else:
             raise ValueError(f"no default event log for {broadcast_url!r}; pass log=")
-    return EventHub(broadcast_url, log, queue_size=queue_size, namespace=namespace)
+    return EventHub(
+        broadcast_url,
+        log,
+        queue_size=queue_size,
+        namespace=namespace,
+        append_wait_s=append_wait_s,
+    )

@@ -20,7 +20,7 @@ from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
 from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.errors import BroadcastUnavailable, HubClosed, LogUnavailable
 from pipeline.broadcast.fanout import ChannelFanout
-from pipeline.broadcast.log_base import EventLog, LogEntry
+from pipeline.broadcast.log_base import Appended, EventLog, LogEntry
 from pipeline.broadcast.stream import read_log
 from pipeline.broadcast.subscriber import LocalSubscriber
 
@@ -47,9 +47,10 @@ class EventHub:
         queue_size: int = 1000,
         page_size: int = 500,
         namespace: str = "",
+        append_wait_s: float = 0.0,
     ) -> None:
-        if queue_size < 1 or page_size < 1:
-            raise ValueError("queue_size and page_size must be positive")
+        if queue_size < 1 or page_size < 1 or append_wait_s < 0:
+            raise ValueError("queue_size, page_size must be positive; append_wait_s not < 0")
         # Several deployments (or test workers) may share one Redis: a namespace keeps their
         # channels apart, pub/sub included (Redis pub/sub ignores database numbers).
         self.namespace = namespace
@@ -58,6 +59,9 @@ class EventHub:
         self._fanout = ChannelFanout(self._broadcast)
         self._queue_size = queue_size
         self._page_size = page_size
+        # How long a publish keeps trying while the log is unreachable (a Redis restart takes
+        # about a second): a reply then goes on instead of failing at the first hiccup.
+        self._append_wait_s = append_wait_s
         self._dropped_by_gone = 0
         self._state = "new"
 
@@ -90,14 +94,15 @@ class EventHub:
     async def publish(self, channel: str, payload: str) -> str:
         """Append, then broadcast; return the cursor.
 
-        Raises ``LogUnavailable`` if the log refused it (nothing was published). If only the
-        broadcast fails the event is kept: subscribers re-read the log when their backend
-        reconnects (or at the next live event), so this returns normally and logs a warning.
+        Raises ``LogUnavailable`` if the log refused it for ``append_wait_s`` (nothing was
+        published). If only the broadcast fails the event is kept: subscribers re-read the log
+        when their backend reconnects (or at the next live event), so this returns normally
+        and logs a warning.
         """
         self._check_running()
         channel = self.namespace + channel
         _check_channel(channel)
-        appended = await self.log.append(channel, payload)
+        appended = await self._append(channel, payload)
         message = wire.encode_live(appended.cursor, appended.prev, payload)
         try:
             await self._broadcast.publish(channel, message)
@@ -107,6 +112,20 @@ class EventHub:
             )
         raise_if_cancel_swallowed()
         return appended.cursor
+
+    async def _append(self, channel: str, payload: str) -> Appended:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._append_wait_s
+        delay = 0.05
+        while True:
+            try:
+                return await self.log.append(channel, payload)
+            except LogUnavailable as e:
+                if self._state != "running" or loop.time() + delay > deadline:
+                    raise
+                logger.warning("event log unreachable; retrying in %.2fs: %s", delay, e)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     async def tail(self, channel: str) -> str:
         """The newest cursor of ``channel``: hand it to a client that then subscribes after it."""

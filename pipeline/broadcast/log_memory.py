@@ -1,7 +1,8 @@
 """A per-process event log: the default for a single process and for tests.
 
-Cursors are ``<epoch>.<seq>``: ``seq`` counts appends per channel from 1, ``epoch`` is random per
-log so a cursor from before a restart is refused (CursorExpired) instead of matching a new entry.
+Cursors are ``<epoch>.<seq>``: ``seq`` counts appends per channel from 1 (``<epoch>.0`` is an
+empty channel's start), ``epoch`` is random per log so a cursor from before a restart is refused
+(CursorExpired) instead of matching a new entry; a bare ``LOG_START`` names no log and expires.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor
 from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
 
-_CURSOR = re.compile(r"([0-9a-f]{8})\.([1-9][0-9]{0,18})")
+_CURSOR = re.compile(r"([0-9a-f]{8})\.(0|[1-9][0-9]{0,18})")
 
 
 @dataclass(slots=True)
@@ -43,7 +44,7 @@ class MemoryEventLog:
                 self._channels.popitem(last=False)
         else:
             self._channels.move_to_end(channel)
-        prev = self._cursor(state.last_seq) if state.last_seq else LOG_START
+        prev = self._cursor(state.last_seq)
         state.last_seq += 1
         state.entries.append((state.last_seq, payload))
         if len(state.entries) > self._max_len:
@@ -53,6 +54,8 @@ class MemoryEventLog:
     async def read_after(self, channel: str, after: str, limit: int) -> list[LogEntry]:
         seq = self._seq(after)
         state = self._channels.get(channel)
+        if seq < 0:
+            raise CursorExpired(channel, after)
         if state is None:
             if seq:
                 raise CursorExpired(channel, after)
@@ -68,7 +71,7 @@ class MemoryEventLog:
 
     async def tail(self, channel: str) -> str:
         state = self._channels.get(channel)
-        return self._cursor(state.last_seq) if state and state.last_seq else LOG_START
+        return self._cursor(state.last_seq if state else 0)
 
     def cursor_key(self, cursor: str) -> tuple[int, ...]:
         if cursor == LOG_START:
@@ -100,9 +103,9 @@ class MemoryEventLog:
         return f"{self._epoch}.{seq}"
 
     def _seq(self, cursor: str) -> int:
-        """The sequence number; a cursor of another epoch (a previous process) has no place here."""
+        """The sequence number; -1 for a cursor of another epoch (a previous process) or none."""
         if cursor == LOG_START:
-            return 0
+            return -1
         match = _CURSOR.fullmatch(cursor)
         if match is None:
             raise InvalidCursor(cursor)

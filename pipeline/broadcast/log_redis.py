@@ -1,15 +1,29 @@
 """The event log on Redis Streams, shared by every process that uses the same Redis.
 
 One stream per channel (``<prefix><channel>``), trimmed with ``XADD ... MAXLEN ~ N`` and expired
-when idle. Cursors are stream ids (``<ms>-<seq>``). Redis pub/sub loses what it cannot deliver;
-this log is what lets a subscriber catch up. Without Redis persistence a Redis restart empties
-it, and cursors from before the restart are refused (CursorExpired) rather than trusted.
+when idle. Redis pub/sub loses what it cannot deliver; this log is what lets a subscriber catch
+up, so a resume must never replay with holes. What can empty it behind our back:
+
+- a restart without persistence: a random *epoch* (``<prefix>@epoch``, created when absent, in
+  the same script as each append) is part of every cursor, so a cursor of the Redis before the
+  restart is refused (CursorExpired), even though new ids sort after it;
+- trimming and idle expiry: a cursor must still be in the stream to resume from it, and each
+  entry records the id before it (``v``), so a cursor of an empty channel (``<epoch>.0.<ms>``,
+  from ``tail``) resumes only if the first entry of the stream is its first ever, appended
+  less than the idle TTL after the cursor was handed out (else the stream may have expired and
+  begun again in between).
+
+Cursors: ``<epoch>.<ms>-<seq>`` (an entry), ``<epoch>.0.<ms>`` (an empty channel at Redis time
+``ms``), ``<epoch>.0`` (``prev`` of a stream's first entry). A bare stream id from before epochs
+still resumes while it is in the stream; a bare ``0`` proves nothing and expires.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -18,9 +32,54 @@ from redis.exceptions import RedisError
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
 from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
 
-_STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+_CURSOR = re.compile(r"(?:([0-9a-f]{8})\.)?(?:([0-9]{1,15})-([0-9]{1,19})|0(?:\.([0-9]{1,15}))?)")
 _FIELD = "p"
+_PREV = "v"
 _ERASE_PAGE = 500  # entries read per XRANGE while erasing
+
+# KEYS: epoch key, stream. ARGV: a fresh epoch, payload, max length, TTL seconds ('' for none).
+_APPEND = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+end
+local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local prev = '0'
+if #newest > 0 then prev = newest[1][1] end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'p', ARGV[2], 'v', prev)
+if ARGV[4] ~= '' then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return {epoch, prev, id}
+"""
+
+# KEYS: epoch key, stream. ARGV: a fresh epoch. Returns {epoch, newest id or '', Redis ms}.
+_TAIL = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+end
+local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if #newest > 0 then return {epoch, newest[1][1], 0} end
+local t = redis.call('TIME')
+return {epoch, '', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    epoch: str | None  # None: a bare id from before epochs, or LOG_START
+    stream_id: str | None  # an entry; None: a channel's start
+    issued_ms: int | None  # for a start handed out by tail()
+
+
+def _parse(cursor: str) -> _Cursor:
+    match = _CURSOR.fullmatch(cursor)
+    if match is None:
+        raise InvalidCursor(cursor)
+    epoch, ms, seq, issued = match.groups()
+    stream_id = None if ms is None else f"{int(ms)}-{int(seq)}"
+    return _Cursor(epoch, stream_id, None if issued is None else int(issued))
 
 
 class RedisStreamEventLog:
@@ -38,8 +97,11 @@ class RedisStreamEventLog:
         self._redis = redis
         self._max_len = max_len
         self._prefix = key_prefix
+        self._epoch_key = key_prefix + "@epoch"  # channels never start with "@"
         self._ttl = idle_ttl_seconds
         self._owns_client = owns_client
+        self._append_script = redis.register_script(_APPEND)
+        self._tail_script = redis.register_script(_TAIL)
 
     @classmethod
     def from_url(cls, url: str, max_len: int = 1000, **options: Any) -> RedisStreamEventLog:
@@ -50,47 +112,85 @@ class RedisStreamEventLog:
 
     async def append(self, channel: str, payload: str) -> Appended:
         key = self._prefix + channel
+        ttl = "" if self._ttl is None else str(self._ttl)
         try:
-            # MULTI/EXEC: nothing runs between reading the newest id and adding after it.
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.xrevrange(key, count=1)
-                pipe.xadd(key, {_FIELD: payload}, maxlen=self._max_len, approximate=True)
-                if self._ttl is not None:
-                    pipe.expire(key, self._ttl)
-                newest, cursor, *_ = await pipe.execute()
+            epoch, prev, cursor = await self._append_script(
+                keys=[self._epoch_key, key],
+                args=[secrets.token_hex(4), payload, self._max_len, ttl],
+            )
         except (RedisError, OSError) as e:
             raise LogUnavailable(f"cannot append to {key!r}: {e}") from e
-        prev = _text(newest[0][0]) if newest else LOG_START
-        return Appended(cursor=_text(cursor), prev=prev)
+        epoch = _text(epoch)
+        return Appended(cursor=f"{epoch}.{_text(cursor)}", prev=f"{epoch}.{_text(prev)}")
 
     async def read_after(self, channel: str, after: str, limit: int) -> list[LogEntry]:
-        self.cursor_key(after)
+        position = _parse(after)
+        if position.stream_id is None and position.epoch is None:
+            raise CursorExpired(channel, after)  # a bare LOG_START: which Redis's start?
         key = self._prefix + channel
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.xrange(key, min=after, max=after, count=1)
-                pipe.xrange(key, min="(" + after, count=limit)
-                found, rows = await pipe.execute()
-            if not found and not await self._nothing_lost_after(key, after):
-                raise CursorExpired(channel, after)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(self._epoch_key)
+                if position.stream_id is None:
+                    pipe.xrange(key, count=limit)
+                    pipe.time()
+                else:
+                    pipe.xrange(key, min=position.stream_id, max=position.stream_id, count=1)
+                    pipe.xrange(key, min="(" + position.stream_id, count=limit)
+                epoch, first, second = await pipe.execute()
         except (RedisError, OSError) as e:
             raise LogUnavailable(f"cannot read {key!r}: {e}") from e
-        return [LogEntry(_text(entry_id), _text(fields[_key(fields)])) for entry_id, fields in rows]
+        if position.epoch is not None and (epoch is None or _text(epoch) != position.epoch):
+            raise CursorExpired(channel, after)  # Redis lost everything since (or never had it)
+        if position.stream_id is None:
+            rows, now_ms = first, int(second[0]) * 1000 + int(second[1]) // 1000
+            if not self._from_start(rows, position.issued_ms, now_ms):
+                raise CursorExpired(channel, after)
+        else:
+            if not first:
+                raise CursorExpired(channel, after)  # trimmed, expired or erased
+            rows = second
+        qualifier = _text(epoch) + "." if epoch is not None else ""
+        return [
+            LogEntry(qualifier + _text(entry_id), _text(fields[_key(fields, _FIELD)]))
+            for entry_id, fields in rows
+        ]
+
+    def _from_start(self, rows: list[Any], issued_ms: int | None, now_ms: int) -> bool:
+        """Whether ``rows`` are the stream's first entries ever since a start cursor was issued."""
+        if issued_ms is None or self._ttl is None:
+            newest_allowed = None
+        else:
+            newest_allowed = issued_ms + self._ttl * 1000
+        if not rows:
+            # Nothing now; but a stream begun and expired since would look the same.
+            return newest_allowed is None or now_ms < newest_allowed
+        entry_id, fields = rows[0]
+        prev = fields.get(_key(fields, _PREV))
+        if prev is None or _text(prev) != LOG_START:
+            return False  # trimmed (or written before entries recorded their predecessor)
+        first_ms = int(_text(entry_id).split("-")[0])
+        return newest_allowed is None or first_ms < newest_allowed
 
     async def tail(self, channel: str) -> str:
         try:
-            newest = await self._redis.xrevrange(self._prefix + channel, count=1)
+            epoch, newest, now_ms = await self._tail_script(
+                keys=[self._epoch_key, self._prefix + channel], args=[secrets.token_hex(4)]
+            )
         except (RedisError, OSError) as e:
             raise LogUnavailable(f"cannot read {channel!r}: {e}") from e
-        return _text(newest[0][0]) if newest else LOG_START
+        newest = _text(newest)
+        return f"{_text(epoch)}.{newest}" if newest else f"{_text(epoch)}.0.{int(now_ms)}"
 
     def cursor_key(self, cursor: str) -> tuple[int, ...]:
-        if cursor == LOG_START:
-            return (0, 0)
-        match = _STREAM_ID.fullmatch(cursor)
-        if match is None:
-            raise InvalidCursor(cursor)
-        return (int(match.group(1)), int(match.group(2)))
+        """(ms, seq, epoch): ordered by time across epochs (a restarted Redis issues later ids),
+        equal only within one; every start of an epoch is (0, 0, epoch)."""
+        position = _parse(cursor)
+        epoch = int(position.epoch, 16) if position.epoch else 0
+        if position.stream_id is None:
+            return (0, 0, epoch)
+        ms, seq = position.stream_id.split("-")
+        return (int(ms), int(seq), epoch)
 
     async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
         try:
@@ -102,7 +202,7 @@ class RedisStreamEventLog:
                     doomed = [
                         _text(entry_id)
                         for entry_id, fields in rows
-                        if fields and marker in _text(fields[_key(fields)])
+                        if fields and marker in _text(fields[_key(fields, _FIELD)])
                     ]
                     if doomed:
                         await self._redis.xdel(key, *doomed)
@@ -116,31 +216,17 @@ class RedisStreamEventLog:
         if self._owns_client:
             await self._redis.aclose()
 
-    async def _nothing_lost_after(self, key: str, after: str) -> bool:
-        """``after`` is not in the stream: only ``LOG_START`` of a never-trimmed stream is fine.
-
-        (Trimming does not update XINFO's max-deleted-entry-id, so a trimmed cursor cannot be
-        told apart from a lost one: both expire.)
-        """
-        if after != LOG_START:
-            return False
-        try:
-            info = await self._redis.xinfo_stream(key)
-        except RedisError as e:
-            if "no such key" not in str(e).lower():
-                raise
-            return True  # never written, or expired while idle: nothing to replay either way
-        return int(info["entries-added"]) == int(info["length"])
-
 
 def _text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode()
     if isinstance(value, str):
         return value
+    if isinstance(value, int):
+        return str(value)
     raise TypeError(f"unexpected Redis reply {value!r}")
 
 
-def _key(fields: dict[Any, Any]) -> Any:
-    """The payload field, whether the client decodes responses or not."""
-    return _FIELD if _FIELD in fields else _FIELD.encode()
+def _key(fields: dict[Any, Any], name: str) -> Any:
+    """A field's key, whether the client decodes responses or not."""
+    return name if name in fields else name.encode()

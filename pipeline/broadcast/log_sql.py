@@ -3,6 +3,8 @@
 Replay then survives restarts of a single-server deployment with no Redis. Cursors are row ids.
 Appends to one channel are serialised (SQLite has one writer; PostgreSQL takes a per-channel
 advisory lock), so ids commit in order and a reader never sees a later id before an earlier one.
+A resume never replays with holes: from a row, only while that row is kept (what follows it is
+then whole, but for an erased person's rows); from ``LOG_START``, only while nothing was pruned.
 """
 
 from __future__ import annotations
@@ -110,12 +112,15 @@ class SqlEventLog:
         try:
             async with self._sessionmaker() as session:
                 if after_id:
-                    # Rows are deleted only by pruning: a missing row means a pruned one.
+                    # Rows go by pruning (oldest first) or erasure: a missing row may have had
+                    # successors that went with it.
                     exists = await session.scalar(
                         select(t.c.id).where(t.c.channel == channel, t.c.id == after_id)
                     )
                     if exists is None:
                         raise CursorExpired(channel, after)
+                elif await self._maybe_pruned(session, channel):
+                    raise CursorExpired(channel, after)
                 rows = await session.execute(
                     select(t.c.id, t.c.payload)
                     .where(t.c.channel == channel, t.c.id > after_id)
@@ -158,6 +163,20 @@ class SqlEventLog:
 
     async def aclose(self) -> None:
         return None
+
+    async def _maybe_pruned(self, session: AsyncSession, channel: str) -> bool:
+        """Whether the channel's first entries may be gone: pruning leaves ``max_len`` rows,
+        and a channel only grows from there, so one that never held that many never lost any.
+        (A full channel that was never pruned expires too: the safe side.)"""
+        t = self.table
+        nth = await session.scalar(
+            select(t.c.id)
+            .where(t.c.channel == channel)
+            .order_by(t.c.id)
+            .offset(self._max_len - 1)
+            .limit(1)
+        )
+        return nth is not None
 
     def _due_for_pruning(self, channel: str) -> bool:
         count = self._since_prune.get(channel)

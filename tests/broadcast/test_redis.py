@@ -98,9 +98,10 @@ async def test_clients_that_leave_mid_read_really_leave(
     # Cancelling during a Redis read used to be swallowed on Python 3.11 (see cancellation.py).
     hub = await start_hub(redis_url, RedisStreamEventLog.from_url(redis_url, key_prefix=prefix))
     channel = f"{prefix}conversation:1"
+    start = await hub.tail(channel)
     await hub.publish(channel, "x")
     for delay in (0, 0, 0.0005, 0.001, 0.002, 0.005):
-        screens = [Collector(hub.subscribe(channel, "0")) for _ in range(5)]
+        screens = [Collector(hub.subscribe(channel, start)) for _ in range(5)]
         await asyncio.sleep(delay)
         await asyncio.wait_for(asyncio.gather(*(s.close() for s in screens)), 2)
         assert hub.stats().subscribers == 0
@@ -115,7 +116,7 @@ async def test_broadcasts_arriving_out_of_order_are_delivered_in_log_order(
     log = RedisStreamEventLog(redis_client, key_prefix=prefix)
     hub = await start_hub(redis_url, log)
     channel = f"{prefix}conversation:1"
-    screen = Collector(hub.subscribe(channel, "0"))
+    screen = Collector(hub.subscribe(channel, await log.tail(channel)))
     await wait_until(lambda: hub.stats().channels == 1)
     first = await log.append(channel, "1")
     second = await log.append(channel, "2")
