@@ -66,9 +66,9 @@ class VoiceMutation:
             stability=input.stability,
             similarity=input.similarity,
         )
-        providers = _catalog(info).provider_names
+        catalog = _catalog(info)
         async with info.context.app.sessionmaker() as session:
-            row = await voices.create(session, viewer, providers, fields)
+            row = await voices.create(session, viewer, catalog, fields)
         return VoiceProfile.from_model(row)
 
     @strawberry.mutation
@@ -88,10 +88,10 @@ class VoiceMutation:
             stability=input.stability,
             similarity=input.similarity,
         )
-        providers = _catalog(info).provider_names
+        catalog = _catalog(info)
         async with info.context.app.sessionmaker() as session:
             row = await voices.update(
-                session, viewer, ids.decode("VoiceProfile", id), providers, fields
+                session, viewer, ids.decode("VoiceProfile", id), catalog, fields
             )
         return VoiceProfile.from_model(row)
 

@@ -15,6 +15,9 @@ from services.identity import Viewer
 from store.models import AnimationSequence, CharacterAsset
 
 FORMATS = ("VRM", "GLB")
+MAX_NAME = 128
+MAX_BLENDSHAPES = 16
+MAX_ANIMATION_MS = 10 * 60 * 1000
 
 
 @dataclass(slots=True)
@@ -59,8 +62,8 @@ async def add_animation(
     asset = await session.get(CharacterAsset, character_asset_id)
     if asset is None or asset.owner_id != viewer.user_id:
         raise NotFound("Character asset")
-    if not 0 <= duration_ms <= 10 * 60 * 1000:
-        raise BadUserInput("Must be between 0 and 600000", field="durationMs")
+    if not 0 <= duration_ms <= MAX_ANIMATION_MS:
+        raise BadUserInput(f"Must be between 0 and {MAX_ANIMATION_MS}", field="durationMs")
     row = AnimationSequence(
         character_asset_id=asset.id,
         name=validation.text(name, "name", min_len=1, max_len=80),
@@ -81,4 +84,40 @@ def _checked_map(value: Any, keys: tuple[str, ...], field: str) -> dict[str, Any
     unknown = sorted(set(value) - set(keys))
     if unknown:
         raise BadUserInput(f"Unknown keys {unknown}; use {' '.join(keys)}", field=field)
-    return dict(value)
+    check = _blendshapes if field == "visemeMap" else _animation_name
+    return {key: check(entry, field) for key, entry in value.items()}
+
+
+def _name(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise BadUserInput("Names must be strings", field=field)
+    return validation.text(value, field, min_len=1, max_len=MAX_NAME)
+
+
+def _animation_name(value: Any, field: str) -> str:
+    """An emotion plays one named animation or expression."""
+    return _name(value, field)
+
+
+def _blendshapes(value: Any, field: str) -> Any:
+    """A viseme moves blendshapes: "name", {name, weight} or a list of those; weights are
+    finite and within 0..1, so a device never receives 1e308 to drive a mesh with."""
+    if isinstance(value, list):
+        if len(value) > MAX_BLENDSHAPES:
+            raise BadUserInput(f"At most {MAX_BLENDSHAPES} blendshapes per viseme", field=field)
+        return [_blendshape(item, field) for item in value]
+    return _blendshape(value, field)
+
+
+def _blendshape(value: Any, field: str) -> Any:
+    if isinstance(value, str):
+        return _name(value, field)
+    if not isinstance(value, dict) or not set(value) <= {"name", "weight"}:
+        raise BadUserInput('Use "name", {name, weight} or a list of those', field=field)
+    weight = value.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float):
+        raise BadUserInput("Weights must be numbers", field=field)
+    return {
+        "name": _name(value.get("name"), field),
+        "weight": validation.number(float(weight), field, low=0.0, high=1.0),
+    }

@@ -229,9 +229,14 @@ class ReplyService:
             raise BadUserInput("Must be zero or more", field="heardUntilMs")
         async with self.sessionmaker() as session:
             message = await session.get(Message, message_id)
-            if message is None or message.role != MessageRole.COMPANION:
+            # A stranger's message answers exactly as a missing one: existence never leaks.
+            if (
+                message is None
+                or message.role != MessageRole.COMPANION
+                or await conversations.role_in(session, message.conversation_id, viewer.user_id)
+                is None
+            ):
                 raise NotFound("Message")
-            await conversations.get_visible(session, viewer, message.conversation_id)
             status: MessageStatus | None = message.status
         if status == MessageStatus.STREAMING:
             if message_id in self._running:

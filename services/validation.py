@@ -54,6 +54,7 @@ def language(value: str, field: str = "language") -> str:
 
 
 def number(value: float, field: str, *, low: float, high: float) -> float:
+    # NaN fails both comparisons and infinities the bounds: only finite values in range pass.
     if not low <= value <= high:
         raise BadUserInput(f"Must be between {low} and {high}", field=field)
     return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -45,9 +46,11 @@ def preview_text(language: str) -> str:
 class VoiceCatalog:
     """The configured TTS providers; each provider's voice list is fetched once and kept."""
 
-    def __init__(self, providers: Mapping[str, TTSProvider]) -> None:
+    def __init__(self, providers: Mapping[str, TTSProvider], recheck_s: float = 60.0) -> None:
         self.providers = dict(providers)
         self._cache: dict[str, list[VoiceInfo]] = {}
+        self._fetched_at: dict[str, float] = {}
+        self._recheck_s = recheck_s
 
     @property
     def provider_names(self) -> list[str]:
@@ -57,18 +60,37 @@ class VoiceCatalog:
         lists = await asyncio.gather(*(self._voices_of(name) for name in self.provider_names))
         return [voice for voices in lists for voice in voices]
 
+    async def offers(self, provider: str, voice_id: str) -> bool:
+        """Whether ``provider`` lists ``voice_id``. A voice added at the provider since the
+        list was fetched (a new ElevenLabs clone) is found by fetching again, at most once a
+        minute; a provider that cannot be reached raises its error rather than say no."""
+        if any(v.voice_id == voice_id for v in self._cache.get(provider, ())):
+            return True
+        fetched = self._fetched_at.get(provider)
+        if (
+            provider not in self._cache
+            or fetched is None
+            or (time.monotonic() - fetched >= self._recheck_s)
+        ):
+            await self._fetch(provider)
+        return any(v.voice_id == voice_id for v in self._cache.get(provider, ()))
+
     async def _voices_of(self, name: str) -> list[VoiceInfo]:
         if name not in self._cache:
             try:
-                voices = await self.providers[name].list_voices()
+                await self._fetch(name)
             except Exception:  # one provider down must not hide the others' voices
                 log.warning("listing voices of %s failed", name, exc_info=True)
                 return []
-            self._cache[name] = [
-                v if v.preview_text else replace(v, preview_text=preview_text(v.language))
-                for v in voices
-            ]
         return self._cache[name]
+
+    async def _fetch(self, name: str) -> None:
+        voices = await self.providers[name].list_voices()
+        self._cache[name] = [
+            v if v.preview_text else replace(v, preview_text=preview_text(v.language))
+            for v in voices
+        ]
+        self._fetched_at[name] = time.monotonic()
 
 
 @dataclass(slots=True)
@@ -92,7 +114,7 @@ async def get_owned(session: AsyncSession, viewer: Viewer, profile_id: int) -> V
 
 
 async def create(
-    session: AsyncSession, viewer: Viewer, providers: list[str], fields: VoiceFields
+    session: AsyncSession, viewer: Viewer, catalog: VoiceCatalog, fields: VoiceFields
 ) -> VoiceProfile:
     count = await session.scalar(
         select(func.count())
@@ -102,7 +124,8 @@ async def create(
     if (count or 0) >= MAX_PROFILES:
         raise QuotaExceeded("voiceProfiles", MAX_PROFILES, None)
     profile = VoiceProfile(owner_id=viewer.user_id)
-    _apply(profile, providers, fields, creating=True)
+    _apply(profile, catalog.provider_names, fields, creating=True)
+    await _check_voice(catalog, profile)
     session.add(profile)
     await session.commit()
     return profile
@@ -112,11 +135,12 @@ async def update(
     session: AsyncSession,
     viewer: Viewer,
     profile_id: int,
-    providers: list[str],
+    catalog: VoiceCatalog,
     fields: VoiceFields,
 ) -> VoiceProfile:
     profile = await get_owned(session, viewer, profile_id)
-    _apply(profile, providers, fields, creating=False)
+    _apply(profile, catalog.provider_names, fields, creating=False)
+    await _check_voice(catalog, profile)
     await session.commit()
     return profile
 
@@ -157,6 +181,18 @@ def _apply(profile: VoiceProfile, providers: list[str], f: VoiceFields, *, creat
     if f.similarity is not None or creating:
         profile.similarity = validation.number(
             _or(f.similarity, 0.75), "similarity", low=UNIT[0], high=UNIT[1]
+        )
+
+
+async def _check_voice(catalog: VoiceCatalog, profile: VoiceProfile) -> None:
+    """The voice must be one its provider offers (``availableVoices``), or the language itself,
+    which each provider reads as "its default voice for this language"."""
+    if profile.voice_id == profile.language:
+        return
+    if not await catalog.offers(profile.provider, profile.voice_id):
+        raise BadUserInput(
+            f"Not a {profile.provider} voice: pick a voiceId from availableVoices",
+            field="voiceId",
         )
 
 
