@@ -27,11 +27,13 @@ from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, str
 from pipeline.broadcast.factory import make_hub
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_sql import SqlEventLog
+from pipeline.revocation.factory import make_revocation_store
 from resolvers.state import AppState
 from services import quotas
 from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords
 from services.auth.policy import AuthPolicy
+from services.auth.revocations import Revocations
 from services.auth.tokens import TokenCodec
 from services.devices.pairing import PairingConfig
 from services.devices.presence import Presence
@@ -51,13 +53,20 @@ GC_THRESHOLDS = (10_000, 50, 50)
 
 
 def build_policy(settings: Settings) -> AuthPolicy:
+    verified = VerifiedTokens(settings.auth_cache_ttl_s)
+    revocations = Revocations(
+        store=make_revocation_store(settings.shared_state, settings.broadcast_namespace),
+        verified=verified,
+        record_ttl_s=settings.access_token_ttl_s,  # no access token outlives its entry
+    )
     return AuthPolicy(
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
         codec=TokenCodec(settings.secret_key.get_secret_value()),
         access_ttl_s=settings.access_token_ttl_s,
         refresh_ttl_s=settings.refresh_token_ttl_s,
         device_ttl_s=settings.device_token_ttl_s,
-        verified=VerifiedTokens(settings.auth_cache_ttl_s),
+        verified=verified,
+        revocations=revocations,
         free_attempts=settings.login_free_attempts,
         max_lock_s=settings.login_max_lock_s,
     )
@@ -98,6 +107,7 @@ def build_devices(settings: Settings, state: AppState, hub: EventHub) -> DeviceS
         verified=state.policy.verified,
         config=config,
         presence=Presence(state.sessionmaker, hub, settings.device_heartbeat_s),
+        revocations=state.policy.revocations,
     )
 
 
@@ -147,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.settings = settings
         state.hub = build_hub(settings, state)
         await state.hub.start()
+        await state.policy.revocations.start(state.hub)
         assert state.storage is not None
         state.replies = ReplyService(
             sessionmaker=state.sessionmaker,
@@ -189,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await asyncio.gather(housekeeping, sweeper, return_exceptions=True)
             await exports.aclose()
             await state.replies.stop()
+            await state.policy.revocations.stop()
             await state.hub.stop()
             await billing.provider.aclose()
             await engine.dispose()

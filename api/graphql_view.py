@@ -24,6 +24,8 @@ from services.auth.authenticate import authenticate, bearer_token
 from services.errors import AppError, Unauthenticated
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+# Where a socket keeps what to undo when it ends (its entry among the sessions' live sockets).
+SOCKET_CLEANUP = "holomate.socket_cleanup"
 
 
 def wants_graphql_response(accept: str) -> bool:
@@ -65,7 +67,11 @@ class HoloGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                for forget in scope.pop(SOCKET_CLEANUP, ()):
+                    forget()
             return
         request = Request(scope, receive=receive)
         graphql_media = wants_graphql_response(request.headers.get("accept", ""))
@@ -117,8 +123,11 @@ class HoloGraphQL(GraphQL[Context, None]):
         if viewer is not None:
             context.viewer = viewer
             return
+        policy = self.state.policy
         async with self.state.sessionmaker() as session:
-            context.viewer, user = await authenticate(session, self.state.policy.codec, token)
+            context.viewer, user = await authenticate(
+                session, policy.codec, policy.revocations, token
+            )
         verified.put(token, context.viewer)
         if user is not None:  # fresh from the database: `me` needs no second query
             context.loaders.user_by_id.prime(user.id, user)
@@ -138,7 +147,20 @@ class HoloGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError(
                 {"message": e.message, "code": e.code, **e.extensions}
             ) from e
+        if context.viewer is not None:
+            self._track_socket(context)
         return {"viewer": None if context.viewer is None else str(context.viewer.user_id)}
+
+    def _track_socket(self, context: Context) -> None:
+        """Ending the socket's session (logout, theft, unpairing...) closes it, anywhere."""
+        assert context.viewer is not None
+        socket = context.request
+
+        async def close(code: int, reason: str) -> None:
+            await socket.close(code=code, reason=reason)
+
+        forget = self.state.policy.revocations.track(context.viewer, close)
+        socket.scope.setdefault(SOCKET_CLEANUP, []).append(forget)
 
     def encode_json(self, data: object) -> str:
         return json.dumps(data, separators=(",", ":"))

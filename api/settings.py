@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     access_token_ttl_s: int = Field(default=15 * 60, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
-    auth_cache_ttl_s: float = Field(default=2.0, ge=0)
+    # How long a process trusts a token it checked: an ended session is refused everywhere
+    # after at most this long even if the hub's message is lost.
+    auth_cache_ttl_s: float = Field(default=1.0, ge=0, le=1.0)
     device_token_ttl_s: int = Field(default=365 * 24 * 3600, gt=0)
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
     graphiql: bool = True

@@ -42,8 +42,9 @@ class AuthMutation:
 
     @strawberry.mutation(description="End the session the refresh token belongs to.")
     async def logout(self, info: strawberry.Info[Context, None], refresh_token: str) -> bool:
-        async with info.context.app.sessionmaker() as session:
-            return await sessions.logout(session, refresh_token)
+        app = info.context.app
+        async with app.sessionmaker() as session:
+            return await sessions.logout(session, app.policy, refresh_token)
 
     @strawberry.mutation(description="Ends every other session of the account.")
     async def change_password(
@@ -53,6 +54,11 @@ class AuthMutation:
         app = info.context.app
         async with app.sessionmaker() as session:
             result = await sessions.change_password(
-                session, app.policy, viewer.user_id, current_password, new_password
+                session,
+                app.policy,
+                viewer.user_id,
+                current_password,
+                new_password,
+                keep_session=viewer.session_id,
             )
         return AuthPayload.from_result(result)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pipeline.broadcast import EventHub, LogUnavailable
 from pipeline.storage.base import BlobStorage
 from services.auth.policy import AuthPolicy
+from services.auth.revocations import Ended
 from services.devices.channels import companion_channel
 from services.errors import Unauthenticated
 from services.events import channel_for
@@ -167,6 +168,8 @@ async def erase_account(
         replay_log = await erase_rows(session, user_id)
         await session.commit()
     policy.verified.forget_user(user_id)
+    # The row is gone, so its tokens are refused; every socket of the person closes, anywhere.
+    await policy.revocations.end(Ended(user_id=user_id, reason="Account deleted"), record=False)
     if hub is not None:
         try:
             await replay_log.apply(hub)

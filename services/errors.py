@@ -81,6 +81,15 @@ class CursorExpired(AppError):
         super().__init__("The cursor is older than the replay log keeps; reload the history")
 
 
+class ServiceUnavailable(AppError):
+    """The database (or another dependency) was unreachable for this request: retry shortly."""
+
+    code = SERVICE_UNAVAILABLE
+
+    def __init__(self, what: str = "The database") -> None:
+        super().__init__(f"{what} is briefly unreachable; try again shortly", retryable=True)
+
+
 class QuotaExceeded(AppError):
     code = QUOTA_EXCEEDED
 

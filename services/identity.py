@@ -12,6 +12,8 @@ class Viewer:
     user_id: int
     expires_at: float
     device_id: int | None = None
+    # The login (refresh-token family) or device the token belongs to: what logout ends.
+    session_id: str = ""
 
     @property
     def is_device(self) -> bool:

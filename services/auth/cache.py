@@ -1,7 +1,8 @@
-"""A short-lived, bounded memo of verified tokens, so hot clients skip the revocation query.
+"""A short-lived, bounded memo of verified tokens, so hot clients skip the revocation checks.
 
-A revoked token stops working at once in the process that revoked it, and within ``ttl_s``
-everywhere else (the access token itself lives minutes; this window is seconds).
+An ended session is forgotten here at once in the process that ended it and, through the hub,
+in every other process a moment later; ``ttl_s`` (1 s by default) bounds what is left if that
+message is lost (the access token itself lives minutes; this window is a second).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class VerifiedTokens:
 
     def forget_user(self, user_id: int) -> None:
         for token in [t for t, (_, v) in self._entries.items() if v.user_id == user_id]:
+            del self._entries[token]
+
+    def forget_sessions(self, session_ids: set[str]) -> None:
+        for token in [t for t, (_, v) in self._entries.items() if v.session_id in session_ids]:
             del self._entries[token]
 
     def forget_device(self, device_id: int) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords
+from services.auth.revocations import Revocations
 from services.auth.tokens import TokenCodec
 
 
@@ -17,6 +18,7 @@ class AuthPolicy:
     refresh_ttl_s: int
     device_ttl_s: int
     verified: VerifiedTokens
+    revocations: Revocations
     free_attempts: int = 5
     max_lock_s: int = 900
     # A spent refresh token presented again this soon is a second tab of the same browser racing

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import validation
 from services.auth.policy import AuthPolicy
+from services.auth.revocations import Ended
 from services.auth.tokens import hash_opaque_token, new_opaque_token
 from services.errors import Conflict, RateLimited, Unauthenticated
 from store.base import utcnow
@@ -91,9 +92,11 @@ async def refresh(session: AsyncSession, policy: AuthPolicy, token: str) -> Auth
             raise Unauthenticated(
                 "Refresh token already rotated; use the newer one", reason="REFRESH_ROTATED"
             )
-        # Reuse later means the token leaked: end every session descended from this login.
+        # Reuse later means the token leaked: end every session descended from this login,
+        # its access tokens and live sockets included, on every process.
         await _revoke_family(session, row.family_id, now)
         await session.commit()
+        await policy.revocations.end(Ended(frozenset({row.family_id})), record=True)
         raise Unauthenticated("Refresh token reused; please log in again", reason="REFRESH_REUSED")
     row.used_at = now
     user = await session.get_one(User, row.user_id)
@@ -102,7 +105,9 @@ async def refresh(session: AsyncSession, policy: AuthPolicy, token: str) -> Auth
     return result
 
 
-async def logout(session: AsyncSession, token: str) -> bool:
+async def logout(session: AsyncSession, policy: AuthPolicy, token: str) -> bool:
+    """End the login: refresh tokens first (committed even if Redis is down), then its access
+    tokens and sockets everywhere; a SERVICE_UNAVAILABLE answer can be retried."""
     row = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == hash_opaque_token(token))
     )
@@ -110,12 +115,19 @@ async def logout(session: AsyncSession, token: str) -> bool:
         return False
     await _revoke_family(session, row.family_id, utcnow())
     await session.commit()
+    await policy.revocations.end(Ended(frozenset({row.family_id})), record=True)
     return True
 
 
 async def change_password(
-    session: AsyncSession, policy: AuthPolicy, user_id: int, current: str, new: str
+    session: AsyncSession,
+    policy: AuthPolicy,
+    user_id: int,
+    current: str,
+    new: str,
+    keep_session: str = "",
 ) -> AuthResult:
+    """New tokens for the caller's session (``keep_session``); every other one ends."""
     user = await session.get_one(User, user_id)
     if not await policy.passwords.verify(user.password_hash, current):
         raise Unauthenticated("Current password is wrong", reason="BAD_CREDENTIALS")
@@ -123,13 +135,26 @@ async def change_password(
     user.password_hash = await policy.passwords.hash(new)
     user.token_version += 1  # every access token issued before now stops working
     policy.verified.forget_user(user.id)
+    now = utcnow()
+    others = set(
+        await session.scalars(
+            select(RefreshToken.family_id).where(
+                RefreshToken.user_id == user.id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+                RefreshToken.family_id != keep_session,
+            )
+        )
+    )
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now)
     )
-    result = await _issue(session, policy, user, family_id=str(uuid.uuid4()))
+    result = await _issue(session, policy, user, family_id=keep_session or str(uuid.uuid4()))
     await session.commit()
+    # The token version already refuses their access tokens (no record needed): close sockets.
+    await policy.revocations.end(Ended(frozenset(others)), record=False)
     return result
 
 
@@ -155,7 +180,9 @@ async def _issue(
             expires_at=now + timedelta(seconds=policy.refresh_ttl_s),
         )
     )
-    access = policy.codec.issue("access", user.id, user.token_version, policy.access_ttl_s, user.id)
+    access = policy.codec.issue(
+        "access", user.id, user.token_version, policy.access_ttl_s, user.id, session_id=family_id
+    )
     return AuthResult(
         user=user,
         access_token=access,

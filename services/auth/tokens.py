@@ -24,6 +24,11 @@ class TokenClaims:
     version: int
     expires_at: float
     user_id: int
+    # The session the token belongs to: a login's refresh-token family, or the device. Ending
+    # it (logout, theft, unpairing...) ends every token that carries it, on every process.
+    # Empty only in access tokens minted without one (tests, older servers): the account's
+    # token version still ends those.
+    session_id: str
 
 
 class TokenCodec:
@@ -31,10 +36,16 @@ class TokenCodec:
         self._secret = secret
 
     def issue(
-        self, kind: TokenKind, subject_id: int, version: int, ttl_s: int, user_id: int
+        self,
+        kind: TokenKind,
+        subject_id: int,
+        version: int,
+        ttl_s: int,
+        user_id: int,
+        session_id: str | None = None,
     ) -> str:
         now = int(time.time())
-        claims = {
+        claims: dict[str, object] = {
             "typ": kind,
             "sub": str(subject_id),
             "uid": user_id,
@@ -43,6 +54,8 @@ class TokenCodec:
             "exp": now + ttl_s,
             "jti": uuid.uuid4().hex,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def decode(self, token: str) -> TokenClaims:
@@ -58,15 +71,25 @@ class TokenCodec:
         if kind not in ("access", "device"):
             raise Unauthenticated("Invalid token", reason="TOKEN_INVALID")
         try:
+            subject_id = int(data["sub"])
+            sid = device_session(subject_id) if kind == "device" else data.get("sid", "")
+            if not isinstance(sid, str):
+                raise ValueError("the session is a string")
             return TokenClaims(
                 kind=kind,
-                subject_id=int(data["sub"]),
+                subject_id=subject_id,
                 version=int(data.get("ver", 0)),
                 expires_at=float(data["exp"]),
                 user_id=int(data.get("uid", data["sub"])),
+                session_id=sid,
             )
         except (TypeError, ValueError) as e:
             raise Unauthenticated("Invalid token", reason="TOKEN_INVALID") from e
+
+
+def device_session(device_id: int) -> str:
+    """A device's tokens form one session: unpairing ends it."""
+    return f"device:{device_id}"
 
 
 def new_opaque_token() -> str:

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pipeline.broadcast.hub import EventHub
 from services import validation
 from services.auth.cache import VerifiedTokens
-from services.auth.tokens import TokenCodec
+from services.auth.revocations import Ended, Revocations
+from services.auth.tokens import TokenCodec, device_session
 from services.devices import channels, codes, pairing, registry
 from services.devices.pairing import IssuedCodes, PairingConfig, PollResult
 from services.devices.presence import Presence
@@ -36,6 +37,7 @@ class DeviceService:
     verified: VerifiedTokens
     config: PairingConfig
     presence: Presence
+    revocations: Revocations
 
     # ---- pairing -------------------------------------------------------------------------
 
@@ -110,6 +112,11 @@ class DeviceService:
         async with self.sessionmaker() as session:
             await registry.revoke(session, viewer, device_id, utcnow())
         self.verified.forget_device(device_id)
+        # The row already refuses the token; this closes every socket of the device, anywhere.
+        unpaired = Ended(
+            frozenset({device_session(device_id)}), code=4403, reason="Device unpaired"
+        )
+        await self.revocations.end(unpaired, record=False)
         await self._command(device_id, channels.REVOKED, {})
         return True
 
