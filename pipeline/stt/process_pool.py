@@ -80,6 +80,7 @@ def _transcribe(audio: bytes, mime_type: str, language: str) -> Transcript | str
 @dataclass(eq=False, slots=True)
 class _Slot:
     executor: ProcessPoolExecutor | None = None
+    ready: Future[int] | None = None  # the process is up and its model loaded: its pid
     pid: int | None = None
 
 
@@ -94,7 +95,11 @@ def _stop(executor: ProcessPoolExecutor) -> None:
 
 @dataclass(eq=False)
 class ProcessPoolSTT:
-    """An :class:`~pipeline.stt.base.STTProvider` running PocketSphinx in ``workers`` processes."""
+    """An :class:`~pipeline.stt.base.STTProvider` running PocketSphinx in ``workers`` processes.
+
+    ``timeout_s`` bounds the decoding of one message, from the moment a ready worker takes it
+    (starting a process, ~1-3 s, and waiting in line, bounded by ``queue``, are not counted).
+    """
 
     workers: int = 1
     queue: int = 4
@@ -115,6 +120,7 @@ class ProcessPoolSTT:
 
     @property
     def running(self) -> int:
+        """Messages a worker has taken (being decoded, or waiting for their worker to start)."""
         return self.workers - len(self._idle)
 
     @property
@@ -122,7 +128,7 @@ class ProcessPoolSTT:
         return self._waiting
 
     def worker_pids(self) -> list[int]:
-        """Live worker processes (started on first use)."""
+        """Worker processes that are up (each starts on its first message)."""
         return [slot.pid for slot in self._slots if slot.pid is not None]
 
     async def transcribe(self, audio: bytes, mime_type: str, language: str = "en") -> Transcript:
@@ -132,64 +138,70 @@ class ProcessPoolSTT:
         self._free = free
         if free.locked() and self._waiting >= self.queue:
             raise STTBusy(self.retry_after_s)
+        self._waiting += 1
         try:
-            async with asyncio.timeout(self.timeout_s):
-                self._waiting += 1
-                try:
-                    await free.acquire()
-                finally:
-                    self._waiting -= 1
-                try:
-                    slot = self._idle.pop()
-                    try:
-                        result = await self._run(slot, audio, mime_type, language)
-                    finally:
-                        self._idle.append(slot)
-                finally:
-                    free.release()
-        except TimeoutError:
-            raise STTTimedOut(
-                PROVIDER, f"no transcript within {self.timeout_s:g} s; the job was stopped"
-            ) from None
+            await free.acquire()
+        finally:
+            self._waiting -= 1
+        slot = self._idle.pop()
+        try:
+            result = await self._run(slot, audio, mime_type, language)
+        finally:
+            self._idle.append(slot)
+            free.release()
         if isinstance(result, str):
             raise UndecodableAudio(PROVIDER, result)
         return result
 
     async def _run(self, slot: _Slot, audio: bytes, mime: str, language: str) -> Transcript | str:
-        executor = self._executor(slot)
-        future = executor.submit(_transcribe, audio, mime, language)
+        job: Future[Transcript | str] | None = None
         try:
-            return await asyncio.wrap_future(future)
-        except BrokenProcessPool:
+            job = await self._submit(slot, audio, mime, language)
+            async with asyncio.timeout(self.timeout_s):
+                return await asyncio.wrap_future(job)
+        except TimeoutError:
             self._discard(slot)
-            log.warning("speech-to-text worker %s died mid-job; starting another", slot.pid)
-            raise STTWorkerLost(
-                PROVIDER, "the speech-to-text worker stopped; send the message again"
+            raise STTTimedOut(
+                PROVIDER, f"no transcript within {self.timeout_s:g} s; the job was stopped"
             ) from None
-        except asyncio.CancelledError:  # timed out, or the request went away: free the CPU
-            if not future.done():
+        except BrokenProcessPool:
+            log.warning("speech-to-text worker %s stopped mid-job; starting another", slot.pid)
+            self._discard(slot)
+            raise STTWorkerLost(PROVIDER, "the speech-to-text worker stopped") from None
+        except asyncio.CancelledError:  # the request went away: free the CPU it was using
+            if job is None or not job.done():
                 self._discard(slot)
             raise
 
-    def _executor(self, slot: _Slot) -> ProcessPoolExecutor:
-        if slot.executor is None:
-            slot.executor = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-            )
-            # Start the process (and load the model) now; its pid names it for operators.
-            slot.executor.submit(_ping).add_done_callback(lambda f: self._started(slot, f))
-        return slot.executor
-
-    def _started(self, slot: _Slot, ping: Future[int]) -> None:
-        if not ping.cancelled() and ping.exception() is None:
-            slot.pid = ping.result()
+    async def _submit(
+        self, slot: _Slot, audio: bytes, mime: str, language: str
+    ) -> Future[Transcript | str]:
+        """Hand the job to the slot's process once it is up; to a fresh one if the last one
+        broke while idle (killed, out of memory) or could not start."""
+        for attempt in (1, 2):
+            if slot.executor is None:
+                slot.executor = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                )
+                slot.ready = slot.executor.submit(_ping)
+            assert slot.ready is not None
+            try:
+                slot.pid = await asyncio.wrap_future(slot.ready)
+                if slot.executor is None:  # closed meanwhile
+                    raise ProviderUnavailable(PROVIDER, "speech-to-text is shutting down")
+                return slot.executor.submit(_transcribe, audio, mime, language)
+            except BrokenProcessPool:
+                self._discard(slot)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _discard(self, slot: _Slot) -> None:
         if slot.executor is not None:
             _stop(slot.executor)
-        slot.executor, slot.pid = None, None
+        slot.executor, slot.ready, slot.pid = None, None, None
 
     async def aclose(self) -> None:
         """Stop every worker, busy or not (a transcription in flight fails as unavailable)."""
