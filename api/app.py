@@ -40,6 +40,7 @@ from services.devices.presence import Presence
 from services.devices.service import DeviceService
 from services.privacy import DataExports
 from services.replies import ReplyService
+from services.reply_leases import ReplyLeases
 from services.retention import run_periodically
 from services.voices import VoiceCatalog
 from store.db import make_engine, make_sessionmaker
@@ -168,6 +169,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             quota_check=quotas.check_can_send_message,
             voice_check=lambda session, user_id: quotas.check_can_use_voice(session, user_id, 0),
             voice_length_check=quotas.check_voice_message_length,
+            leases=ReplyLeases(
+                state.sessionmaker, settings.reply_lease_s, settings.reply_heartbeat_s
+            ),
         )
         state.replies.erased_here.append(graphql.live_renderer.forget)
         await state.replies.start()

@@ -9,7 +9,8 @@ from graphql import GraphQLError
 
 from pipeline.errors import ProviderError
 from services import errors as codes
-from services.errors import AppError
+from services.errors import AppError, ServiceUnavailable
+from store.db import connection_lost
 
 log = logging.getLogger("holomate.errors")
 
@@ -30,6 +31,11 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
             "try again shortly",
             {"code": original.code, "provider": original.provider, "retryable": True},
         )
+    if connection_lost(original):  # database restarted or unreachable: the client may retry
+        log.warning("database unreachable (request %s): %r", request_id, original)
+        unavailable = ServiceUnavailable()
+        extensions = {"code": unavailable.code, **unavailable.extensions}
+        return _with(error, unavailable.message, extensions)
     if original is None or (isinstance(original, GraphQLError) and original.original_error is None):
         message = error.message
         extra: dict[str, Any] = {}

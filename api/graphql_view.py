@@ -21,7 +21,8 @@ from resolvers.context import Context
 from resolvers.state import AppState
 from services import errors as codes
 from services.auth.authenticate import authenticate, bearer_token
-from services.errors import AppError, Unauthenticated
+from services.errors import AppError, ServiceUnavailable, Unauthenticated
+from store.db import connection_lost
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 # Where a socket keeps what to undo when it ends (its entry among the sessions' live sockets).
@@ -115,6 +116,10 @@ class HoloGraphQL(GraphQL[Context, None]):
                     await self._authenticate(context, token)
             except AppError as e:
                 context.auth_error = e
+            except Exception as e:
+                if not connection_lost(e):
+                    raise
+                context.auth_error = ServiceUnavailable()  # database away: retryable
         return context
 
     async def _authenticate(self, context: Context, token: str) -> None:

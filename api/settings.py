@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     pairing_max_failures: int = Field(default=5, gt=0)  # wrong user codes per owner per window
     pairing_failure_window_s: int = Field(default=900, gt=0)
     device_heartbeat_s: float = Field(default=30.0, gt=0)  # lastSeenAt refresh while connected
+    # A streaming reply's owner lease: renewed every heartbeat by the process producing it; once
+    # expired (that process died), any process fails the reply as REPLY_OWNER_LOST.
+    reply_heartbeat_s: float = Field(default=2.0, gt=0)
+    reply_lease_s: float = Field(default=6.0, gt=0)
     event_log_max_len: int = 5000
     subscriber_queue_size: int = 1000
     migrate_on_start: bool = True
@@ -95,6 +99,14 @@ class Settings(BaseSettings):
         keys = {"openai": self.openai_api_key, "elevenlabs": self.elevenlabs_api_key}
         if self.stt_provider in keys and not keys[self.stt_provider].get_secret_value():
             raise ValueError(f"HOLOMATE_STT_PROVIDER={self.stt_provider} needs its API key")
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        if self.reply_lease_s < 2 * self.reply_heartbeat_s:
+            raise ValueError(
+                "HOLOMATE_REPLY_LEASE_S must be at least twice HOLOMATE_REPLY_HEARTBEAT_S"
+            )
         return self
 
     @property

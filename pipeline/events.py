@@ -102,6 +102,19 @@ class ReplyInterrupted:
 class ReplyFailed:
     code: str
     detail: str
+    retryable: bool = False  # trying again (sending the message again) may work
+
+
+AUDIO_STORAGE_FAILED = "AUDIO_STORAGE_FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDegraded:
+    """Sent once per reply when it goes on without part of what it normally carries: after
+    ``AUDIO_STORAGE_FAILED`` the failed chunks have no audio or visemes; text and emotions go on."""
+
+    reason: str
+    detail: str
 
 
 ReplyEvent = (
@@ -110,6 +123,7 @@ ReplyEvent = (
     | AudioChunk
     | VisemeFrames
     | EmotionChanged
+    | ReplyDegraded
     | ReplyCompleted
     | ReplyInterrupted
     | ReplyFailed

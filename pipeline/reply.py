@@ -8,7 +8,9 @@
 So speech of sentence 1 is synthesised while the model writes sentence 2, and audio still
 leaves in sentence order. ``ReplyControl.interrupt`` (barge-in) cancels every task of the reply;
 the heard text is what the listener's audio clock had reached. Provider failures end the reply
-with ``ReplyFailed`` (failures a stream can hit are data); the partial text is kept.
+with ``ReplyFailed`` (failures a stream can hit are data); the partial text is kept. Storage
+that refuses a chunk's audio does not end the reply: that chunk goes without audio and visemes,
+the text and emotions go on, and one ``ReplyDegraded`` says so.
 
 All methods must be called on the event loop that runs the reply.
 """
@@ -25,11 +27,13 @@ from typing import Any, Literal
 from pipeline.emotions import EmotionTag, TagStripper, classify
 from pipeline.errors import ProviderError
 from pipeline.events import (
+    AUDIO_STORAGE_FAILED,
     AudioChunk,
     Emotion,
     EmotionChanged,
     MessageDelta,
     ReplyCompleted,
+    ReplyDegraded,
     ReplyEvent,
     ReplyFailed,
     ReplyInterrupted,
@@ -55,6 +59,9 @@ class ReplyRequest:
     voice: VoiceSettings
     audio_key_prefix: str
     speak: bool = True
+    # Asked before each chunk of audio with the reply's total so far: may it speak that much?
+    # (the person's voice minutes, shared by all their replies). Refused: the rest is text.
+    voice_allowance: Callable[[int], Awaitable[bool]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,7 @@ class ReplyOutcome:
     timings: ReplyTimings = field(default_factory=ReplyTimings)
     error_code: str | None = None
     error_detail: str | None = None
+    retryable: bool = False
 
 
 class ReplyControl:
@@ -190,6 +198,8 @@ class _Run:
         self.chunks: list[StoredChunk] = []
         self.emotions: list[EmotionChanged] = []
         self.audio_ms = 0
+        self.degraded = False  # some audio could not be stored: the reply went on as text
+        self.voice_spent = False  # out of voice minutes: the rest of the reply is text
 
     async def send(self, event: ReplyEvent) -> None:
         """Emit from the reply's tasks; nothing more leaves once a barge-in has been asked for,
@@ -235,7 +245,7 @@ class _Run:
 
     async def interrupted(self) -> ReplyOutcome:
         heard_until = self.control.heard_until_ms or 0
-        if self.request.speak:
+        if self.request.speak and not self.degraded:
             heard = heard_text(self.chunks, heard_until)
             self.emotions = [e for e in self.emotions if e.at_ms <= heard_until]
         else:  # a text-only reply was read, not heard: what was shown stands
@@ -244,21 +254,27 @@ class _Run:
         return self.outcome("interrupted", heard)
 
     async def failed(self, error: BaseException) -> ReplyOutcome:
+        retryable = False
         if isinstance(error, ProviderError):
-            code, detail = error.code, error.detail
+            code, detail, retryable = error.code, error.detail, error.retryable
         else:
             log.error("reply failed", exc_info=error)
             code, detail = INTERNAL_ERROR, "the reply could not be completed"
-        await self.emit(ReplyFailed(code, detail))
-        return self.outcome("failed", "".join(self.text), code, detail)
+        await self.emit(ReplyFailed(code, detail, retryable))
+        return self.outcome("failed", "".join(self.text), code, detail, retryable)
 
     def outcome(
-        self, status: Status, text: str, code: str | None = None, detail: str | None = None
+        self,
+        status: Status,
+        text: str,
+        code: str | None = None,
+        detail: str | None = None,
+        retryable: bool = False,
     ) -> ReplyOutcome:
         self.mark("total_ms")
         timings = ReplyTimings(**self.marks)
         return ReplyOutcome(
-            status, text, tuple(self.emotions), tuple(self.chunks), timings, code, detail
+            status, text, tuple(self.emotions), tuple(self.chunks), timings, code, detail, retryable
         )
 
     # -- producer: text --------------------------------------------------------------------
@@ -291,7 +307,11 @@ class _Run:
     def enqueue(self, sentence: Sentence) -> None:
         emotion, intensity = self.emotion_of(sentence)
         task = None
-        if self.request.speak and any(ch.isalnum() for ch in sentence.text):
+        if (
+            self.request.speak
+            and not self.voice_spent
+            and any(ch.isalnum() for ch in sentence.text)
+        ):
             task = asyncio.create_task(self.synthesize(sentence.text))
             self.synth_tasks.add(task)
         self.queue.put_nowait(_Item(sentence, emotion, intensity, task))
@@ -313,18 +333,30 @@ class _Run:
         async with self.tts_slots:
             return await self.pipe.tts.synthesize(text, self.request.voice)
 
+    async def may_speak(self, duration_ms: int) -> bool:
+        allowance = self.request.voice_allowance
+        if allowance is None or await allowance(self.audio_ms + duration_ms):
+            return True
+        self.voice_spent = True
+        return False
+
     # -- consumer: audio, in sentence order ---------------------------------------------------
 
     async def consume(self) -> None:
         while (item := await self.queue.get()) is not None:
-            if item.synthesis is None:
+            if item.synthesis is None or self.voice_spent:
                 await self.emotion_changed(item)
                 continue
             synthesis = await item.synthesis
+            if not await self.may_speak(synthesis.duration_ms):
+                await self.emotion_changed(item)
+                continue
             seq = len(self.chunks)
             ext = _EXTENSIONS.get(synthesis.mime_type, "bin")
             key = f"{self.request.audio_key_prefix.rstrip('/')}/{seq}.{ext}"
-            await self.pipe.storage.put(key, synthesis.audio, synthesis.mime_type)
+            if not await self.store(key, synthesis):
+                await self.emotion_changed(item)
+                continue
             url = self.pipe.storage.signed_url(key, self.pipe.url_ttl_s)
             await self.emotion_changed(item)
             await self.send(VisemeFrames(seq, synthesis.visemes))
@@ -343,6 +375,19 @@ class _Run:
             self.mark("first_audio_ms")
             self.chunks.append(chunk)
             self.audio_ms += synthesis.duration_ms
+
+    async def store(self, key: str, synthesis: Synthesis) -> bool:
+        """Store a chunk's audio; on failure the reply goes on as text (said once)."""
+        try:
+            await self.pipe.storage.put(key, synthesis.audio, synthesis.mime_type)
+        except Exception as e:  # noqa: BLE001 - any storage failure: read-only, full, away
+            log.warning("storing reply audio %s failed: %r", key, e)
+            if not self.degraded:
+                self.degraded = True
+                detail = "audio could not be stored; the reply goes on as text"
+                await self.send(ReplyDegraded(AUDIO_STORAGE_FAILED, detail))
+            return False
+        return True
 
     async def emotion_changed(self, item: _Item) -> None:
         if self.emotions and self.emotions[-1].emotion is item.emotion:

@@ -1,8 +1,10 @@
 """Conversation turns: store what a person says, produce the companion's reply in the
 background, publish every event to the conversation's channel, and handle barge-in.
 
-A reply runs in the process that received the message; ``interruptReply`` may land on any
-process, so interrupts travel on a control channel every process listens to.
+A reply runs in the process that received the message, which holds its owner lease while it
+runs (services/reply_leases.py: when that process dies, another fails the reply within seconds);
+``interruptReply`` may land on any process, so interrupts travel on a control channel every
+process listens to.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from services.coalesce import DeltaCoalescer
 from services.errors import BadUserInput, NotFound, QuotaExceeded
 from services.events import channel_for, envelope, message_snapshot, reply_event_data
 from services.identity import Viewer
+from services.reply_leases import LostReply, ReplyLeases
 from store.base import utcnow
 from store.models import (
     Companion,
@@ -52,6 +55,8 @@ MAX_TEXT = 4000
 HISTORY_MESSAGES = 40
 
 QuotaCheck = Callable[[AsyncSession, int], Awaitable[None]]
+# (session, person, reply, the reply's audio in all) -> may it speak that much? (voice minutes)
+VoiceSpend = Callable[[AsyncSession, int, int, int], Awaitable[bool]]
 TurnObserver = Callable[[dict[str, float], str], None]
 Closer = Callable[[], Awaitable[None]]
 
@@ -81,6 +86,7 @@ class _Running:
     control: ReplyControl
     task: asyncio.Task[None]
     owner_id: int
+    lost: bool = False  # its lease was taken over: a sweeper has published its end
 
 
 @dataclass(slots=True)
@@ -93,9 +99,12 @@ class ReplyService:
     delta_window_s: float = 0.05
     quota_check: QuotaCheck | None = None
     voice_check: QuotaCheck | None = None
+    voice_spend: VoiceSpend | None = None
     voice_length_check: voice_input.VoiceLengthCheck | None = None
     on_turn: TurnObserver | None = None
+    leases: ReplyLeases | None = None  # made in start() from the sessionmaker when not given
     _running: dict[int, _Running] = field(default_factory=dict)
+    _lease_keeper: asyncio.Task[None] | None = None
     # Closers of live subscriptions, by person: erasing an account ends them on every process.
     _sessions: dict[int, set[Closer]] = field(default_factory=dict)
     _listener: asyncio.Task[None] | None = None
@@ -105,18 +114,26 @@ class ReplyService:
     erased_here: list[Callable[[int], None]] = field(default_factory=list)
 
     async def start(self) -> None:
+        if self.leases is None:
+            self.leases = ReplyLeases(self.sessionmaker)
         await self._fail_orphans()
         ready = asyncio.Event()
         self._listener = asyncio.create_task(self._listen_for_interrupts(ready))
         await ready.wait()
+        self._lease_keeper = asyncio.create_task(self._keep_leases(self.leases), name="leases")
 
     async def _fail_orphans(self, older_than_s: int = 300) -> None:
-        """Replies left streaming by a process that died: no reply takes five minutes."""
+        """Replies with no lease (written by a version before leases) left streaming by a
+        process that died: no reply takes five minutes."""
         cutoff = utcnow() - timedelta(seconds=older_than_s)
         async with self.sessionmaker() as session:
             await session.execute(
                 update(Message)
-                .where(Message.status == MessageStatus.STREAMING, Message.created_at < cutoff)
+                .where(
+                    Message.status == MessageStatus.STREAMING,
+                    Message.lease_expires_at.is_(None),
+                    Message.created_at < cutoff,
+                )
                 .values(
                     status=MessageStatus.FAILED,
                     error_code="SERVER_RESTARTED",
@@ -124,6 +141,38 @@ class ReplyService:
                 )
             )
             await session.commit()
+
+    async def _keep_leases(self, leases: ReplyLeases) -> None:
+        """Each heartbeat: renew this process's leases, then end replies whose owner died."""
+        while True:
+            await asyncio.sleep(leases.heartbeat_s)
+            try:
+                for reply_id in await leases.renew(list(self._running)):
+                    running = self._running.get(reply_id)
+                    if running is not None:  # a sweeper already failed it: stop, say nothing
+                        log.warning("reply %s: lease lost; stopping it", reply_id)
+                        running.lost = True
+                        running.control.interrupt(0)
+                for lost in await leases.sweep():
+                    await self._publish_owner_lost(lost)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the database may be away; try next heartbeat
+                log.warning("reply lease heartbeat failed", exc_info=True)
+
+    async def _publish_owner_lost(self, lost: LostReply) -> None:
+        log.warning("reply %s: its process stopped renewing the lease; failed", lost.message_id)
+        await self._publish(
+            lost.conversation_id,
+            lost.message_id,
+            "ReplyFailed",
+            {
+                "code": lost.message.error_code,
+                "detail": "The server producing this reply stopped; send the message again",
+                "retryable": True,
+                "message": message_snapshot(lost.message),
+            },
+        )
 
     async def stop(self) -> None:
         for running in list(self._running.values()):
@@ -135,6 +184,10 @@ class ReplyService:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 2)
+        if self._lease_keeper:  # after the replies above saved their end
+            self._lease_keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._lease_keeper
         await self.providers.aclose()
 
     # ---- a person speaks -------------------------------------------------------------
@@ -168,6 +221,7 @@ class ReplyService:
             )
             session.add(user_message)
             await session.flush()
+            assert self.leases is not None, "start() first"
             reply = Message(
                 conversation_id=conversation.id,
                 role=MessageRole.COMPANION,
@@ -184,6 +238,8 @@ class ReplyService:
             owner = (await session.get_one(Companion, conversation.companion_id)).owner_id
             if request.speak and not await self._voice_left(session, viewer.user_id):
                 request = replace(request, speak=False)  # out of voice minutes: text only
+            if request.speak and self.voice_spend is not None:
+                request = replace(request, voice_allowance=self._voice_allowance(viewer, reply.id))
         await self._publish(
             conversation.id,
             user_message.id,
@@ -212,6 +268,16 @@ class ReplyService:
         if not transcript.text.strip():
             raise BadUserInput("No speech was recognised in the audio", field="audio")
         return await self.send_message(viewer, conversation_id, transcript.text, stt_ms=stt_ms)
+
+    def _voice_allowance(self, viewer: Viewer, reply_id: int) -> Callable[[int], Awaitable[bool]]:
+        spend = self.voice_spend
+        assert spend is not None
+
+        async def allow(total_ms: int) -> bool:
+            async with self.sessionmaker() as session:
+                return await spend(session, viewer.user_id, reply_id, total_ms)
+
+        return allow
 
     async def _voice_left(self, session: AsyncSession, user_id: int) -> bool:
         if self.voice_check is None:
@@ -465,6 +531,9 @@ class ReplyService:
             outcome = ReplyOutcome(
                 status="failed", text="", error_code="INTERNAL_ERROR", error_detail=type(e).__name__
             )
+        running = self._running.get(reply_id)
+        if running is not None and running.lost:
+            return  # a sweeper failed it and published its end
         await batcher.flush()
         for attempt in range(4):
             try:
@@ -482,7 +551,11 @@ class ReplyService:
             conversation_id,
             reply_id,
             "ReplyFailed",
-            {"code": "STORAGE_UNAVAILABLE", "detail": "The reply could not be saved"},
+            {
+                "code": "STORAGE_UNAVAILABLE",
+                "detail": "The reply could not be saved",
+                "retryable": True,
+            },
         )
 
     async def _voice_provider(self, reply_id: int) -> str | None:
@@ -540,9 +613,10 @@ class ReplyService:
             ]
             # Write first: on SQLite a transaction that reads and then writes fails at once
             # ("database is locked") when another connection wrote in between.
+            # Only while still STREAMING: a sweeper that took the lease over has ended it.
             saved = await session.execute(
                 update(Message)
-                .where(Message.id == reply_id)
+                .where(Message.id == reply_id, Message.status == MessageStatus.STREAMING)
                 .values(
                     text=outcome.text,
                     status=status,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+import asyncpg.exceptions as pg
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -12,8 +13,37 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Errors that say the database went away (restarted, refused, connection cut), not that a
+# statement was wrong: the request may simply be tried again.
+_LOST = (
+    exc.OperationalError,  # also SQLite's "database is locked" after its busy timeout
+    exc.InterfaceError,
+    pg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError...
+    pg.CannotConnectNowError,  # starting up or shutting down
+    pg.AdminShutdownError,  # pg_terminate_backend, a fast shutdown
+    pg.CrashShutdownError,
+    pg.TooManyConnectionsError,
+    ConnectionError,  # refused, reset, aborted, broken pipe
+)
+
+
+def connection_lost(error: BaseException | None) -> bool:
+    """True if ``error`` (or what it wraps) means the database connection was lost."""
+    for _ in range(6):  # SQLAlchemy wraps the driver's error, which may wrap an OSError
+        if error is None:
+            return False
+        if isinstance(error, _LOST):
+            return True
+        if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+            return True
+        orig = error.orig if isinstance(error, exc.DBAPIError) else None
+        error = orig if isinstance(orig, BaseException) else error.__cause__
+    return False
+
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    # Pre-ping: after a database restart, a pooled connection that died is replaced at checkout
+    # instead of failing the next request.
     kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not url.startswith("sqlite")}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}

@@ -201,6 +201,12 @@ class Message(IdMixin, Base):
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     audio: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The process producing a streaming reply, and until when it holds it (renewed by its
+    # heartbeat; services/reply_leases.py). Cleared when the reply ends.
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, index=True
+    )
 
 
 class HologramDevice(IdMixin, TimestampMixin, Base):

@@ -16,6 +16,7 @@ from schema.types.events import (
     MessageDelta,
     MessagePosted,
     ReplyCompleted,
+    ReplyDegraded,
     ReplyFailed,
     ReplyInterrupted,
     ReplyStarted,
@@ -114,6 +115,7 @@ HologramEvent = Annotated[
     | AudioChunk
     | VisemeFrames
     | EmotionChanged
+    | ReplyDegraded
     | ReplyCompleted
     | ReplyInterrupted
     | ReplyFailed

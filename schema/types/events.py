@@ -101,10 +101,25 @@ class ReplyInterrupted(EventBase):
     message: Message
 
 
+@strawberry.type(
+    description="The reply went on without part of what it normally carries; sent once per "
+    "reply. reason AUDIO_STORAGE_FAILED: audio could not be stored, so the chunks from here on "
+    "may come without AudioChunk and VisemeFrames; text and emotions go on and the reply "
+    "completes."
+)
+class ReplyDegraded(EventBase):
+    reason: str
+    detail: str
+
+
 @strawberry.type
 class ReplyFailed(EventBase):
     code: str
     detail: str
+    retryable: bool = strawberry.field(
+        description="Sending the message again may work (e.g. REPLY_OWNER_LOST: the server "
+        "producing the reply stopped; PROVIDER_UNAVAILABLE)."
+    )
 
 
 ConversationEvent = Annotated[
@@ -114,6 +129,7 @@ ConversationEvent = Annotated[
     | AudioChunk
     | VisemeFrames
     | EmotionChanged
+    | ReplyDegraded
     | ReplyCompleted
     | ReplyInterrupted
     | ReplyFailed,
@@ -188,6 +204,13 @@ def event_from_payload(cursor: str, payload: dict[str, Any], sign: Any) -> Any:
         return ReplyInterrupted(
             **common, heard_text=data["heard_text"], message=message_from_snapshot(data["message"])
         )
+    if kind == "ReplyDegraded":
+        return ReplyDegraded(**common, reason=data["reason"], detail=data["detail"])
     if kind == "ReplyFailed":
-        return ReplyFailed(**common, code=data["code"], detail=data["detail"])
+        return ReplyFailed(
+            **common,
+            code=data["code"],
+            detail=data["detail"],
+            retryable=bool(data.get("retryable", False)),  # events logged before the field
+        )
     raise ValueError(f"unknown event type {kind!r}")

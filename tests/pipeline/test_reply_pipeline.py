@@ -13,10 +13,12 @@ import pytest
 
 from pipeline.errors import ProviderRateLimited, ProviderUnavailable
 from pipeline.events import (
+    AUDIO_STORAGE_FAILED,
     AudioChunk,
     Emotion,
     EmotionChanged,
     ReplyCompleted,
+    ReplyDegraded,
     ReplyEvent,
     ReplyFailed,
     ReplyInterrupted,
@@ -232,7 +234,7 @@ async def test_model_failure_ends_the_reply_with_its_code_and_keeps_partial_text
 
     outcome = await ReplyPipeline(llm, FakeTTS(), storage).run(request(), rec)
 
-    assert rec.events[-1] == ReplyFailed("PROVIDER_RATE_LIMITED", "slow down")
+    assert rec.events[-1] == ReplyFailed("PROVIDER_RATE_LIMITED", "slow down", retryable=True)
     assert not rec.of(ReplyCompleted)
     assert outcome.status == "failed" and outcome.error_code == "PROVIDER_RATE_LIMITED"
     assert outcome.text == "Hello there. And"
@@ -246,7 +248,9 @@ async def test_speech_failure_ends_the_reply_and_stops_the_model(storage: LocalB
 
     outcome = await ReplyPipeline(llm, tts, storage).run(request(), rec)
 
-    assert rec.events[-1] == ReplyFailed("PROVIDER_UNAVAILABLE", "speech engine down")
+    assert rec.events[-1] == ReplyFailed(
+        "PROVIDER_UNAVAILABLE", "speech engine down", retryable=True
+    )
     assert [a.text for a in rec.audio] == ["Fine first."]
     assert outcome.status == "failed" and llm.cancelled
 
@@ -278,6 +282,47 @@ async def test_text_only_reply_skips_speech(storage: LocalBlobStorage) -> None:
     assert rec.emotions == [EmotionChanged(Emotion.JOY, 0.7, 0)]
     assert outcome.timings.first_audio_ms is None and outcome.chunks == ()
     assert await storage.list_prefix(PREFIX) == []
+
+
+async def test_storage_that_refuses_audio_degrades_the_reply_to_text(tmp_path: Path) -> None:
+    blocker = tmp_path / "storage-is-a-file"  # every write fails, even as root
+    blocker.write_text("not a directory")
+    storage = LocalBlobStorage(blocker, SECRET)
+    llm, tts, rec = (
+        ScriptedLLM(words("[joy] Hello there! I am sad now. Bye.")),
+        FakeTTS(),
+        Recorder(),
+    )
+
+    outcome = await ReplyPipeline(llm, tts, storage).run(request(), rec)
+
+    assert rec.of(ReplyDegraded) == [
+        ReplyDegraded(AUDIO_STORAGE_FAILED, "audio could not be stored; the reply goes on as text")
+    ]
+    assert not rec.audio and not rec.visemes
+    assert [e.emotion for e in rec.emotions] == [Emotion.JOY, Emotion.SADNESS]
+    assert rec.events[-1] == ReplyCompleted("Hello there! I am sad now. Bye.")
+    assert outcome.status == "complete" and outcome.chunks == ()
+
+
+async def test_a_degraded_reply_interrupted_keeps_the_text_shown() -> None:
+    class FailingStorage(MemoryStorage):
+        async def put(self, key: str, data: bytes, mime_type: str) -> None:
+            raise OSError(30, "Read-only file system")
+
+    control, rec = ReplyControl(), Recorder()
+    llm = ScriptedLLM(words("First part. " + "more words " * 40), delay_s=0.01)
+
+    async def stop_after_degraded(event: ReplyEvent) -> None:
+        await rec(event)
+        if isinstance(event, ReplyDegraded):
+            control.interrupt(0)
+
+    outcome = await ReplyPipeline(llm, FakeTTS(), FailingStorage()).run(
+        request(), stop_after_degraded, control
+    )
+
+    assert outcome.status == "interrupted" and outcome.text.startswith("First part.")
 
 
 def test_heard_text_counts_whole_chunks_and_the_words_played_of_the_current_one() -> None:
