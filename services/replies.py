@@ -229,6 +229,7 @@ class ReplyService:
                 status=MessageStatus.STREAMING,
                 reply_to_id=user_message.id,
                 created_at=now,
+                **self.leases.claim(now),  # in the same INSERT: never STREAMING without a lease
             )
             session.add(reply)
             conversation.last_message_at = now
@@ -624,11 +625,13 @@ class ReplyService:
                     error_code=outcome.error_code,
                     timings={k: v for k, v in timings.items() if v is not None},
                     audio=audio,
+                    lease_owner=None,
+                    lease_expires_at=None,
                 )
             )
             await session.commit()
             if not saved.rowcount:  # type: ignore[attr-defined]
-                return  # deleted while it was being produced
+                return  # deleted while it was being produced, or failed by a sweeper
             message = await session.get_one(Message, reply_id)
             snapshot = message_snapshot(message)
         if status == MessageStatus.COMPLETE:
@@ -648,6 +651,7 @@ class ReplyService:
                 {
                     "code": outcome.error_code or "INTERNAL_ERROR",
                     "detail": outcome.error_detail or "",
+                    "retryable": outcome.retryable,
                     "message": snapshot,
                 },
             )
