@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             on_turn=metrics.observe_turn,
             quota_check=quotas.check_can_send_message,
             voice_check=lambda session, user_id: quotas.check_can_use_voice(session, user_id, 0),
+            voice_spend=quotas.spend_voice,
             voice_length_check=quotas.check_voice_message_length,
             leases=ReplyLeases(
                 state.sessionmaker, settings.reply_lease_s, settings.reply_heartbeat_s

@@ -33,7 +33,7 @@ from services.billing_usage import month_start, next_day, next_month
 from services.errors import QuotaExceeded
 from services.plans import PlanLimits, limits_for
 from store.base import utcnow
-from store.models import BillingSubscription, User
+from store.models import BillingSubscription, Message, User
 
 _SQLITE_TURN = text("UPDATE users SET id = id WHERE id = :user_id")
 
@@ -86,6 +86,30 @@ async def check_voice_message_length(session: AsyncSession, user_id: int, durati
     limits = await limits_now(session, user_id, utcnow())
     if duration_ms > limits.voice_message_seconds * 1000:
         raise QuotaExceeded("voiceMessageSeconds", limits.voice_message_seconds, None)
+
+
+async def spend_voice(session: AsyncSession, user_id: int, reply_id: int, total_ms: int) -> bool:
+    """May this reply speak ``total_ms`` in all? Asked before each chunk of audio goes out.
+
+    Decided in the person's turn and recorded on the reply at once (its ``audio_ms``, which
+    ``voice_ms_since`` counts while it streams), so replies speaking at the same time share
+    what is left of the month exactly; the caller commits nothing else in this session.
+    """
+    await one_at_a_time(session, user_id)
+    now = utcnow()
+    limits = await limits_now(session, user_id, now)
+    used_ms = await billing_usage.voice_ms_since(session, user_id, month_start(now))
+    reply = await session.get(Message, reply_id)
+    if reply is None:
+        return False
+    timings = dict(reply.timings or {})
+    already_ms = int(timings.get("audio_ms", 0) or 0)
+    if used_ms - already_ms + total_ms > limits.voice_minutes_per_month * 60_000:
+        await session.rollback()
+        return False
+    reply.timings = timings | {"audio_ms": total_ms}
+    await session.commit()
+    return True
 
 
 async def check_can_add_device(session: AsyncSession, user_id: int) -> None:

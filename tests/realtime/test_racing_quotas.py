@@ -113,3 +113,60 @@ async def test_racing_device_pairings_stop_at_the_plan_limit(api: GraphQLClient,
     )
     assert Counter(_code(a) for a in answers) == {"OK": 3, "QUOTA_EXCEEDED": 5}
     assert await _count(app, HologramDevice, HologramDevice.revoked_at.is_(None)) == 3
+
+
+async def _spent_voice_but(app: Any, conversation_pk: int, left_ms: int) -> None:
+    """Ada has used all but ``left_ms`` of her month's 30 voice minutes."""
+    async with app.state.holo.sessionmaker() as session:
+        earlier = Message(
+            conversation_id=conversation_pk,
+            author_id=1,
+            role=MessageRole.USER,
+            text="earlier",
+            status=MessageStatus.COMPLETE,
+        )
+        session.add(earlier)
+        await session.flush()
+        session.add(
+            Message(
+                conversation_id=conversation_pk,
+                role=MessageRole.COMPANION,
+                text="a long talk",
+                status=MessageStatus.COMPLETE,
+                reply_to_id=earlier.id,
+                timings={"audio_ms": 30 * 60_000 - left_ms},
+            )
+        )
+        await session.commit()
+
+
+async def _replies_to(app: Any, texts: list[str]) -> list[Message]:
+    for _ in range(400):
+        async with app.state.holo.sessionmaker() as session:
+            asked = select(Message.id).where(Message.text.in_(texts))
+            rows = list(
+                await session.scalars(select(Message).where(Message.reply_to_id.in_(asked)))
+            )
+        if len(rows) == len(texts) and all(r.status != MessageStatus.STREAMING for r in rows):
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError("the replies did not finish")
+
+
+async def test_replies_speaking_at_once_share_the_last_voice_seconds_exactly(
+    api: GraphQLClient, app: Any
+) -> None:
+    token = (await register(api, "ada@example.com"))["accessToken"]
+    companion = await create_companion(api, token)
+    conv_id = (await start_conversation(api, token, companion["id"]))["id"]
+    await _spent_voice_but(app, int(conv_id.split("_")[1]), left_ms=6_000)
+    texts = [f"Tell me a story, part {i}." for i in range(4)]
+    await asyncio.gather(*(api.ok(SEND, {"c": conv_id, "t": t}, token) for t in texts))
+    replies = await _replies_to(app, texts)
+    spoken = [int(r.timings.get("audio_ms", 0)) for r in replies]
+    # Four replies speak at once with six seconds left: together they say at most six seconds,
+    # and the rest of each reply arrives as text.
+    assert 0 < sum(spoken) <= 6_000, spoken
+    assert all(r.status == MessageStatus.COMPLETE and r.text for r in replies)
+    usage = await api.ok("{ billing { usage { voiceMinutesThisMonth } } }", token=token)
+    assert usage["billing"]["usage"]["voiceMinutesThisMonth"] <= 30
