@@ -1,7 +1,9 @@
 """Billing over plain HTTP: Stripe's webhook, the offline checkout link, and the provider factory.
 
-Webhook answers follow what Stripe retries on: 200 for every verified event (also replays and
-events we ignore), 400 with a JSON error code when the signature does not verify.
+Webhook answers follow what Stripe retries on: 200 for every verified event (also replays,
+events we ignore and events older than one already applied), 400 with a JSON error code, logged,
+when the signature does not verify (``INVALID_SIGNATURE``) or a signed event is malformed
+(``MALFORMED_EVENT``: a field missing or of the wrong type; retrying would not help).
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ class Billing:
         return await self.provider.create_portal(sub.customer_ref, self.return_url)
 
     async def apply_event(self, session: AsyncSession, event: BillingEvent) -> bool:
-        """Apply one verified event; False when it was seen before (a replay changes nothing)."""
+        """Apply one verified event once. False when it was seen before (a replay changes
+        nothing) or when a newer event of the same subscription was applied already."""
         now = utcnow()
         if await session.get(ReceivedBillingEvent, event.id) is not None:
             return False
@@ -93,18 +94,28 @@ class Billing:
             session.add(ReceivedBillingEvent(id=event.id, type=event.type, received_at=now))
             await session.flush()
             sub = await _find(session, event)
-            if sub is not None and _concerns(sub, event):
+            applied = sub is not None and _concerns(sub, event) and not _older(sub, event)
+            if sub is not None and applied:
                 _apply(sub, event, self.provider.name, now, self.grace)
             await session.commit()
         except IntegrityError:
             # The same event delivered twice at once: the other delivery applied it.
             await session.rollback()
             return False
-        return True
+        return applied
 
 
 async def _find(session: AsyncSession, event: BillingEvent) -> BillingSubscription | None:
-    if event.user_ref and event.user_ref.isdigit():
+    """The row the event is about, locked until commit: two events of one subscription
+    delivered at once are compared and applied one after the other."""
+    sub = await _match(session, event)
+    if sub is not None:
+        await session.refresh(sub, with_for_update=True)
+    return sub
+
+
+async def _match(session: AsyncSession, event: BillingEvent) -> BillingSubscription | None:
+    if event.user_ref and event.user_ref.isdigit() and len(event.user_ref) < 19:
         user_id = int(event.user_ref)
         if await session.get(User, user_id) is not None:
             return await billing_usage.subscription(session, user_id)
@@ -117,6 +128,18 @@ async def _find(session: AsyncSession, event: BillingEvent) -> BillingSubscripti
             if sub is not None:
                 return sub
     return None
+
+
+def _older(sub: BillingSubscription, event: BillingEvent) -> bool:
+    """Stripe does not deliver in order: an old ``canceled`` arriving after a newer ``active``
+    of the same subscription must not put a paying person back on free."""
+    same = bool(event.subscription_ref) and event.subscription_ref == sub.subscription_ref
+    return (
+        same
+        and event.created is not None
+        and sub.state_as_of is not None
+        and event.created < sub.state_as_of
+    )
 
 
 def _concerns(sub: BillingSubscription, event: BillingEvent) -> bool:
@@ -133,6 +156,8 @@ def _apply(
 ) -> None:
     sub.provider = provider
     sub.customer_ref = event.customer_ref or sub.customer_ref
+    same_subscription = event.subscription_ref in (None, sub.subscription_ref)
+    sub.state_as_of = event.created or (sub.state_as_of if same_subscription else None)
     if event.type == CHECKOUT_COMPLETED:
         sub.subscription_ref = event.subscription_ref or sub.subscription_ref
         if event.plan and event.status in ENTITLED:  # unpaid sessions grant nothing yet

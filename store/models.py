@@ -292,6 +292,9 @@ class BillingSubscription(IdMixin, TimestampMixin, Base):
     subscription_ref: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the provider made the last event applied to ``subscription_ref``: an older event of
+    # the same subscription arriving later is not applied (state never goes back in time).
+    state_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ReceivedBillingEvent(Base):

@@ -31,12 +31,20 @@ class BillingEvent:
     status: str | None = None
     current_period_end: datetime | None = None
     user_ref: str | None = None
+    # When the provider made the event: it may arrive after a newer one (retries, no ordering).
+    created: datetime | None = None
 
 
 class InvalidWebhook(ProviderBadResponse):
     """The payload's signature does not verify (forged, altered, stale or wrong secret)."""
 
     code = "INVALID_SIGNATURE"
+
+
+class MalformedWebhook(InvalidWebhook):
+    """Signed, yet not an event we can read (a field missing or of the wrong type)."""
+
+    code = "MALFORMED_EVENT"
 
 
 class BillingProvider(Protocol):

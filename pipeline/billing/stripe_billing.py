@@ -19,6 +19,7 @@ from pipeline.billing.base import (
     PAYMENT_FAILED,
     BillingEvent,
     InvalidWebhook,
+    MalformedWebhook,
 )
 from pipeline.errors import (
     ProviderAuthError,
@@ -54,7 +55,45 @@ def _ref(value: Any) -> str | None:
 
 
 def _time(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
+    return datetime.fromtimestamp(value, UTC) if _is_int(value) else None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**40
+
+
+def _malformed(where: str, expected: str) -> MalformedWebhook:
+    return MalformedWebhook(NAME, f"{where} is not {expected}")
+
+
+def _object(value: Any, where: str, *, optional: bool = False) -> dict[str, Any]:
+    """A JSON object Stripe always sends as one (or may leave out, when ``optional``)."""
+    if value is None and optional:
+        return {}
+    if not isinstance(value, dict):
+        raise _malformed(where, "an object")
+    return value
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _malformed(where, "a string")
+    return value
+
+
+def _when(value: Any, where: str) -> datetime | None:
+    if value is not None and not _is_int(value):
+        raise _malformed(where, "a Unix time")
+    return _time(value)
+
+
+def _items(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    items = _object(obj.get("items"), "data.object.items", optional=True).get("data", [])
+    if not isinstance(items, list):
+        raise _malformed("data.object.items.data", "a list")
+    for n, item in enumerate(items):
+        _object(item, f"data.object.items.data[{n}]")
+    return items
 
 
 class _HTTPXClient(stripe.HTTPXClient):
@@ -135,44 +174,62 @@ class StripeBilling:
             self._client.construct_event(payload, signature, self._webhook_secret)
         except stripe.SignatureVerificationError as e:
             raise InvalidWebhook(NAME, "signature does not verify") from e
-        except ValueError as e:
-            raise InvalidWebhook(NAME, "payload is not an event") from e
-        # Verified: read the plain JSON rather than the SDK's dynamic objects.
-        return self._translate(json.loads(payload))
+        except (ValueError, TypeError, AttributeError, RecursionError) as e:
+            # Raised after the signature verified (the SDK reads the JSON second).
+            raise MalformedWebhook(NAME, "payload is not an event") from e
+        # Verified: read the plain JSON rather than the SDK's dynamic objects, checking each
+        # field we use, so a malformed event is refused (400) rather than half applied.
+        return self._translate(_object(json.loads(payload), "the event"))
 
     def _translate(self, event: dict[str, Any]) -> BillingEvent:
-        kind = str(event.get("type", ""))
-        obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
-        metadata: dict[str, Any] = obj.get("metadata") or {}
-        base = BillingEvent(id=str(event["id"]), type=kind, customer_ref=_ref(obj.get("customer")))
+        event_id, kind = event.get("id"), event.get("type")
+        if not isinstance(event_id, str) or not event_id:
+            raise _malformed("id", "a string")
+        if not isinstance(kind, str) or not kind:
+            raise _malformed("type", "a string")
+        created = _when(event.get("created"), "created")
+        if created is None:
+            raise _malformed("created", "a Unix time")
+        obj = _object(_object(event.get("data"), "data").get("object"), "data.object")
+        metadata = _object(obj.get("metadata"), "data.object.metadata", optional=True)
+        base = BillingEvent(
+            id=event_id, type=kind, customer_ref=_ref(obj.get("customer")), created=created
+        )
         if kind == CHECKOUT_COMPLETED:
             paid = obj.get("payment_status") in ("paid", "no_payment_required")
             return replace(
                 base,
                 subscription_ref=_ref(obj.get("subscription")),
-                user_ref=obj.get("client_reference_id") or metadata.get("user_ref"),
+                user_ref=_text(obj.get("client_reference_id"), "data.object.client_reference_id")
+                or _text(metadata.get("user_ref"), "data.object.metadata.user_ref"),
                 plan=self._known(metadata.get("plan")) if paid else None,
                 status="active" if paid else None,
             )
         if kind.startswith("customer.subscription."):
-            items = (obj.get("items") or {}).get("data") or [{}]
-            price = _ref((items[0] or {}).get("price"))
+            items = _items(obj) or [{}]
+            price = _ref(items[0].get("price"))
             return replace(
                 base,
-                subscription_ref=_ref(obj.get("id")),
-                user_ref=metadata.get("user_ref"),
+                subscription_ref=_text(obj.get("id"), "data.object.id"),
+                user_ref=_text(metadata.get("user_ref"), "data.object.metadata.user_ref"),
                 plan=self._plans.get(price or "") or self._known(metadata.get("plan")),
-                status=obj.get("status"),
+                status=_text(obj.get("status"), "data.object.status"),
                 # Newer API versions keep the period on each item rather than the subscription.
-                current_period_end=_time(obj.get("current_period_end"))
-                or _time(items[0].get("current_period_end")),
+                current_period_end=_when(
+                    obj.get("current_period_end"), "data.object.current_period_end"
+                )
+                or _when(items[0].get("current_period_end"), "data.object.items.data[0]"),
             )
         if kind == PAYMENT_FAILED:
-            details = ((obj.get("parent") or {}).get("subscription_details")) or {}
+            parent = _object(obj.get("parent"), "data.object.parent", optional=True)
+            details = _object(
+                parent.get("subscription_details"), "data.object.parent", optional=True
+            )
+            meta = _object(details.get("metadata"), "data.object.parent", optional=True)
             return replace(
                 base,
                 subscription_ref=_ref(obj.get("subscription")) or _ref(details.get("subscription")),
-                user_ref=(details.get("metadata") or {}).get("user_ref"),
+                user_ref=_text(meta.get("user_ref"), "data.object.parent"),
                 status="past_due",
             )
         return base

@@ -151,14 +151,16 @@ def running_fake_stripe() -> Iterator[FakeStripe]:
         thread.join(timeout=5)
 
 
-def event(kind: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
-    """A Stripe event envelope as its webhooks deliver it."""
+def event(
+    kind: str, obj: dict[str, Any], event_id: str | None = None, created: int | None = None
+) -> bytes:
+    """A Stripe event envelope as its webhooks deliver it (``created``: when Stripe made it)."""
     return json.dumps(
         {
             "id": event_id or "evt_" + secrets.token_hex(12),
             "object": "event",
             "api_version": "2025-03-31.basil",
-            "created": int(time.time()),
+            "created": int(time.time()) if created is None else created,
             "data": {"object": obj},
             "livemode": False,
             "pending_webhooks": 1,
