@@ -21,7 +21,9 @@ from api.health import healthz, readyz
 from api.media import media
 from api.metrics import Metrics
 from api.middleware import BodySizeLimit, GraphQLSockets, RequestId
+from api.operation_limits import Limits
 from api.providers import build_providers, build_storage, build_tts
+from api.request_json import JsonLimits
 from api.settings import Settings, get_settings
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
 from pipeline.broadcast.factory import make_hub
@@ -112,6 +114,19 @@ def build_devices(settings: Settings, state: AppState, hub: EventHub) -> DeviceS
     )
 
 
+def json_limits(settings: Settings) -> JsonLimits:
+    return JsonLimits(max_depth=settings.max_json_depth, max_values=settings.max_json_values)
+
+
+def operation_limits(settings: Settings) -> Limits:
+    return Limits(
+        max_cost=settings.max_query_cost,
+        timeout_s=settings.operation_timeout_s,
+        max_response_bytes=settings.max_response_bytes,
+        json=json_limits(settings),
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
@@ -133,7 +148,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        max_directives=settings.max_directives,
         introspection=settings.introspection,
+        limits=operation_limits(settings),
     )
     graphql = HoloGraphQL(
         state,
@@ -143,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         keep_alive=True,
         keep_alive_interval=15,
         connection_init_wait_timeout=timedelta(seconds=10),
+        json_limits=json_limits(settings),
         multipart_uploads_enabled=True,
         max_subscriptions_per_connection=20,
         # Browsers send Origin on WebSocket handshakes; the web app's origins may subscribe.

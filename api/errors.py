@@ -15,7 +15,13 @@ from store.db import connection_lost
 log = logging.getLogger("holomate.errors")
 
 _STATES = {"PROVIDER_UNAVAILABLE": "not answering", "PROVIDER_RATE_LIMITED": "busy"}
-_TOO_COMPLEX = ("exceeds maximum operation depth", "aliases found", "tokens. Parsing aborted")
+_TOO_COMPLEX = (
+    "exceeds maximum operation depth",
+    "aliases found",
+    "directives found",
+    "tokens. Parsing aborted",
+    "Maximum introspection depth exceeded",
+)
 
 
 def classify(error: GraphQLError, request_id: str) -> GraphQLError:

@@ -21,6 +21,8 @@ from strawberry.types import ExecutionContext
 
 from api.device_scope import DeviceScope
 from api.errors import classify_in_place
+from api.operation_limits import Limits, OperationLimits, directives_rule
+from api.query_cost import CostCache
 from resolvers.auth import AuthMutation
 from resolvers.billing import BillingMutation
 from resolvers.companions import CompanionMutation, CompanionQuery
@@ -67,22 +69,29 @@ def build_schema(
     max_depth: int = 12,
     max_aliases: int = 15,
     max_tokens: int = 2000,
+    max_directives: int = 50,
     introspection: bool = True,
+    limits: Limits | None = None,
 ) -> strawberry.Schema:
     # Rule classes are made once: the validation cache is keyed by them, so new classes per
     # request (what the limiter extensions do) would make every lookup miss.
     rules: list[Any] = [
         depth_validator(max_depth, None, None),
         alias_validator(max_aliases),
+        directives_rule(max_directives),
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    operation_limits = limits or Limits()
+    costs = CostCache()
     extensions: list[Any] = [
         DeviceScope,
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
+        # After ValidationCache: only valid documents are costed (api/operation_limits.py).
+        lambda: OperationLimits(operation_limits, costs),
     ]
     return HoloSchema(
         query=Query,

@@ -16,6 +16,7 @@ from strawberry.types import ExecutionResult
 
 from api.live_render import LiveRenderer
 from api.middleware import new_request_id
+from api.request_json import JsonLimits, loads
 from api.ws_handlers import LeanWebSocketAdapter, LegacyWSHandler, TransportWSHandler
 from resolvers.context import Context
 from resolvers.state import AppState
@@ -50,14 +51,29 @@ def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
 
 
+class RequestRefused(HTTPException):
+    """A request refused before it runs, with its own code (not the default BAD_REQUEST)."""
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(400, error.message)
+        self.error = error
+
+
 class HoloGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
     websocket_adapter_class = LeanWebSocketAdapter
 
-    def __init__(self, state: AppState, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        *,
+        json_limits: JsonLimits | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.state = state
+        self.json_limits = json_limits or JsonLimits()
         # One per app: rendered events carry this app's signed URLs and viewers.
         self.live_renderer = LiveRenderer(
             state,
@@ -78,6 +94,12 @@ class HoloGraphQL(GraphQL[Context, None]):
         graphql_media = wants_graphql_response(request.headers.get("accept", ""))
         try:
             response = await self.run(request)
+        except RequestRefused as e:
+            response = JSONResponse(
+                error_body(e.reason, e.error.code, **e.error.extensions),
+                status_code=e.status_code,
+                media_type=GRAPHQL_RESPONSE if graphql_media else "application/json",
+            )
         except HTTPException as e:
             code = codes.BAD_REQUEST if e.status_code != 405 else "METHOD_NOT_ALLOWED"
             response = JSONResponse(
@@ -166,6 +188,13 @@ class HoloGraphQL(GraphQL[Context, None]):
 
         forget = self.state.policy.revocations.track(context.viewer, close)
         socket.scope.setdefault(SOCKET_CLEANUP, []).append(forget)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """An HTTP body (or GET ``variables``): bounded, valid Unicode, or refused with a code."""
+        try:
+            return loads(data, self.json_limits)
+        except AppError as e:
+            raise RequestRefused(e) from e
 
     def encode_json(self, data: object) -> str:
         return json.dumps(data, separators=(",", ":"))

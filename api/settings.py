@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 15
     max_tokens: int = 2000
+    max_directives: int = Field(default=50, gt=0)
+    # Static cost of an operation (api/query_cost.py): fields it can answer, lists multiplied
+    # by their page (the largest page when none is asked). Refused over it: QUERY_TOO_COMPLEX.
+    max_query_cost: int = Field(default=5000, gt=0)
+    operation_timeout_s: float = Field(default=10.0, gt=0)  # queries and mutations, not streams
+    max_response_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    max_json_depth: int = Field(default=32, gt=0)  # a request's JSON (variables), in levels
+    max_json_values: int = Field(default=10_000, gt=0)  # ... and in values
     password_time_cost: int = 2
     password_memory_kib: int = 19 * 1024
     login_free_attempts: int = 5

@@ -25,7 +25,8 @@ def encode(kind: str, pk: int) -> str:
 
 def decode(kind: str, value: str) -> int:
     prefix, _, number = str(value).partition("_")
-    if prefix != PREFIXES[kind] or not number.isdigit() or len(number) > 18:
+    # ASCII digits only ("²".isdigit() is true, int("²") fails), short enough for a BIGINT.
+    if prefix != PREFIXES[kind] or not (number.isascii() and number.isdigit()) or len(number) > 18:
         raise NotFound(_label(kind))
     return int(number)
 

@@ -23,6 +23,10 @@ GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 CURSOR_EXPIRED = "CURSOR_EXPIRED"
+# An operation ran past HOLOMATE_OPERATION_TIMEOUT_S, or its answer past
+# HOLOMATE_MAX_RESPONSE_BYTES: asking again the same way fails the same way.
+OPERATION_TIMEOUT = "OPERATION_TIMEOUT"
+RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 # A dependency (database, shared state) is briefly unreachable: the client may retry.
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
@@ -99,4 +103,44 @@ class QuotaExceeded(AppError):
             limit=limit,
             allowed=allowed,
             resetsAt=resets_at,
+        )
+
+
+class BadRequest(AppError):
+    """The request itself is malformed (its JSON too deep or too big), whatever it asks."""
+
+    code = BAD_REQUEST
+
+
+class QueryTooCostly(AppError):
+    code = QUERY_TOO_COMPLEX
+
+    def __init__(self, cost: int, max_cost: int) -> None:
+        super().__init__(
+            f"Query cost {cost} exceeds the maximum of {max_cost}: ask for smaller pages "
+            "or fewer nested lists",
+            cost=cost,
+            maxCost=max_cost,
+        )
+
+
+class OperationTimeout(AppError):
+    code = OPERATION_TIMEOUT
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(
+            f"The operation ran longer than {limit_s:g} s and was stopped",
+            limitSeconds=limit_s,
+            retryable=False,
+        )
+
+
+class ResponseTooLarge(AppError):
+    code = RESPONSE_TOO_LARGE
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            f"The answer would be larger than {max_bytes} bytes: ask for smaller pages",
+            maxBytes=max_bytes,
+            retryable=False,
         )

@@ -22,6 +22,9 @@ from services.errors import BadUserInput
 T = TypeVar("T")
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+# The arguments that size a page: what a query's static cost multiplies lists by.
+PAGE_SIZE_ARGUMENTS = ("first", "last")
+MAX_ROW_ID = 2**63 - 1  # a BIGINT; a cursor past it names no row and no driver can bind it
 
 
 def encode_cursor(row_id: int) -> str:
@@ -32,10 +35,13 @@ def decode_cursor(cursor: str, field_name: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id":
+        if prefix != "id" or not (value.isascii() and value.isdigit()) or len(value) > 19:
             raise ValueError(raw)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
+        row_id = int(value)
+        if row_id > MAX_ROW_ID:
+            raise ValueError(raw)
+        return row_id
+    except (ValueError, binascii.Error, UnicodeError) as e:
         raise BadUserInput("Invalid cursor", field=field_name) from e
 
 

@@ -12,10 +12,11 @@ from store.models import Message, MessageRole, MessageStatus
 from tests.support.billing import grant_plan
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
 
+# Pages sized to fit the default HOLOMATE_MAX_QUERY_COST (api/query_cost.py).
 NESTED = """
 {
-  companions(first: 20) {
-    edges { node { name conversations(first: 20) { edges { node { title
+  companions(first: 10) {
+    edges { node { name conversations(first: 5) { edges { node { title
       messages(last: 1) { edges { node { text author { displayName } } } }
       participants { user { displayName } }
     } } } } }
