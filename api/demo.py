@@ -1,7 +1,10 @@
 """``holomate demo``: the main job in one command.
 
 Creates a user and a companion on a running server (or on an embedded one it starts), sends
-a message and prints the live stream as it arrives.
+a message and prints the live stream as it arrives. It follows the stream as any client should:
+from the conversation's ``liveCursor`` (nothing missed, nothing twice), and when the server says
+``CURSOR_EXPIRED`` (its replay log lost what came next) it reloads the conversation and
+subscribes again from the new ``liveCursor``, so the reply still ends whole on screen.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import httpx
 import websockets
 
 SUBSCRIPTION = """
-subscription($id: ID!) { conversationEvents(conversationId: $id) {
+subscription($id: ID!, $after: String) { conversationEvents(conversationId: $id, after: $after) {
   __typename
+  ... on EventBase { cursor messageId }
   ... on MessageDelta { seq text }
   ... on AudioChunk { seq url startMs durationMs text }
   ... on VisemeFrames { audioSeq frames { viseme startMs endMs } }
@@ -34,6 +38,11 @@ subscription($id: ID!) { conversationEvents(conversationId: $id) {
   ... on ReplyFailed { code detail }
 } }
 """
+RELOAD = """
+query($c: ID!) { conversation(id: $c) { liveCursor messages(last: 1) { nodes { id role status text }
+} } }
+"""
+TERMINAL = ("ReplyCompleted", "ReplyInterrupted", "ReplyFailed")
 TIMINGS = """
 query($c: ID!) { conversation(id: $c) { messages(last: 1) { edges { node { timings {
   sttMs llmFirstTokenMs firstDeltaMs firstAudioMs firstVisemeMs totalMs } } } } } }
@@ -156,6 +165,17 @@ async def _demo(url: str, message: str) -> int:
             )
         )["startConversation"]["id"]
         print(f"user {email} · companion Nova · conversation {conversation}")
+        # Race-free: everything after this cursor arrives, however late we subscribe.
+        cursor = (await call(RELOAD, {"c": conversation}, token))["conversation"]["liveCursor"]
+        print(f"\nyou  > {message}\nNova > ", end="", flush=True)
+        started = time.monotonic()
+        await call(
+            "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }",
+            {"c": conversation, "t": message},
+            token,
+        )
+        side: list[str] = []
+        shown: list[str] = []  # the reply's text as printed
         ws_url = url.replace("http", "ws", 1)
         async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
             await ws.send(
@@ -164,32 +184,26 @@ async def _demo(url: str, message: str) -> int:
                 )
             )
             await ws.recv()
-            await ws.send(
-                json.dumps(
-                    {
-                        "id": "1",
-                        "type": "subscribe",
-                        "payload": {"query": SUBSCRIPTION, "variables": {"id": conversation}},
-                    }
+            operation = 0
+            while cursor is not None:
+                operation += 1
+                cursor = await _follow(
+                    ws, str(operation), conversation, cursor, side, shown, started
                 )
-            )
-            await asyncio.sleep(0.2)
-            print(f"\nyou  > {message}\nNova > ", end="", flush=True)
-            started = time.monotonic()
-            await call(
-                "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, "
-                "text: $t) { id } }",
-                {"c": conversation, "t": message},
-                token,
-            )
-            side: list[str] = []
-            async for raw in ws:
-                frame = json.loads(raw)
-                if frame.get("type") != "next":
-                    continue
-                event = frame["payload"]["data"]["conversationEvents"]
-                if _show(event, side, started):
+                if cursor is None:
                     break
+                # CURSOR_EXPIRED: reload what the screen shows, then go on from liveCursor.
+                reloaded = (await call(RELOAD, {"c": conversation}, token))["conversation"]
+                reply = reloaded["messages"]["nodes"][-1]
+                side.append(
+                    "        CURSOR_EXPIRED: the replay log no longer holds what came next; "
+                    "reloaded the conversation"
+                )
+                if reply["role"] == "COMPANION" and reply["status"] != "STREAMING":
+                    _complete(reply["text"], shown)
+                    side.append(f"        reply {reply['status'].lower()} (from the history)")
+                    break
+                cursor = reloaded["liveCursor"]
         print("\n" + "\n".join(side))
         edges = (await call(TIMINGS, {"c": conversation}, token))["conversation"]["messages"]
         timings = edges["edges"][0]["node"]["timings"]
@@ -200,10 +214,65 @@ async def _demo(url: str, message: str) -> int:
     return 0
 
 
-def _show(event: dict[str, Any], side: list[str], started: float) -> bool:
+async def _follow(
+    ws: Any,
+    operation: str,
+    conversation: str,
+    after: str,
+    side: list[str],
+    shown: list[str],
+    started: float,
+) -> str | None:
+    """Print events after ``after`` until the reply ends (None) or the cursor expires (the last
+    cursor seen: the caller reloads). Any other error ends the demo with its message."""
+    variables = {"id": conversation, "after": after}
+    await ws.send(
+        json.dumps(
+            {
+                "id": operation,
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIPTION, "variables": variables},
+            }
+        )
+    )
+    async for raw in ws:
+        frame = json.loads(raw)
+        if frame.get("id") != operation:
+            continue
+        payload = frame.get("payload")
+        errors = payload if frame.get("type") == "error" else (payload or {}).get("errors")
+        if errors:
+            if errors[0].get("extensions", {}).get("code") == "CURSOR_EXPIRED":
+                return after
+            raise SystemExit(f"server said: {errors[0]['message']}")
+        if frame.get("type") == "complete":
+            return after  # ended by the server: resume
+        if frame.get("type") != "next":
+            continue
+        event = payload["data"]["conversationEvents"]
+        after = event.get("cursor") or after
+        if _show(event, side, shown, started):
+            await ws.send(json.dumps({"id": operation, "type": "complete"}))
+            return None
+    raise SystemExit("the server closed the connection")
+
+
+def _complete(text: str, shown: list[str]) -> None:
+    """Finish the printed reply with ``text``: the rest of it, or all of it again if the
+    printed part has a gap (deltas missed while the stream was reloaded)."""
+    printed = "".join(shown)
+    if text.startswith(printed):
+        print(text[len(printed) :], end="", flush=True)
+    else:
+        print(f"\nNova > {text}", end="", flush=True)
+    shown[:] = [text]
+
+
+def _show(event: dict[str, Any], side: list[str], shown: list[str], started: float) -> bool:
     kind = event["__typename"]
     at = f"+{(time.monotonic() - started) * 1000:5.0f} ms"
     if kind == "MessageDelta":
+        shown.append(event["text"])
         print(event["text"], end="", flush=True)
     elif kind == "AudioChunk":
         side.append(
@@ -220,7 +289,9 @@ def _show(event: dict[str, Any], side: list[str], started: float) -> bool:
         side.append(
             f"{at}  emotion: {event['emotion']} ({event['intensity']:.1f}) at {event['atMs']} ms"
         )
-    elif kind in ("ReplyCompleted", "ReplyInterrupted", "ReplyFailed"):
+    elif kind in TERMINAL:
+        if kind == "ReplyCompleted":
+            _complete(event["message"]["text"], shown)
         side.append(
             f"{at}  {kind}"
             + (f": {event['code']} {event['detail']}" if kind == "ReplyFailed" else "")
