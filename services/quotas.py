@@ -35,7 +35,8 @@ from services.plans import PlanLimits, limits_for
 from store.base import utcnow
 from store.models import BillingSubscription, Message, User
 
-_SQLITE_TURN = text("UPDATE users SET id = id WHERE id = :user_id")
+# A column no key or index involves: setting ``id`` would make SQLite check 13 child tables.
+_SQLITE_TURN = text("UPDATE users SET display_name = display_name WHERE id = :user_id")
 
 
 async def limits_now(session: AsyncSession, user_id: int, now: datetime) -> PlanLimits:

@@ -10,8 +10,10 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from api.settings import Settings
 from store.models import Companion, HologramDevice, Message, MessageRole, MessageStatus
 from tests.devices.helpers import PAIR, REQUEST
 from tests.support.billing import grant_plan
@@ -25,6 +27,13 @@ from tests.support.graphql import (
 
 SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }"
 SENDERS = 20
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # 120 sends and 100 replies at once on SQLite's one writer, on a shared 2-core machine: a
+    # send may wait its turn longer than the default 10 s operation limit. Not what is tested.
+    return settings.model_copy(update={"operation_timeout_s": 120.0})
 
 
 def _code(answer: dict[str, Any]) -> str:
