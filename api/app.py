@@ -23,12 +23,15 @@ from api.metrics import Metrics
 from api.middleware import BodySizeLimit, GraphQLSockets, RequestId
 from api.operation_limits import Limits
 from api.providers import build_providers, build_storage, build_tts
+from api.rate_limits import ClientLimits, build_login_throttle, build_throttle
 from api.request_json import JsonLimits
 from api.settings import Settings, get_settings
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
 from pipeline.broadcast.factory import make_hub
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_sql import SqlEventLog
+from pipeline.ratelimit.base import RateLimiter
+from pipeline.ratelimit.factory import make_rate_limiter
 from pipeline.revocation.factory import make_revocation_store
 from resolvers.state import AppState
 from services import quotas
@@ -55,7 +58,7 @@ log = logging.getLogger("holomate")
 GC_THRESHOLDS = (10_000, 50, 50)
 
 
-def build_policy(settings: Settings) -> AuthPolicy:
+def build_policy(settings: Settings, limiter: RateLimiter | None = None) -> AuthPolicy:
     verified = VerifiedTokens(settings.auth_cache_ttl_s)
     revocations = Revocations(
         store=make_revocation_store(settings.shared_state, settings.broadcast_namespace),
@@ -70,8 +73,7 @@ def build_policy(settings: Settings) -> AuthPolicy:
         device_ttl_s=settings.device_token_ttl_s,
         verified=verified,
         revocations=revocations,
-        free_attempts=settings.login_free_attempts,
-        max_lock_s=settings.login_max_lock_s,
+        login_throttle=None if limiter is None else build_login_throttle(settings, limiter),
     )
 
 
@@ -130,13 +132,15 @@ def operation_limits(settings: Settings) -> Limits:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
+    limiter = make_rate_limiter(settings.shared_state, settings.broadcast_namespace)
     state = AppState(
         sessionmaker=make_sessionmaker(engine),
-        policy=build_policy(settings),
+        policy=build_policy(settings, limiter),
         introspection=settings.introspection,
         media_url_ttl_s=settings.media_url_ttl_s,
         public_base_url=settings.public_base_url,
     )
+    state.throttle = build_throttle(settings, limiter)
     state.storage = storage = build_storage(settings)
     metrics = Metrics()
     state.exports = exports = DataExports(
@@ -226,6 +230,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.policy.revocations.stop()
             await state.hub.stop()
             await billing.provider.aclose()
+            await limiter.aclose()
             await engine.dispose()
 
     routes = [
@@ -239,6 +244,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(LOCAL_CHECKOUT_PATH, local_checkout, methods=["GET"]),
     ]
     middleware = [
+        Middleware(ClientLimits, state=state, trusted_proxies=settings.trusted_proxies),
         Middleware(GraphQLSockets, graphql=graphql, path="/graphql"),  # WebSockets, not routes
         Middleware(RequestId),
         Middleware(

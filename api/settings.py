@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.ratelimit.limits_backend import parse_rate
+
 DEFAULT_SECRET = "dev-only-secret-change-me-dev-only-secret"  # noqa: S105 - refused in production
+RATE_SETTINGS = {
+    "rate_limit_ip",
+    "rate_limit_account",
+    "rate_limit_login",
+    "rate_limit_register",
+    "rate_limit_request_device_pairing",
+    "rate_limit_poll_device_pairing",
+    "rate_limit_refresh_token",
+    "rate_limit_ws_connect",
+    "rate_limit_ws_operations",
+    "login_failures_account_ip",
+    "login_failures_ip",
+    "login_failures_account",
+}
+
 
 
 class Settings(BaseSettings):
@@ -47,8 +65,25 @@ class Settings(BaseSettings):
     max_json_values: int = Field(default=10_000, gt=0)  # ... and in values
     password_time_cost: int = 2
     password_memory_kib: int = 19 * 1024
-    login_free_attempts: int = 5
-    login_max_lock_s: int = 900
+    # Rate limits, in the `limits` notation ("20/second;600/minute"; "" for none), counted in
+    # HOLOMATE_SHARED_STATE_URL when that is Redis. The client IP is the socket peer, or the
+    # right-most X-Forwarded-For address that is not one of these proxies (IPs or CIDRs).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    rate_limit_ip: str = "30/second;900/minute"  # every HTTP request, per client IP
+    rate_limit_account: str = "20/second;600/minute"  # every HTTP request with a token, per account
+    rate_limit_login: str = "10/minute;60/hour"  # login attempts per IP
+    rate_limit_register: str = "5/minute;20/hour"  # per IP
+    rate_limit_request_device_pairing: str = "10/minute;60/hour"  # per IP
+    rate_limit_poll_device_pairing: str = "120/minute"  # per IP (each device: pairing_interval_s)
+    rate_limit_refresh_token: str = "30/minute"  # per IP
+    rate_limit_ws_connect: str = "60/minute"  # WebSocket handshakes per IP
+    rate_limit_ws_operations: str = "30/10seconds;300/hour"  # subscribe/start messages per socket
+    # Failed logins: per (account, IP), per IP across accounts, and per account from every IP
+    # (then only IPs the account logged in from within login_known_ip_days may still try).
+    login_failures_account_ip: str = "5/15minutes"
+    login_failures_ip: str = "50/hour"
+    login_failures_account: str = "100/hour"
+    login_known_ip_days: int = Field(default=30, gt=0)
     storage_dir: Path = Path("var/storage")
     media_url_ttl_s: int = 3600
     audio_retention_days: int = Field(default=0, ge=0)  # 0 keeps reply audio forever
@@ -90,6 +125,17 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = 1000
     migrate_on_start: bool = True
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _rate_limits_parse(self) -> Settings:
+        for name, value in self.model_dump(include=RATE_SETTINGS).items():
+            try:
+                parse_rate(value)
+            except ValueError as e:
+                raise ValueError(f"HOLOMATE_{name.upper()}={value!r}: {e}") from e
+        for proxy in self.trusted_proxies:
+            ip_network(proxy, strict=False)  # raises ValueError naming the bad entry
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -32,12 +32,17 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage as TransportError,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyError
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from api.eager_send import send_eagerly
 from api.middleware import SERVER_SEND
+from api.rate_limits import operation_refused
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
 from resolvers.live_feed import LiveOperation
@@ -185,6 +190,15 @@ def _interned(message: object) -> object:
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws (graphql-ws library, Apollo, urql, GraphiQL)."""
 
+    async def handle_subscribe(self, message: Any) -> None:
+        # Over the socket's operation budget: an error for this id alone; the socket goes on.
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            if (refusal := await operation_refused(self.context)) is not None:
+                error = TransportError(id=message["id"], type="error", payload=[refusal])
+                await self.send_message(error)
+                return
+        await super().handle_subscribe(message)
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         live = LiveOperation(operation.query, operation.variables, operation.operation_name)
         try:
@@ -221,6 +235,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """The legacy subscriptions-transport-ws protocol (older Apollo clients, Unity plugins)."""
+
+    async def handle_start(self, message: Any) -> None:
+        # Over the socket's operation budget: an error for this id alone; the socket goes on.
+        if self.connection_acknowledged:
+            if (refusal := await operation_refused(self.context)) is not None:
+                error = LegacyError(type="error", id=message["id"], payload=refusal)
+                await self.send_message(error)
+                return
+        await super().handle_start(message)
 
     async def handle_async_results(
         self,

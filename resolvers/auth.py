@@ -15,6 +15,7 @@ class AuthMutation:
     async def register(
         self, info: strawberry.Info[Context, None], email: str, password: str, display_name: str
     ) -> AuthPayload:
+        await info.context.limit("register")
         app = info.context.app
         async with app.sessionmaker() as session:
             result = await sessions.register(session, app.policy, email, password, display_name)
@@ -24,9 +25,12 @@ class AuthMutation:
     async def login(
         self, info: strawberry.Info[Context, None], email: str, password: str
     ) -> AuthPayload:
+        await info.context.limit("login")
         app = info.context.app
         async with app.sessionmaker() as session:
-            result = await sessions.login(session, app.policy, email, password)
+            result = await sessions.login(
+                session, app.policy, email, password, info.context.client_key
+            )
         return AuthPayload.from_result(result)
 
     @strawberry.mutation(
@@ -35,6 +39,7 @@ class AuthMutation:
     async def refresh_token(
         self, info: strawberry.Info[Context, None], refresh_token: str
     ) -> AuthPayload:
+        await info.context.limit("refresh_token")
         app = info.context.app
         async with app.sessionmaker() as session:
             result = await sessions.refresh(session, app.policy, refresh_token)

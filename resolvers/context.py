@@ -9,6 +9,7 @@ from resolvers.dataloaders import Loaders
 from resolvers.state import AppState
 from services.errors import AppError
 from services.identity import Viewer, require_person, require_viewer
+from services.rate_limits import Rule
 
 
 @dataclass(slots=True)
@@ -31,6 +32,17 @@ class Context:
     def reset_loaders(self) -> None:
         """Drop cached loads: a socket's context lives for hours, each event needs fresh data."""
         self._loaders = None
+
+    @property
+    def client_key(self) -> str:
+        """What per-IP limits count for this client (set by ``api.rate_limits.ClientLimits``)."""
+        state = getattr(self.request, "scope", {}).get("state", {})
+        return str(state.get("client_key", "-"))
+
+    async def limit(self, rule: Rule) -> None:
+        """Spend one unit of ``rule`` for this client's IP, or raise RATE_LIMITED."""
+        if self.app.throttle is not None:
+            await self.app.throttle.spend(rule, self.client_key)
 
     def person(self) -> Viewer:
         if self.auth_error is not None:

@@ -100,6 +100,7 @@ class DeviceMutation:
         capabilities: list[str],
     ) -> DevicePairingRequest:
         _anonymous_or_person(info.context)
+        await info.context.limit("request_device_pairing")
         issued = await service(info.context).request_pairing(model, serial, capabilities)
         return DevicePairingRequest.from_codes(issued)
 
@@ -108,6 +109,7 @@ class DeviceMutation:
         self, info: strawberry.Info[Context, None], device_code: str
     ) -> DevicePairingPoll:
         _anonymous_or_person(info.context)
+        await info.context.limit("poll_device_pairing")
         return DevicePairingPoll.from_result(await service(info.context).poll_pairing(device_code))
 
     @strawberry.mutation(description="Approve the device showing userCode, and name it.")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from services.billing import Billing
     from services.devices.service import DeviceService
     from services.privacy import DataExports
+    from services.rate_limits import Throttle
     from services.replies import ReplyService
     from services.voices import VoiceCatalog
 
@@ -33,4 +34,5 @@ class AppState:
     exports: DataExports | None = None
     voices: VoiceCatalog | None = None
     devices: DeviceService | None = None
+    throttle: Throttle | None = None  # rate limits; None: unlimited
     extras: dict[str, Any] = field(default_factory=dict)

@@ -12,11 +12,18 @@ import pytest
 from starlette.applications import Starlette
 
 from api.app import create_app
-from api.settings import Settings
+from api.settings import RATE_SETTINGS, Settings
 from store.db import make_engine
 from tests.support.databases import fresh_database, truncate_all
 from tests.support.graphql import GraphQLClient
 from tests.support.server import LiveServer, live_server
+
+# The suite sends most requests from 127.0.0.1: request rate limits are generous unless a test
+# sets its own (tests/api/test_rate_limits.py); failed-login budgets keep their defaults. Set in
+# the environment, so the servers tests start inherit them too.
+for _name in sorted(RATE_SETTINGS):
+    if _name.startswith("rate_limit_"):
+        os.environ.setdefault(f"HOLOMATE_{_name.upper()}", "100000/second")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from services import validation
 from services.auth.policy import AuthPolicy
 from services.auth.revocations import Ended
 from services.auth.tokens import hash_opaque_token, new_opaque_token
-from services.errors import Conflict, RateLimited, Unauthenticated
+from services.errors import Conflict, Unauthenticated
 from store.base import utcnow
 from store.models import BillingSubscription, RefreshToken, User, UserPreference
 
@@ -50,34 +50,24 @@ async def register(
     return result
 
 
-async def login(session: AsyncSession, policy: AuthPolicy, email: str, password: str) -> AuthResult:
+async def login(
+    session: AsyncSession, policy: AuthPolicy, email: str, password: str, client_ip: str = ""
+) -> AuthResult:
     normalized = email.strip().lower()
+    throttle = policy.login_throttle
+    if throttle is not None:
+        await throttle.admit(normalized, client_ip)
     user = await session.scalar(select(User).where(User.email == normalized))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        raise RateLimited("Too many failed logins; try again later", retry_after_s=wait)
     ok = await policy.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok:
-        if user is not None:
-            await _record_failure(session, policy, user, now)
+        if throttle is not None:
+            await throttle.failed(normalized, client_ip)
         raise Unauthenticated("Invalid email or password", reason="BAD_CREDENTIALS")
-    user.failed_logins = 0
-    user.locked_until = None
+    if throttle is not None:
+        await throttle.succeeded(normalized, client_ip)
     result = await _issue(session, policy, user, family_id=str(uuid.uuid4()))
     await session.commit()
     return result
-
-
-async def _record_failure(
-    session: AsyncSession, policy: AuthPolicy, user: User, now: datetime
-) -> None:
-    # Exponential lock after the free attempts: 1 s, 2 s, 4 s ... capped.
-    user.failed_logins += 1
-    over = user.failed_logins - policy.free_attempts
-    if over >= 0:
-        user.locked_until = now + timedelta(seconds=min(2**over, policy.max_lock_s))
-    await session.commit()
 
 
 async def refresh(session: AsyncSession, policy: AuthPolicy, token: str) -> AuthResult:

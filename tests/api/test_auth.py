@@ -88,7 +88,8 @@ async def test_repeated_failed_logins_are_slowed_down(api: GraphQLClient) -> Non
     for _ in range(5):
         error = await api.error(LOGIN, {"email": "ada@example.com", "password": "wrong-password"})
         assert error["extensions"]["code"] == "UNAUTHENTICATED"
-    # The sixth failure locks the account for a while: even the right password waits.
+    # After five failures this client (account, IP) waits, even with the right password; the
+    # owner elsewhere does not (tests/api/test_login_lockout.py).
     await api.error(LOGIN, {"email": "ada@example.com", "password": "wrong-password"})
     locked = await api.error(LOGIN, {"email": "ada@example.com", "password": PASSWORD})
     assert locked["extensions"]["code"] == "RATE_LIMITED"
