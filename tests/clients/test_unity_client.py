@@ -86,3 +86,13 @@ def test_the_unity_client_pairs_and_plays_a_whole_reply(
     assert result["chunks"] > 0 and result["frames"] > 0
     assert result["audioBytes"] > 0
     assert proc.wait(15) == 0
+
+
+def test_the_unity_core_passes_its_own_tests() -> None:
+    """CoreTests.cs: protocol, resume, reload on CURSOR_EXPIRED, timelines, against fakes."""
+    build_harness()
+    proc = subprocess.run(
+        ["mono", str(UNITY / "bin" / "CoreTests.exe")], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " 0 failed" in proc.stdout, proc.stdout[-4000:]

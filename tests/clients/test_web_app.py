@@ -155,3 +155,14 @@ def test_the_web_session_outlives_its_access_tokens(
     assert result["refreshFailures"] == 0  # two tabs never spent the same refresh token
     assert result["refreshes"] == result["socketDrops"] + 1  # one per expiry, shared by the tabs
     assert result["expiredAnswers"] == 1  # one TOKEN_EXPIRED, one refresh, one retry
+
+
+def test_the_web_app_reloads_the_history_when_its_cursor_expired(
+    web_build: float, database_url: str, clean_db: None, tmp_path: Path
+) -> None:
+    # The SQL log keeping one event per conversation: a cursor from before the last event
+    # cannot be replayed (CURSOR_EXPIRED), on either database.
+    forgetful = {"HOLOMATE_BROADCAST_URL": "memory://", "HOLOMATE_EVENT_LOG_MAX_LEN": "1"}
+    with web_stack(database_url, tmp_path, **forgetful) as (server, web_url):
+        result = run_e2e("expired.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url)
+    assert result["expiredAnswers"] >= 1

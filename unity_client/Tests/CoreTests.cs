@@ -731,6 +731,40 @@ namespace HoloMate.Tests
             Check(thrown != null && thrown.Contains("Cannot query field"), "subscription error ends the session: " + thrown);
             var sub2 = h2.Transports[0].Sent.First(m => Is(m, "subscribe"));
             Check(Json.Str(Json.Obj(Json.Obj(sub2, "payload"), "variables"), "after") == "k9", "existing token skips pairing; resume cursor passed");
+
+            // CURSOR_EXPIRED: the app is told to reload, and the session follows again from now.
+            var h3 = new Harness();
+            var afters = new List<string>();
+            h3.Server = (n, s, msg) =>
+            {
+                if (Is(msg, "connection_init")) s.Push(Json.O("type", "connection_ack"));
+                if (!Is(msg, "subscribe")) return true;
+                string id = Json.Str(msg, "id");
+                string after = Json.Str(Json.Obj(Json.Obj(msg, "payload"), "variables"), "after");
+                afters.Add(after ?? "<null>");
+                if (after != null)
+                {
+                    var expiredError = Json.O("message", "reload the history", "extensions", Json.O("code", "CURSOR_EXPIRED"));
+                    s.Push(Json.O("type", "next", "id", id, "payload", Json.O("data", null, "errors", new List<object> { expiredError })));
+                    s.Push(Json.O("type", "complete", "id", id));
+                    return true;
+                }
+                s.Push(Json.O("type", "next", "id", id, "payload", Payload(Ev("VolumeChanged", "k7", "volume", 0.5))));
+                s.Close(4401);
+                return true;
+            };
+            var session3 = new HologramSession(new HologramSessionConfig { HttpEndpoint = new Uri("http://srv/graphql"), Socket = h3.Options }, api);
+            int reloads = 0;
+            var received = new List<string>();
+            List<object> failed = null;
+            session3.CursorExpired += () => reloads++;
+            session3.EventReceived += e => received.Add(e.TypeName);
+            session3.SubscriptionFailed += errors => failed = errors;
+            bool ok3 = await session3.RunAsync("existing-token", "stale", CancellationToken.None);
+            Check(string.Join(",", afters) == "stale,<null>", "resubscribed without a cursor: " + string.Join(",", afters));
+            Check(reloads == 1 && failed == null, "CursorExpired raised once, not reported as a failure");
+            Check(string.Join(",", received) == "VolumeChanged" && session3.LastCursor == "k7", "events flow again");
+            Check(!ok3, "the session went on until the token was refused");
         }
     }
 }

@@ -51,6 +51,12 @@ namespace HoloMate.Core
         public event Action<string> Subscribed;
         /// <summary>An exception thrown by an EventReceived handler.</summary>
         public event Action<Exception> HandlerError;
+        /// <summary>
+        /// The server no longer holds the events after the cursor (CURSOR_EXPIRED: its replay log was
+        /// trimmed or lost). What the device shows may have missed events: drop the reply in flight and
+        /// reload state (deviceManifest). The session then resubscribes from the newest events itself.
+        /// </summary>
+        public event Action CursorExpired;
 
         public HologramSession(HologramSessionConfig config, IGraphQLRequester api = null)
         {
@@ -86,6 +92,22 @@ namespace HoloMate.Core
 
         async Task<bool> StreamEventsAsync(string resumeAfter, CancellationToken ct)
         {
+            while (true)
+            {
+                bool? result = await StreamOnceAsync(resumeAfter, ct);
+                if (result.HasValue) return result.Value;
+                // CURSOR_EXPIRED: resuming cannot be made whole. Reload, then follow from now
+                // (no cursor: the server starts at the newest event of every channel, race-free).
+                resumeAfter = null;
+                var h = CursorExpired;
+                if (h != null) h();
+            }
+        }
+
+        /// <summary>One subscription until it ends: null when it ended with CURSOR_EXPIRED.</summary>
+        async Task<bool?> StreamOnceAsync(string resumeAfter, CancellationToken ct)
+        {
+            bool expired = false;
             var client = new GraphQLWsClient(_config.ResolveWebSocketEndpoint(), () => DeviceToken, _config.Socket);
             client.StateChanged += s => { var h = ConnectionStateChanged; if (h != null) h(s); };
             client.SubscribeSent += sub => { var h = Subscribed; if (h != null) h(sub.LastCursor); };
@@ -98,9 +120,25 @@ namespace HoloMate.Core
                 string endReason = null;
                 var variables = new Dictionary<string, object>();
                 variables["after"] = resumeAfter;
-                _subscription = client.Subscribe(HologramQueries.HologramEventsSubscription, variables, OnNext,
+                _subscription = client.Subscribe(HologramQueries.HologramEventsSubscription, variables,
+                    payload =>
+                    {
+                        if (IsCursorExpired(Json.List(payload, "errors")))
+                        {
+                            expired = true;
+                            streamEnded.Cancel();
+                            return;
+                        }
+                        OnNext(payload);
+                    },
                     errors =>
                     {
+                        if (IsCursorExpired(errors))
+                        {
+                            expired = true;
+                            streamEnded.Cancel();
+                            return;
+                        }
                         endReason = "hologramEvents failed: " + MiniJson.Serialize(errors);
                         var h = SubscriptionFailed;
                         if (h != null) h(errors);
@@ -118,6 +156,7 @@ namespace HoloMate.Core
                     Raise(AuthFailed, e.Message);
                     return false;
                 }
+                if (expired && !ct.IsCancellationRequested) return null;
                 if (endReason != null && !ct.IsCancellationRequested) throw new GraphQLRequestException(endReason, null, 0);
                 return true;
             }
@@ -134,6 +173,18 @@ namespace HoloMate.Core
             if (e == null) return;
             var handler = EventReceived;
             if (handler != null) handler(e);
+        }
+
+        /// <summary>Whether GraphQL errors say the cursor can no longer be resumed from.</summary>
+        public static bool IsCursorExpired(List<object> errors)
+        {
+            if (errors == null) return false;
+            foreach (object error in errors)
+            {
+                var extensions = Json.Obj(error as Dictionary<string, object>, "extensions");
+                if (Json.Str(extensions, "code") == "CURSOR_EXPIRED") return true;
+            }
+            return false;
         }
 
         static void Raise(Action<string> handler, string message)

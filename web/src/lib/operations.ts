@@ -161,6 +161,16 @@ export const MESSAGE_FIELDS = graphql(`
   }
 `);
 
+/** Where a race-free stream starts: read before the history it goes with. */
+export const LIVE_CURSOR = graphql(`
+  query LiveCursor($id: ID!) {
+    conversation(id: $id) {
+      id
+      liveCursor
+    }
+  }
+`);
+
 export const CONVERSATION = graphql(`
   query Conversation($id: ID!, $last: Int!, $before: String) {
     conversation(id: $id) {

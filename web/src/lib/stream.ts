@@ -1,6 +1,9 @@
 "use client";
 
-// The conversation's live event stream, resumed from the last cursor after any drop.
+// The conversation's live event stream, resumed from the last cursor after any drop. It starts
+// from the conversation's liveCursor, read before the history the screen shows (nothing missed,
+// nothing twice); when the server no longer holds what follows our cursor (CURSOR_EXPIRED: its
+// replay log was trimmed or lost), it reloads that history and goes on from a new liveCursor.
 import { CombinedGraphQLErrors } from "@apollo/client/errors";
 import { useApolloClient } from "@apollo/client/react";
 import { useEffect, useRef, useState } from "react";
@@ -32,19 +35,23 @@ function lostCursor(error: unknown): boolean {
   );
 }
 
-/** Calls onEvent for every event of the conversation; `live` is true while subscribed. */
+/**
+ * Calls onEvent for every event of the conversation; `live` is true while subscribed.
+ * `reload` loads what the screen shows and resolves with the liveCursor it read first (null if
+ * it could not): it runs before the first subscription and after every CURSOR_EXPIRED.
+ */
 export function useConversationEvents(
   conversationId: string,
   onEvent: (event: ConversationEvent) => void,
-  onGap: () => void,
+  reload: () => Promise<string | null>,
 ): { live: boolean } {
   const client = useApolloClient();
   const { connection, session } = useApp();
   const [live, setLive] = useState(false);
   const handler = useRef(onEvent);
   handler.current = onEvent;
-  const gap = useRef(onGap);
-  gap.current = onGap;
+  const reloader = useRef(reload);
+  reloader.current = reload;
 
   useEffect(() => {
     let cursor: string | null = null;
@@ -62,12 +69,24 @@ export function useConversationEvents(
       const code = closeCode(error);
       console.debug("[stream] dropped", code, error instanceof Error ? error.message : error);
       if (code !== null && AUTH_CLOSES.has(code) && token) void session.renew(token);
-      if (lostCursor(error)) {
-        cursor = null; // the log no longer reaches back that far: reload history instead
-        gap.current();
-      }
       attempt += 1;
-      retry = setTimeout(start, Math.min(10_000, 250 * 2 ** attempt));
+      const delay = Math.min(10_000, 250 * 2 ** attempt);
+      // The log no longer reaches back to our cursor: reload the history, go on from there.
+      retry = setTimeout(lostCursor(error) ? resync : start, delay);
+    };
+
+    const resync = () => {
+      if (stopped) return;
+      reloader.current().then(
+        (liveCursor) => {
+          cursor = liveCursor;
+          start();
+        },
+        () => {
+          cursor = null;
+          start();
+        },
+      );
     };
 
     const start = () => {
@@ -94,7 +113,7 @@ export function useConversationEvents(
     const offState = connection.onSocketState((state) => {
       setLive(state === "connected" && subscription !== null);
     });
-    start();
+    resync();
     if (connection.socketState() === "connected") setLive(true);
     return () => {
       stopped = true;

@@ -10,7 +10,7 @@ import { Face, type FaceState } from "@/components/Face";
 import { RequireAuth } from "@/components/Nav";
 import type { MessageFieldsFragment } from "@/gql/graphql";
 import { errorText } from "@/lib/errors";
-import { CONVERSATION, INTERRUPT_REPLY, SEND_MESSAGE } from "@/lib/operations";
+import { CONVERSATION, INTERRUPT_REPLY, LIVE_CURSOR, SEND_MESSAGE } from "@/lib/operations";
 import { ReplyPlayer, unlockAudio } from "@/lib/player";
 import { type ConversationEvent, useConversationEvents } from "@/lib/stream";
 import { sendVoiceMessage } from "@/lib/upload";
@@ -79,7 +79,14 @@ function Conversation({ id }: { id: string }) {
         setCompanionName(conversation.companion?.name ?? "Companion");
         const page = conversation.messages.edges.map((e) => e.node);
         setMessages((list) => {
-          if (reset) return page;
+          if (reset) {
+            // A reply still streaming is saved with its text at the end: keep what streamed.
+            const shown = new Map(list.map((m) => [m.id, m]));
+            return page.map((m) => {
+              const had = shown.get(m.id);
+              return m.status === "STREAMING" && had && had.text.length > m.text.length ? { ...m, text: had.text } : m;
+            });
+          }
           const known = new Set(page.map((m) => m.id));
           const rest = list.filter((m) => !known.has(m.id));
           return [...page, ...rest]; // an older page goes first; streamed messages stay after
@@ -92,9 +99,18 @@ function Conversation({ id }: { id: string }) {
     [client, id],
   );
 
-  useEffect(() => {
-    void loadPage(null);
-  }, [loadPage]);
+  /** The newest page of history, reloaded; resolves with the liveCursor read just before it. */
+  const reload = useCallback(async (): Promise<string | null> => {
+    let cursor: string | null = null;
+    try {
+      const { data } = await client.query({ query: LIVE_CURSOR, variables: { id }, fetchPolicy: "network-only" });
+      cursor = data?.conversation.liveCursor ?? null;
+    } catch (e) {
+      setError(errorText(e));
+    }
+    await loadPage(null, true);
+    return cursor;
+  }, [client, id, loadPage]);
 
   const onEvent = useCallback(
     (event: ConversationEvent) => {
@@ -150,7 +166,7 @@ function Conversation({ id }: { id: string }) {
     [upsert],
   );
 
-  const { live } = useConversationEvents(id, onEvent, () => void loadPage(null, true));
+  const { live } = useConversationEvents(id, onEvent, reload);
 
   useEffect(() => {
     bottom.current?.scrollIntoView({ block: "end" });
