@@ -72,7 +72,7 @@ class OperationLimits(SchemaExtension):
         if problem is not None:
             return problem
         assert ctx.graphql_document is not None
-        schema = ctx.schema._schema  # type: ignore[attr-defined]  # graphql-core's
+        schema = ctx.schema._schema  # graphql-core's
         document = ctx.graphql_document
         cost = self.costs.cost(schema, ctx.query or "", document, ctx.operation_name, variables)
         if cost > self.limits.max_cost:

@@ -130,7 +130,7 @@ class _Walk:
             return 1  # __typename, or a field validation refuses
         named = get_named_type(definition.type)
         own_page = self.page(definition, node)
-        is_list = is_list_type(get_nullable_type(definition.type))  # type: ignore[arg-type]
+        is_list = is_list_type(get_nullable_type(definition.type))
         children_page = None if is_list else own_page
         children = (
             self.selections(named, node.selection_set, children_page) if node.selection_set else 0
