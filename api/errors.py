@@ -7,6 +7,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from pipeline.broadcast.errors import LogUnavailable
 from pipeline.errors import ProviderError
 from services import errors as codes
 from services.errors import AppError, ServiceUnavailable
@@ -40,6 +41,11 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
     if connection_lost(original):  # database restarted or unreachable: the client may retry
         log.warning("database unreachable (request %s): %r", request_id, original)
         unavailable = ServiceUnavailable()
+        extensions = {"code": unavailable.code, **unavailable.extensions}
+        return _with(error, unavailable.message, extensions)
+    if isinstance(original, LogUnavailable):  # the replay log (Redis) restarting: retry shortly
+        log.warning("replay log unreachable (request %s): %s", request_id, original)
+        unavailable = ServiceUnavailable("The replay log")
         extensions = {"code": unavailable.code, **unavailable.extensions}
         return _with(error, unavailable.message, extensions)
     if original is None or (isinstance(original, GraphQLError) and original.original_error is None):

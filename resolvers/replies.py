@@ -13,7 +13,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from pipeline.broadcast.direct import DirectDelivery
-from pipeline.broadcast.errors import CursorExpired, InvalidCursor
+from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
 from resolvers.live_feed import LiveFeed, LiveOperation
@@ -22,7 +22,7 @@ from schema import ids
 from schema.types.events import ConversationEvent, event_from_payload
 from schema.types.message import Message
 from services import conversations
-from services.errors import BadUserInput
+from services.errors import BadUserInput, ServiceUnavailable
 from services.errors import CursorExpired as CursorExpiredError
 from services.events import channel_for
 
@@ -151,11 +151,13 @@ class ReplySubscription:
 
 
 def api_error(error: Exception) -> Exception:
-    """The hub's cursor errors as the API's error codes; anything else as it is (masked)."""
+    """The hub's errors as the API's error codes; anything else as it is (masked)."""
     if isinstance(error, InvalidCursor):
         return BadUserInput("Unknown cursor", field="after")
     if isinstance(error, CursorExpired):
         return CursorExpiredError()
+    if isinstance(error, LogUnavailable):  # e.g. Redis restarting: resume with `after` shortly
+        return ServiceUnavailable("The replay log")
     return error
 
 
@@ -163,7 +165,7 @@ async def _entries(stream: AsyncIterator[LogEntry]) -> AsyncIterator[LogEntry]:
     try:
         async for entry in stream:
             yield entry
-    except (InvalidCursor, CursorExpired) as e:
+    except (InvalidCursor, CursorExpired, LogUnavailable) as e:
         raise api_error(e) from e
 
 

@@ -2,7 +2,7 @@
 // @urql/core over HTTP for queries and mutations, graphql-ws for conversationEvents, the access
 // token in connection_init, and one rule for every dropped socket (token expiry included):
 // refresh if the server refused the token (4401, 4403), then subscribe again with
-// `after` = the last cursor seen.
+// `after` = the last cursor seen; on CURSOR_EXPIRED, reload and go on from a new liveCursor.
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
 import { createClient } from 'graphql-ws';
 
@@ -14,6 +14,13 @@ mutation Refresh($refreshToken: String!) {
 // 4401: the access token expired while the socket was open. 4403: connection_init was refused,
 // e.g. the app woke up with a stored token that has expired since. Both mean: refresh, reconnect.
 const TOKEN_CLOSE_CODES = new Set([4401, 4403]);
+
+// The server's replay log no longer holds what follows the cursor (trimmed, or a Redis that came
+// back empty): resuming cannot be made whole, the history must be reloaded.
+const isCursorExpired = (error) =>
+  (error?.graphQLErrors ?? []).some((e) => e.extensions?.code === 'CURSOR_EXPIRED');
+
+const LIVE_CURSOR = 'query LiveCursor($id: ID!) { conversation(id: $id) { liveCursor } }';
 
 const isExpired = (error) =>
   TOKEN_CLOSE_CODES.has(error?.networkError?.code) ||
@@ -72,12 +79,30 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
     return result.data;
   }
 
+  // Where a race-free listen() starts: read it before the history the screen shows.
+  async function liveCursor(conversationId) {
+    const data = await query(LIVE_CURSOR, { id: conversationId });
+    return data.conversation.liveCursor;
+  }
+
+  async function query(document, variables) {
+    let result = await client.query(document, variables, { requestPolicy: 'network-only' }).toPromise();
+    if (result.error && isExpired(result.error)) {
+      await refresh();
+      result = await client.query(document, variables, { requestPolicy: 'network-only' }).toPromise();
+    }
+    if (result.error) throw result.error;
+    return result.data;
+  }
+
   // Follows a conversation until stop(); survives token expiry and dropped sockets without gaps
   // or repeats. onEvent(event); onReconnect({ code, refreshed }) is for logging and tests;
-  // onError(error) ends listening on an answer retrying cannot change (NOT_FOUND, BAD_USER_INPUT
-  // for an unknown cursor, CURSOR_EXPIRED: reload the history with a query, then listen afresh).
+  // onReload() answers CURSOR_EXPIRED: it reloads what the screen shows (liveCursor first, then
+  // the messages) and resolves with that liveCursor, from which listening goes on. onError(error)
+  // ends listening on an answer retrying cannot change (NOT_FOUND, BAD_USER_INPUT for an unknown
+  // cursor, CURSOR_EXPIRED when there is no onReload).
   function listen(document, conversationId, {
-    onEvent, onReconnect = () => {}, onError = () => {}, after = null,
+    onEvent, onReconnect = () => {}, onError = () => {}, onReload = null, after = null,
   }) {
     let lastCursor = after;
     let current = null;
@@ -90,6 +115,17 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
           if (result.error) {
             current?.unsubscribe();
             if (stopped) return;
+            if (onReload && isCursorExpired(result.error)) {
+              try {
+                lastCursor = await onReload();
+              } catch (error) {
+                stopped = true;
+                onError(error);
+                return;
+              }
+              if (!stopped) start();
+              return;
+            }
             if (result.error.graphQLErrors?.length && !isExpired(result.error)) {
               stopped = true;
               onError(result.error);
@@ -118,5 +154,5 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
     };
   }
 
-  return { client, ws, mutate, refresh, listen, dispose: () => ws.dispose() };
+  return { client, ws, mutate, query, refresh, liveCursor, listen, dispose: () => ws.dispose() };
 }

@@ -21,7 +21,15 @@ from gql.transport.websockets import WebsocketsTransport
 
 from tests.broadcast.conftest import PrivateRedis
 from tests.conftest import RUN_NAMESPACE
-from tests.realtime.helpers import EVENTS, TERMINAL, live_cursor, ok, send, setup_conversation
+from tests.realtime.helpers import (
+    EVENTS,
+    TERMINAL,
+    graphql,
+    live_cursor,
+    ok,
+    send,
+    setup_conversation,
+)
 from tests.realtime.helpers import ws_client as client_for
 from tests.support.server import LiveServer, live_server
 
@@ -95,6 +103,13 @@ def expired(error: dict[str, Any] | None) -> bool:
     return error is not None and error.get("extensions", {}).get("code") == "CURSOR_EXPIRED"
 
 
+LIVE_CURSOR = "query($c: ID!) { conversation(id: $c) { liveCursor } }"
+
+
+def world_vars(world: dict[str, str]) -> dict[str, str]:
+    return {"c": world["conversation"]}
+
+
 async def first_answer(server: LiveServer, world: dict[str, str], after: str) -> Stream:
     """Subscribe from ``after`` and read until the first event or error."""
     async with client_for(server, world["token"], PROTOCOL) as session:
@@ -131,10 +146,14 @@ async def test_redis_restarted_empty_mid_reply_never_replays_with_holes(
         mid = listener.events[-1]["cursor"]
 
         redis_server.kill()  # SIGKILL mid-reply: no persistence, so it comes back empty
+        down = await asyncio.to_thread(graphql, b, LIVE_CURSOR, world_vars(world), world["token"])
         redis_server.start()
         restarted = time.perf_counter()
         await listener.until(TERMINAL)
         answered_s = time.perf_counter() - restarted
+
+    # Meanwhile the replay log could not be read: a retryable answer, not a masked error.
+    assert down["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryable": True}
 
     # The listener on the other process: the whole reply, or told to reload. Never a gap.
     seqs = [d["seq"] for d in listener.deltas()]
