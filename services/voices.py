@@ -18,7 +18,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipeline.tts.base import TTSProvider, VoiceInfo
-from services import validation
+from services import quotas, validation
 from services.errors import BadUserInput, NotFound, QuotaExceeded
 from services.identity import Viewer
 from store.models import Companion, VoiceProfile
@@ -116,6 +116,10 @@ async def get_owned(session: AsyncSession, viewer: Viewer, profile_id: int) -> V
 async def create(
     session: AsyncSession, viewer: Viewer, catalog: VoiceCatalog, fields: VoiceFields
 ) -> VoiceProfile:
+    profile = VoiceProfile(owner_id=viewer.user_id)
+    _apply(profile, catalog.provider_names, fields, creating=True)
+    await _check_voice(catalog, profile)  # may ask the provider: before taking the turn
+    await quotas.one_at_a_time(session, viewer.user_id)  # racing creations count one by one
     count = await session.scalar(
         select(func.count())
         .select_from(VoiceProfile)
@@ -123,9 +127,6 @@ async def create(
     )
     if (count or 0) >= MAX_PROFILES:
         raise QuotaExceeded("voiceProfiles", MAX_PROFILES, None)
-    profile = VoiceProfile(owner_id=viewer.user_id)
-    _apply(profile, catalog.provider_names, fields, creating=True)
-    await _check_voice(catalog, profile)
     session.add(profile)
     await session.commit()
     return profile

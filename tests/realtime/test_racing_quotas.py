@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 from api.settings import Settings
-from store.models import Companion, HologramDevice, Message, MessageRole, MessageStatus
+from store.models import (
+    Companion,
+    HologramDevice,
+    Message,
+    MessageRole,
+    MessageStatus,
+    VoiceProfile,
+)
 from tests.devices.helpers import PAIR, REQUEST
 from tests.support.billing import grant_plan
 from tests.support.graphql import (
@@ -179,3 +186,16 @@ async def test_replies_speaking_at_once_share_the_last_voice_seconds_exactly(
     assert all(r.status == MessageStatus.COMPLETE and r.text for r in replies)
     usage = await api.ok("{ billing { usage { voiceMinutesThisMonth } } }", token=token)
     assert usage["billing"]["usage"]["voiceMinutesThisMonth"] <= 30
+
+
+async def test_racing_voice_profiles_stop_at_fifty(api: GraphQLClient, app: Any) -> None:
+    token = (await register(api, "ada@example.com"))["accessToken"]
+    async with app.state.holo.sessionmaker() as session:
+        session.add_all(VoiceProfile(owner_id=1, name=f"V{i}", voice_id="en-us") for i in range(48))
+        await session.commit()
+    create = "mutation($n: String!) { createVoiceProfile(input: {name: $n}) { id } }"
+    answers = await asyncio.gather(
+        *(api.raw(create, {"n": f"R{i}"}, token) for i in range(SENDERS))
+    )
+    assert Counter(_code(a) for a in answers) == {"OK": 2, "QUOTA_EXCEEDED": 18}
+    assert await _count(app, VoiceProfile) == 50
