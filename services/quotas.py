@@ -9,11 +9,13 @@ Exact under racing requests: a check and the write it allows run one person at a
 check first takes the person's turn, held until the caller commits or rolls back, and only then
 counts, so the count includes every write a previous turn allowed:
 
-- PostgreSQL: ``SELECT ... FOR UPDATE`` on the person's row (others wait for that row only).
+- PostgreSQL: ``SELECT ... FOR UPDATE`` on the person's row (others wait for that row only);
+  under READ COMMITTED each count after it sees what the previous turn committed.
 - SQLite: a no-op ``UPDATE`` of the person's row as the transaction's first write takes the
-  database's write lock (the driver opens the transaction there; reads before it ran outside
-  any transaction, so there is no stale snapshot to upgrade). Other writers wait their turn
-  within the busy timeout instead of being refused "database is locked" or let through.
+  database's write lock (sqlite3's default transaction mode opens the transaction at the
+  first write; reads before it ran outside any transaction, so there is no stale snapshot to
+  upgrade). Other writers wait their turn within the busy timeout instead of being refused
+  "database is locked" or let through. Issuing BEGIN at the first read would break this.
 
 So 20 requests racing for 100 slots get exactly 100 through on both engines
 (tests/realtime/test_racing_quotas.py). Call a check before the write it allows, in the same
