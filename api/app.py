@@ -126,6 +126,7 @@ def operation_limits(settings: Settings) -> Limits:
         timeout_s=settings.operation_timeout_s,
         max_response_bytes=settings.max_response_bytes,
         json=json_limits(settings),
+        untimed_fields=frozenset({"sendVoiceMessage"}),  # bounded by the STT queue and timeout
     )
 
 

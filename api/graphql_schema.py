@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 
 from api.device_scope import DeviceScope
 from api.errors import classify_in_place
+from api.introspection_gate import IntrospectionGate
 from api.operation_limits import Limits, OperationLimits, directives_rule
 from api.query_cost import CostCache
 from resolvers.auth import AuthMutation
@@ -71,6 +72,7 @@ def build_schema(
     max_tokens: int = 2000,
     max_directives: int = 50,
     introspection: bool = True,
+    anonymous_introspection: bool = True,
     limits: Limits | None = None,
 ) -> strawberry.Schema:
     # Rule classes are made once: the validation cache is keyed by them, so new classes per
@@ -82,10 +84,12 @@ def build_schema(
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    gate = [IntrospectionGate] if introspection and not anonymous_introspection else []
     operation_limits = limits or Limits()
     costs = CostCache()
     extensions: list[Any] = [
         DeviceScope,
+        *gate,
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=512),

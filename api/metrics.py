@@ -2,20 +2,28 @@
 
 One registry per app (tests build many apps); with several workers each serves its own
 figures, so scrape every worker or run one per container.
+
+Who may read them (``MetricsAccess``): anyone in development; with HOLOMATE_METRICS_TOKEN only a
+scraper sending it as a bearer token (401 otherwise); with HOLOMATE_METRICS_BIND only on that
+address (the public port answers 404); in production with neither, nobody (404: the figures
+name internals an attacker should not map, and a 404 does not advertise them).
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from api.live_render import LiveRenderer
 from pipeline.broadcast.hub import EventHub
+from services.errors import NOT_FOUND, UNAUTHENTICATED
 
 STAGES = (
     "stt_ms",
@@ -68,8 +76,15 @@ class Metrics:
         self.audio_ms.inc(timings.get("audio_ms", 0))
         self.replies.labels(status=status).inc()
 
-    def endpoint(self, hub: Callable[[], EventHub | None]) -> Callable[[Request], Response]:
+    def endpoint(
+        self, hub: Callable[[], EventHub | None], access: MetricsAccess | None = None
+    ) -> Callable[[Request], Response]:
+        access = access or MetricsAccess()
+
         async def metrics(request: Request) -> Response:
+            refused = access.refusal(request)
+            if refused is not None:
+                return refused
             live = hub()
             if live is not None:
                 stats = live.stats()
@@ -78,6 +93,31 @@ class Metrics:
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
         return metrics  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsAccess:
+    token: str = ""
+    served: bool = True  # False: not on this address (production without a token, or a bind)
+
+    def refusal(self, request: Request) -> Response | None:
+        if not self.served:
+            return _error(404, NOT_FOUND, "Not found")
+        if not self.token:
+            return None
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        ):
+            return None
+        response = _error(401, UNAUTHENTICATED, "Send the metrics token as a bearer token")
+        response.headers["www-authenticate"] = 'Bearer realm="metrics"'
+        return response
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status)
 
 
 class _LiveDelivery:

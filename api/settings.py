@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     # process, which stalls every other request while it decodes: for comparisons only).
     stt_workers: int = Field(default=1, ge=0)
     stt_queue: int = Field(default=4, ge=0)  # voice messages waiting for a worker; more: 429
-    stt_timeout_s: float = Field(default=180.0, gt=0)  # decoding one voice message
+    stt_timeout_s: float = Field(default=300.0, gt=0)  # decoding one voice message
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
     elevenlabs_api_key: SecretStr = SecretStr("")

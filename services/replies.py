@@ -199,8 +199,9 @@ class ReplyService:
         text: str,
         *,
         stt_ms: float | None = None,
+        max_len: int = MAX_TEXT,
     ) -> Message:
-        text = validation.text(text, "text", min_len=1, max_len=MAX_TEXT)
+        text = validation.text(text, "text", min_len=1, max_len=max_len)
         started = time.monotonic()
         async with self.sessionmaker() as session:
             conversation = await conversations.get_visible(session, viewer, conversation_id)
@@ -266,9 +267,10 @@ class ReplyService:
         started = time.monotonic()
         transcript = await voice_input.transcribe(self.providers.stt, audio, mime_type)
         stt_ms = (time.monotonic() - started) * 1000
-        if not transcript.text.strip():
-            raise BadUserInput("No speech was recognised in the audio", field="audio")
-        return await self.send_message(viewer, conversation_id, transcript.text, stt_ms=stt_ms)
+        text = voice_input.transcript_text(transcript)
+        return await self.send_message(
+            viewer, conversation_id, text, stt_ms=stt_ms, max_len=voice_input.MAX_TEXT
+        )
 
     def _voice_allowance(self, viewer: Viewer, reply_id: int) -> Callable[[int], Awaitable[bool]]:
         spend = self.voice_spend

@@ -15,6 +15,9 @@ from pipeline.stt.process_pool import STTBusy, STTTimedOut, STTWorkerLost
 from services.errors import AppError, BadUserInput, RateLimited, ServiceUnavailable
 
 FIELD = "audio"
+# A transcript is longer than a typed message may be: 5 minutes of brisk speech (the pro plan's
+# longest message) came to ~4,400 characters of dictation (bench.abuse_voice).
+MAX_TEXT = 12_000
 # (session, person, duration in ms): raises QuotaExceeded when the plan allows less.
 VoiceLengthCheck = Callable[[AsyncSession, int, int], Awaitable[None]]
 
@@ -54,3 +57,17 @@ async def transcribe(stt: STTProvider, audio: bytes, mime_type: str) -> Transcri
             "Speech-to-text stopped while working on this message; send it again",
             "STT_WORKER_LOST",
         ) from e
+
+
+def transcript_text(transcript: Transcript) -> str:
+    """The words to send as the message; refused on ``audio`` when there are none, or more
+    than a message holds."""
+    text = transcript.text.strip()
+    if not text:
+        raise BadUserInput("No speech was recognised in the audio", field=FIELD)
+    if len(text) > MAX_TEXT:
+        raise BadUserInput(
+            f"The recording holds more words than one message ({MAX_TEXT} characters)",
+            field=FIELD,
+        )
+    return text

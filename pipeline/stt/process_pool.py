@@ -43,7 +43,7 @@ class STTBusy(ProviderRateLimited):
 
 
 class STTTimedOut(ProviderUnavailable):
-    """The job (waiting included) outlived its timeout; its worker was stopped."""
+    """Decoding outlived its timeout; its worker was stopped."""
 
 
 class STTWorkerLost(ProviderUnavailable):
@@ -103,7 +103,7 @@ class ProcessPoolSTT:
 
     workers: int = 1
     queue: int = 4
-    timeout_s: float = 180.0
+    timeout_s: float = 300.0
     retry_after_s: int = 5
     name: str = PROVIDER
     _slots: list[_Slot] = field(default_factory=list)
@@ -134,6 +134,10 @@ class ProcessPoolSTT:
     async def transcribe(self, audio: bytes, mime_type: str, language: str = "en") -> Transcript:
         if self._closed:
             raise ProviderUnavailable(PROVIDER, "speech-to-text is shutting down")
+        if not language.lower().startswith("en"):  # refused here: this error does not pickle
+            raise ProviderUnavailable(
+                PROVIDER, f"only the en-us model is installed, not {language!r}"
+            )
         free = self._free or asyncio.Semaphore(self.workers)
         self._free = free
         if free.locked() and self._waiting >= self.queue:

@@ -12,7 +12,10 @@ import pytest
 from starlette.applications import Starlette
 
 from api.settings import Settings
+from pipeline.stt.base import Transcript
 from pipeline.stt.process_pool import ProcessPoolSTT
+from services import voice_input
+from services.errors import BadUserInput
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
 from tests.support.voice import send_voice, silence_wav, speech_pcm16, wav_bytes
 
@@ -129,3 +132,15 @@ async def test_a_voice_message_longer_than_the_plan_allows_is_refused_before_dec
     (error,) = short["errors"]  # decoded this time: silence has no words to send
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "audio"}
     assert error["message"] == "No speech was recognised in the audio"
+
+
+def test_a_long_transcript_is_one_message_and_a_runaway_one_is_refused_on_audio() -> None:
+    """Five minutes of speech is longer than a typed message may be (4,000 characters)."""
+    five_minutes = " ".join(["good morning did you sleep well last night"] * 120)
+    assert len(five_minutes) > 5000
+    assert voice_input.transcript_text(Transcript(five_minutes)) == five_minutes
+    with pytest.raises(BadUserInput) as runaway:
+        voice_input.transcript_text(Transcript("la " * voice_input.MAX_TEXT))
+    assert runaway.value.extensions == {"field": "audio"}
+    with pytest.raises(BadUserInput, match="No speech"):
+        voice_input.transcript_text(Transcript("  "))
