@@ -34,6 +34,7 @@ from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailab
 from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
 
 _ID = re.compile(r"[1-9][0-9]{0,18}")
+_MAX_ID = 2**63 - 1
 CHANNEL_MAX_LEN = 128
 
 
@@ -145,8 +146,8 @@ class SqlEventLog:
     def cursor_key(self, cursor: str) -> tuple[int, ...]:
         if cursor == LOG_START:
             return (0,)
-        if _ID.fullmatch(cursor) is None:
-            raise InvalidCursor(cursor)
+        if _ID.fullmatch(cursor) is None or int(cursor) > _MAX_ID:
+            raise InvalidCursor(cursor)  # past a BIGINT no driver can even bind it
         return (int(cursor),)
 
     async def prune_all(self) -> int:

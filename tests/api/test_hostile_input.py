@@ -8,8 +8,10 @@ import json
 from typing import Any
 
 import httpx
+import websockets
 
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
+from tests.support.server import LiveServer
 
 UPDATE_NAME = "mutation($n: String!) { updateMe(displayName: $n) { displayName } }"
 
@@ -138,3 +140,27 @@ async def test_ids_out_of_range_read_as_not_found(api: GraphQLClient) -> None:
     for value in ("cmp_\u00b2", "cmp_\u0661", "cmp_99999999999999999999", f"cmp_{2**63}", "cmp_"):
         error = await api.error(query, {"id": value}, token)
         assert error["extensions"] == {"code": "NOT_FOUND"}, value
+
+
+async def test_an_event_cursor_past_64_bits_is_bad_user_input(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        api = GraphQLClient(http)
+        token = (await register(api, "ada@example.com"))["accessToken"]
+        conversation = await start_conversation(
+            api, token, (await create_companion(api, token))["id"]
+        )
+    subscribe = {
+        "query": "subscription($c: ID!, $a: String) { "
+        "conversationEvents(conversationId: $c, after: $a) { __typename } }",
+        "variables": {"c": conversation["id"], "a": str(2**63)},  # was INTERNAL_SERVER_ERROR
+    }
+    async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        message = json.loads(await ws.recv())
+    assert message["payload"]["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "after",
+    }
