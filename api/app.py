@@ -15,16 +15,19 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from api.client_ip import TrustedProxies
 from api.graphql_schema import build_schema
 from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
 from api.media import media
 from api.metrics import Metrics
+from api.metrics_server import metrics_access, metrics_server
 from api.middleware import BodySizeLimit, GraphQLSockets, RequestId
 from api.operation_limits import Limits
 from api.providers import build_providers, build_storage, build_tts
 from api.rate_limits import ClientLimits, build_login_throttle, build_throttle
 from api.request_json import JsonLimits
+from api.security_headers import STRICT_POLICY, SecurityHeaders, graphiql_policy
 from api.settings import Settings, get_settings
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
 from pipeline.broadcast.factory import make_hub
@@ -137,13 +140,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     state = AppState(
         sessionmaker=make_sessionmaker(engine),
         policy=build_policy(settings, limiter),
-        introspection=settings.introspection,
+        introspection=settings.introspection_enabled,
         media_url_ttl_s=settings.media_url_ttl_s,
         public_base_url=settings.public_base_url,
     )
     state.throttle = build_throttle(settings, limiter)
     state.storage = storage = build_storage(settings)
     metrics = Metrics()
+    private_metrics = metrics_server(settings, metrics, lambda: state.hub)
     state.exports = exports = DataExports(
         state.sessionmaker, storage, settings.media_url_ttl_s, settings.public_base_url
     )
@@ -154,13 +158,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         max_directives=settings.max_directives,
-        introspection=settings.introspection,
+        introspection=settings.introspection_enabled,
+        anonymous_introspection=settings.anonymous_introspection,
         limits=operation_limits(settings),
     )
     graphql = HoloGraphQL(
         state,
         schema=schema,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
         keep_alive=True,
         keep_alive_interval=15,
@@ -182,6 +187,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.hub = build_hub(settings, state)
         await state.hub.start()
         await state.policy.revocations.start(state.hub)
+        if private_metrics is not None:
+            await private_metrics.start()
         assert state.storage is not None
         state.replies = ReplyService(
             sessionmaker=state.sessionmaker,
@@ -229,6 +236,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await exports.aclose()
             await state.replies.stop()
             await state.policy.revocations.stop()
+            if private_metrics is not None:
+                await private_metrics.stop()
             await state.hub.stop()
             await billing.provider.aclose()
             await limiter.aclose()
@@ -239,12 +248,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),  # what GraphQLSockets does not take (other mounts)
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics.endpoint(lambda: state.hub)),
+        Route("/metrics", metrics.endpoint(lambda: state.hub, metrics_access(settings))),
         Route("/media/{key:path}", media, methods=["GET", "HEAD"]),
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         Route(LOCAL_CHECKOUT_PATH, local_checkout, methods=["GET"]),
     ]
     middleware = [
+        Middleware(
+            SecurityHeaders,
+            hsts=settings.env == "production",
+            trusted_proxies=TrustedProxies(settings.trusted_proxies),
+            graphiql_policy=(
+                graphiql_policy(graphql.graphql_ide_html)
+                if settings.graphiql_enabled
+                else STRICT_POLICY
+            ),
+        ),
         Middleware(ClientLimits, state=state, trusted_proxies=settings.trusted_proxies),
         Middleware(GraphQLSockets, graphql=graphql, path="/graphql"),  # WebSockets, not routes
         Middleware(RequestId),

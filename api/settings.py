@@ -48,8 +48,14 @@ class Settings(BaseSettings):
     auth_cache_ttl_s: float = Field(default=1.0, ge=0, le=1.0)
     device_token_ttl_s: int = Field(default=365 * 24 * 3600, gt=0)
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
-    graphiql: bool = True
-    introspection: bool = True
+    # Unset: on, except with HOLOMATE_ENV=production (GraphiQL off; introspection for signed-in
+    # accounts only). An explicit true or false always wins.
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    # /metrics: with a token it needs `Authorization: Bearer <token>`; with a bind address
+    # ("127.0.0.1:9100") it is served only there; in production with neither, it answers 404.
+    metrics_token: SecretStr = SecretStr("")
+    metrics_bind: str = ""
     max_body_bytes: int = 256 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     max_query_depth: int = 12
@@ -171,6 +177,21 @@ class Settings(BaseSettings):
         if self.broadcast_url.startswith(("redis://", "rediss://")):
             return self.broadcast_url
         return "memory://"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env != "production"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection is not False
+
+    @property
+    def anonymous_introspection(self) -> bool:
+        """Introspection without a token (with one it follows ``introspection_enabled``)."""
+        if self.introspection is not None:
+            return self.introspection
+        return self.env != "production"
 
     @property
     def is_sqlite(self) -> bool:
