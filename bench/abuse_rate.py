@@ -25,12 +25,16 @@ from pathlib import Path
 
 import httpx
 
+from api.settings import RATE_SETTINGS, Settings
 from bench.api_latency import Connection, percentile
 from store.migrate import upgrade
 from tests.support.limits import redis_url_or_none
 from tests.support.server import live_server
 
 ME = json.dumps({"query": "{ me { id } }"}).encode()
+DEFAULT_LIMITS = {
+    f"HOLOMATE_{name.upper()}": str(Settings.model_fields[name].default) for name in RATE_SETTINGS
+}
 OTHER_IP = "198.51.100.7"
 
 
@@ -124,6 +128,7 @@ def run(label: str, seconds: float, rate: float, **env: str) -> None:
             database_url,
             Path(tmp) / "storage",
             HOLOMATE_TRUSTED_PROXIES='["127.0.0.1"]',
+            **DEFAULT_LIMITS,  # not the generous ones bench/__init__.py sets for the others
             **env,
         ) as server:
             flooder = register(server.graphql_url, "flood@example.com")
