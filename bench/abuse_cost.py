@@ -133,7 +133,7 @@ def largest(
     shape: Callable[..., str], grid: list[tuple[int, ...]], budget: int, schema: Any
 ) -> tuple[int, str] | None:
     """The request of this shape with the most rows whose cost fits the budget."""
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, int, str, tuple[int, ...]] | None = None
     for args in grid:
         query = shape(*args)
         cost = operation_cost(schema, parse(query), None, {})
@@ -141,10 +141,10 @@ def largest(
         for n in args:
             rows *= n
         if cost <= budget and (best is None or (rows, cost) > best[:2]):
-            best = (rows, cost, query)
+            best = (rows, cost, query, args)
     if best is None:
         return None
-    print(f"  {shape.__name__}: largest accepted {best[:2]} (rows, cost)")
+    print(f"  {shape.__name__}{best[3]}: cost {best[1]}")
     return best[1], best[2]
 
 
