@@ -84,6 +84,9 @@ def _serve(args: argparse.Namespace) -> int:
         workers=None if args.reload else args.workers,
         reload=args.reload,
         ws_per_message_deflate=False,
+        # The server stops reading a frame past this (1009) before buffering it; the app checks
+        # the same limit for servers started otherwise (LeanWebSocketAdapter).
+        ws_max_size=settings.max_ws_frame_bytes,
         # X-Forwarded-* count only from HOLOMATE_TRUSTED_PROXIES (uvicorn would trust 127.0.0.1).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,

@@ -68,12 +68,14 @@ class HoloGraphQL(GraphQL[Context, None]):
         self,
         state: AppState,
         *,
+        max_ws_frame_bytes: int,
         json_limits: JsonLimits | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.state = state
         self.json_limits = json_limits or JsonLimits()
+        self.max_ws_frame_bytes = max_ws_frame_bytes  # LeanWebSocketAdapter closes 1009 past it
         # One per app: rendered events carry this app's signed URLs and viewers.
         self.live_renderer = LiveRenderer(
             state,

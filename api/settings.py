@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_json_depth: int = Field(default=32, gt=0)  # a request's JSON (variables), in levels
     max_json_values: int = Field(default=10_000, gt=0)  # ... and in values
+    # One WebSocket message; past it the socket closes 1009 (the clients send 3 KiB at most).
+    max_ws_frame_bytes: int = Field(default=64 * 1024, gt=0)
+    ws_connection_init_timeout_s: float = Field(default=10.0, gt=0)  # else 4408, both protocols
     password_time_cost: int = 2
     password_memory_kib: int = 19 * 1024
     # Rate limits, in the `limits` notation ("20/second;600/minute"; "" for none), counted in

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
-from collections.abc import AsyncGenerator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from contextlib import suppress
-from json import JSONDecodeError
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import (
-    NonJsonMessageReceived,
-    NonTextMessageReceived,
-    WebSocketDisconnected,
-)
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -43,6 +39,20 @@ from strawberry.utils.aio import aclosing
 from api.eager_send import send_eagerly
 from api.middleware import SERVER_SEND
 from api.rate_limits import operation_refused
+from api.ws_protocol import (
+    BAD_REQUEST,
+    INIT_TIMED_OUT,
+    INIT_TIMEOUT,
+    MESSAGE_TOO_BIG,
+    NOT_JSON,
+    NOT_TEXT,
+    TOO_DEEP,
+    TOO_MANY_INITS,
+    UNAUTHORIZED,
+    close_reason,
+    legacy_ws_violation,
+    transport_ws_violation,
+)
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
 from resolvers.live_feed import LiveOperation
@@ -51,6 +61,7 @@ if TYPE_CHECKING:
     from api.live_render import LiveRenderer
 
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+log = logging.getLogger("holomate.ws")
 
 
 async def deliver(
@@ -156,28 +167,91 @@ def _server_send(websocket: Any) -> Send:
 
 
 class LeanWebSocketAdapter(ASGIWebSocketAdapter):
-    """Strawberry's adapter, minus two copies of each message held for a socket's lifetime.
+    """Strawberry's adapter, holding the line on frames: size, text, JSON. And lean.
 
-    Its loop keeps the last raw text in a local while it waits for the next message, and each
-    subscribe message carries the whole document: on a socket that subscribed once and then
-    idles for hours, that is ~2.5 KiB per subscriber (tracemalloc). The text is not kept, and
-    the document is interned, so a thousand sockets running the same subscription share it.
+    A frame over ``HOLOMATE_MAX_WS_FRAME_BYTES`` closes 1009 before it is decoded (the server's
+    own ``--ws-max-size`` stops reading it earlier when ``holomate serve`` runs it); a binary,
+    non-JSON or too deeply nested frame closes 4400, on either protocol. Each closes that
+    socket alone, logged in one line.
+
+    Strawberry's loop kept the last raw text in a local while it waited for the next message,
+    and each subscribe message carries the whole document: on a socket that subscribed once
+    and then idles for hours, that is ~2.5 KiB per subscriber (tracemalloc). No text is kept,
+    and the document is interned, so a thousand sockets running the same subscription share it.
     """
+
+    # The legacy protocol says why in a ``connection_error`` message before closing, as
+    # subscriptions-transport-ws servers do: its clients report that, not the close reason.
+    says_why = False
 
     async def iter_json(
         self, *, ignore_parsing_errors: bool = False
     ) -> AsyncGenerator[object, None]:
+        # ignore_parsing_errors (the legacy handler's) is not honoured: a bad frame closes 4400.
         try:
             while self.ws.application_state != WebSocketState.DISCONNECTED:
-                try:
-                    yield _interned(self.view.decode_json(await self.ws.receive_text()))
-                except JSONDecodeError as e:
-                    if not ignore_parsing_errors:
-                        raise NonJsonMessageReceived from e
-        except KeyError as e:
-            raise NonTextMessageReceived from e
-        except WebSocketDisconnect:
+                yield _interned(await self._receive_json())
+        except _SocketEnded:
             pass
+
+    async def _receive_json(self) -> object:
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise _SocketEnded
+        text = message.get("text")
+        limit: int = self.view.max_ws_frame_bytes  # type: ignore[attr-defined]  # HoloGraphQL's
+        if _too_big(text if text is not None else message.get("bytes"), limit):
+            await self.refuse(MESSAGE_TOO_BIG, f"Message too big (limit {limit} bytes)")
+            raise _SocketEnded
+        if text is None:
+            await self.refuse(BAD_REQUEST, NOT_TEXT)
+            raise _SocketEnded
+        try:
+            return self.view.decode_json(text)
+        except RecursionError:
+            await self.refuse(BAD_REQUEST, TOO_DEEP)
+        except ValueError:  # JSONDecodeError, or an integer past Python's 4300 digits
+            await self.refuse(BAD_REQUEST, NOT_JSON)
+        raise _SocketEnded
+
+    async def refuse(self, code: int, reason: str) -> None:
+        """Close this socket for a protocol violation: one log line, no traceback."""
+        state = self.ws.scope.get("state", {})
+        log.info("websocket %s closed %d: %s", state.get("request_id", "-"), code, reason)
+        if self.says_why:
+            with suppress(WebSocketDisconnected):
+                await self.send_json({"type": "connection_error", "payload": {"message": reason}})
+        await self.close(code, reason)
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            raise WebSocketDisconnected  # closed by this side (a refusal, a timeout)
+        await super().send_json(message)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            return  # already closed: a timeout and a refusal can race
+        with suppress(WebSocketDisconnect, OSError):
+            await self.ws.close(code=code, reason=close_reason(reason))
+
+
+class _SocketEnded(Exception):
+    """The client left, or this side closed the socket: no more messages."""
+
+
+def _too_big(data: str | bytes | None, limit: int) -> bool:
+    """Over ``limit`` bytes on the wire; text is encoded only when its length cannot tell."""
+    if data is None:
+        return False
+    if len(data) > limit:
+        return True
+    if isinstance(data, bytes) or len(data) * 4 <= limit:
+        return False
+    return len(data.encode("utf-8", "surrogatepass")) > limit
+
+
+def _lean(websocket: object) -> LeanWebSocketAdapter:
+    return cast(LeanWebSocketAdapter, websocket)  # the view's websocket_adapter_class
 
 
 def _interned(message: object) -> object:
@@ -189,6 +263,15 @@ def _interned(message: object) -> object:
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws (graphql-ws library, Apollo, urql, GraphiQL)."""
+
+    async def handle_message(self, message: Any) -> None:
+        if (reason := transport_ws_violation(message)) is not None:
+            await self.handle_invalid_message(reason)
+            return
+        await super().handle_message(message)
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await _lean(self.websocket).refuse(BAD_REQUEST, error_message)
 
     async def handle_subscribe(self, message: Any) -> None:
         # Over the socket's operation budget: an error for this id alone; the socket goes on.
@@ -234,7 +317,45 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
-    """The legacy subscriptions-transport-ws protocol (older Apollo clients, Unity plugins)."""
+    """The legacy subscriptions-transport-ws protocol (older Apollo clients, Unity plugins).
+
+    Held to the rules of the newer protocol, which Strawberry's handler skips: a malformed
+    message closes 4400, anything but ``connection_init`` first closes 4401, a second one 4429,
+    and a socket with no ``connection_init`` within the view's wait closes 4408. Each close is
+    preceded by a ``connection_error`` saying why (what these clients read).
+    """
+
+    connection_init_received = False
+
+    async def handle(self) -> None:
+        _lean(self.websocket).says_why = True
+        timeout = asyncio.create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            timeout.cancel()
+            with suppress(asyncio.CancelledError):
+                await timeout
+
+    async def _close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self.connection_init_received:
+            await _lean(self.websocket).refuse(INIT_TIMEOUT, INIT_TIMED_OUT)
+
+    async def handle_message(self, message: Any) -> None:
+        socket = _lean(self.websocket)
+        if (reason := legacy_ws_violation(message)) is not None:
+            await socket.refuse(BAD_REQUEST, reason)
+            return
+        if message["type"] == "connection_init":
+            if self.connection_init_received:
+                await socket.refuse(TOO_MANY_INITS, "Too many initialisation requests")
+                return
+            self.connection_init_received = True
+        elif not self.connection_init_received and message["type"] != "connection_terminate":
+            await socket.refuse(UNAUTHORIZED, "Unauthorized")
+            return
+        await super().handle_message(message)
 
     async def handle_start(self, message: Any) -> None:
         # Over the socket's operation budget: an error for this id alone; the socket goes on.

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from api.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -30,6 +32,7 @@ class LiveServer:
     port: int
     env: dict[str, str]
     pid: int = 0  # of the uvicorn process, for benchmarks reading /proc
+    log: Path | None = None  # what the server printed (stdout and stderr)
 
     @property
     def graphql_url(self) -> str:
@@ -47,10 +50,13 @@ def live_server(
     *,
     app: str = "api.asgi:app",
     ws_per_message_deflate: bool = False,
+    server_limits_frames: bool = True,
     **extra_env: str,
 ) -> Iterator[LiveServer]:
     """Deflate is off unless asked for: it costs ~40 KiB of server memory per WebSocket.
-    ``app`` lets a benchmark start another ASGI app (with a /readyz) the same way."""
+    ``app`` lets a benchmark start another ASGI app (with a /readyz) the same way. The server
+    refuses WebSocket frames over HOLOMATE_MAX_WS_FRAME_BYTES as ``holomate serve`` has it do,
+    unless ``server_limits_frames`` is off (uvicorn's own default then: 16 MiB)."""
     port = free_port()
     env = {
         **os.environ,
@@ -64,6 +70,8 @@ def live_server(
         **extra_env,
     }
     log = storage_dir.parent / f"server-{port}.log"
+    frame_limit = env.get("HOLOMATE_MAX_WS_FRAME_BYTES") or default_setting("max_ws_frame_bytes")
+    limits = ["--ws-max-size", str(frame_limit)] if server_limits_frames else []
     storage_dir.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
@@ -79,6 +87,7 @@ def live_server(
                 "--no-access-log",
                 "--ws-per-message-deflate",
                 "true" if ws_per_message_deflate else "false",
+                *limits,
             ],
             cwd=ROOT,
             env=env,
@@ -87,9 +96,15 @@ def live_server(
         )
         try:
             wait_until_serving(f"http://127.0.0.1:{port}/readyz", proc, log)
-            yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, env=env, pid=proc.pid)
+            yield LiveServer(
+                url=f"http://127.0.0.1:{port}", port=port, env=env, pid=proc.pid, log=log
+            )
         finally:
             stop_process(proc)
+
+
+def default_setting(name: str) -> object:
+    return Settings.model_fields[name].default
 
 
 def wait_until_serving(
