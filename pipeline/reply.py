@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pipeline.broadcast.errors import BroadcastError
 from pipeline.emotions import EmotionTag, TagStripper, classify
 from pipeline.errors import ProviderError
 from pipeline.events import (
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[ReplyEvent], Awaitable[None]]
 Status = Literal["complete", "interrupted", "failed"]
 INTERNAL_ERROR = "INTERNAL_ERROR"
+UNDELIVERED = "The reply could not be delivered; send the message again"
 _EXTENSIONS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
 
 
@@ -257,6 +259,9 @@ class _Run:
         retryable = False
         if isinstance(error, ProviderError):
             code, detail, retryable = error.code, error.detail, error.retryable
+        elif isinstance(error, BroadcastError):  # the replay log unreachable: nothing is heard
+            log.warning("reply failed: %s", error)
+            code, detail, retryable = error.code, UNDELIVERED, error.retryable
         else:
             log.error("reply failed", exc_info=error)
             code, detail = INTERNAL_ERROR, "the reply could not be completed"

@@ -46,7 +46,12 @@ class DeltaCoalescer:
         self._timer = None
         task = asyncio.ensure_future(self.flush())
         self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed publish (replay log unreachable) fails the next one too
 
     async def _flush_locked(self) -> None:
         if self._timer is not None:

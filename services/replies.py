@@ -24,10 +24,18 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline import events as ev
+from pipeline.broadcast.errors import LogUnavailable
 from pipeline.broadcast.hub import EventHub
 from pipeline.llm.base import LLMProvider
 from pipeline.prompt import Persona, build_messages
-from pipeline.reply import ReplyControl, ReplyOutcome, ReplyPipeline, ReplyRequest, StoredChunk
+from pipeline.reply import (
+    UNDELIVERED,
+    ReplyControl,
+    ReplyOutcome,
+    ReplyPipeline,
+    ReplyRequest,
+    StoredChunk,
+)
 from pipeline.reply import heard_text as heard_text_of
 from pipeline.storage.base import BlobStorage
 from pipeline.stt.base import STTProvider
@@ -529,6 +537,18 @@ class ReplyService:
 
         try:
             outcome = await pipeline.run(request, emit, control)
+        except LogUnavailable as e:
+            # The replay log stayed unreachable past the hub's wait (hub.publish): listeners can
+            # no longer be told anything. The message is saved as failed, retryably, so a client
+            # that reloads (its stream ends SERVICE_UNAVAILABLE or CURSOR_EXPIRED) sees why.
+            log.warning("reply %s: the replay log is unreachable: %s", reply_id, e)
+            outcome = ReplyOutcome(
+                status="failed",
+                text="",
+                error_code=e.code,
+                error_detail=UNDELIVERED,
+                retryable=True,
+            )
         except Exception as e:  # noqa: BLE001 - a reply must always end with an event
             log.exception("reply %s crashed", reply_id)
             outcome = ReplyOutcome(
@@ -537,7 +557,10 @@ class ReplyService:
         running = self._running.get(reply_id)
         if running is not None and running.lost:
             return  # a sweeper failed it and published its end
-        await batcher.flush()
+        try:
+            await batcher.flush()
+        except LogUnavailable:
+            pass  # the text left unsent is in the saved message, which _finish writes anyway
         for attempt in range(4):
             try:
                 await self._finish(

@@ -40,7 +40,7 @@ PROTOCOL = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
 LONG = "Tell me a long story about comets, planets and the stars above us please."
 MESSAGES = """
 query($c: ID!) {
-  conversation(id: $c) { messages(last: 10) { nodes { id role status text } } liveCursor }
+  conversation(id: $c) { messages(last: 10) { nodes { role status text errorCode } } }
 }
 """
 
@@ -55,17 +55,22 @@ def redis_server() -> Iterator[PrivateRedis]:
     server.kill()
 
 
+def server_env(redis_server: PrivateRedis, **extra: str) -> dict[str, str]:
+    return {
+        "HOLOMATE_BROADCAST_URL": redis_server.url,
+        "HOLOMATE_BROADCAST_NAMESPACE": RUN_NAMESPACE,
+        # Sessions and rate limits elsewhere: these tests are about the replay log.
+        "HOLOMATE_SHARED_STATE_URL": "memory://",
+        "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0.04",
+        **extra,
+    }
+
+
 @pytest.fixture
 def two_servers(
     database_url: str, clean_db: None, tmp_path: Path, redis_server: PrivateRedis
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    env = {
-        "HOLOMATE_BROADCAST_URL": redis_server.url,
-        "HOLOMATE_BROADCAST_NAMESPACE": RUN_NAMESPACE,
-        # Sessions and rate limits elsewhere: this test is about the replay log.
-        "HOLOMATE_SHARED_STATE_URL": "memory://",
-        "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0.04",
-    }
+    env = server_env(redis_server)
     storage = tmp_path / "storage"
     with (
         live_server(database_url, storage, **env) as a,
@@ -179,7 +184,7 @@ async def test_redis_restarted_empty_mid_reply_never_replays_with_holes(
 
     # Reloaded, the client subscribes from liveCursor and the next reply streams whole.
     async with client_for(b, world["token"], PROTOCOL) as session:
-        variables = {"id": world["conversation"], "after": history["liveCursor"]}
+        variables = {"id": world["conversation"], "after": live_cursor(b, world)}
         again = Stream(session.subscribe(EVENTS, variable_values=variables))
         await asyncio.to_thread(send, a, world["token"], world["conversation"], "And the moon?")
         await again.until(TERMINAL)
@@ -190,3 +195,35 @@ async def test_redis_restarted_empty_mid_reply_never_replays_with_holes(
     seqs = [d["seq"] for d in again.deltas()]
     assert seqs == list(range(len(seqs))) and seqs
     assert again.events[-1]["message"]["text"] == "".join(d["text"] for d in again.deltas())
+
+
+@pytest.fixture
+def impatient_server(
+    database_url: str, clean_db: None, tmp_path: Path, redis_server: PrivateRedis
+) -> Iterator[LiveServer]:
+    """A publish waits half a second for the replay log, not five."""
+    env = server_env(redis_server, HOLOMATE_EVENT_LOG_APPEND_WAIT_S="0.5")
+    with live_server(database_url, tmp_path / "storage", **env) as running:
+        yield running
+
+
+async def test_a_reply_that_cannot_reach_the_replay_log_fails_retryably_not_silently(
+    impatient_server: LiveServer, redis_server: PrivateRedis
+) -> None:
+    server = impatient_server
+    world = setup_conversation(server)
+    async with client_for(server, world["token"], PROTOCOL) as session:
+        variables = {"id": world["conversation"], "after": live_cursor(server, world)}
+        listener = Stream(session.subscribe(EVENTS, variable_values=variables))
+        await asyncio.to_thread(send, server, world["token"], world["conversation"], LONG)
+        await listener.read(lambda: len(listener.deltas()) >= 2)
+
+        redis_server.kill()  # and it stays away longer than a publish waits
+        history = await settled(server, world)
+        redis_server.start()
+        await listener.until(TERMINAL)
+
+    reply = history["messages"]["nodes"][-1]
+    assert reply["role"] == "COMPANION" and reply["status"] == "FAILED", reply
+    assert reply["errorCode"] == "EVENT_LOG_UNAVAILABLE"
+    assert expired(listener.error), listener.error  # the Redis that came back holds nothing
