@@ -9,8 +9,9 @@ So speech of sentence 1 is synthesised while the model writes sentence 2, and au
 leaves in sentence order. ``ReplyControl.interrupt`` (barge-in) cancels every task of the reply;
 the heard text is what the listener's audio clock had reached. Provider failures end the reply
 with ``ReplyFailed`` (failures a stream can hit are data); the partial text is kept. Storage
-that refuses a chunk's audio does not end the reply: that chunk goes without audio and visemes,
-the text and emotions go on, and one ``ReplyDegraded`` says so.
+that refuses a chunk's audio (or a voice allowance that cannot be checked) does not end the
+reply: that chunk goes without audio and visemes, text and emotions go on, and one
+``ReplyDegraded`` says so.
 
 All methods must be called on the event loop that runs the reply.
 """
@@ -29,6 +30,7 @@ from pipeline.emotions import EmotionTag, TagStripper, classify
 from pipeline.errors import ProviderError
 from pipeline.events import (
     AUDIO_STORAGE_FAILED,
+    VOICE_CHECK_FAILED,
     AudioChunk,
     Emotion,
     EmotionChanged,
@@ -340,7 +342,15 @@ class _Run:
 
     async def may_speak(self, duration_ms: int) -> bool:
         allowance = self.request.voice_allowance
-        if allowance is None or await allowance(self.audio_ms + duration_ms):
+        if allowance is None:
+            return True
+        try:
+            allowed = await allowance(self.audio_ms + duration_ms)
+        except Exception as e:  # noqa: BLE001 - e.g. the database away: no unrecorded audio
+            log.warning("checking the voice allowance failed: %r", e)
+            await self.degrade(VOICE_CHECK_FAILED, "voice minutes could not be checked")
+            return False
+        if allowed:
             return True
         self.voice_spent = True
         return False
@@ -387,12 +397,15 @@ class _Run:
             await self.pipe.storage.put(key, synthesis.audio, synthesis.mime_type)
         except Exception as e:  # noqa: BLE001 - any storage failure: read-only, full, away
             log.warning("storing reply audio %s failed: %r", key, e)
-            if not self.degraded:
-                self.degraded = True
-                detail = "audio could not be stored; the reply goes on as text"
-                await self.send(ReplyDegraded(AUDIO_STORAGE_FAILED, detail))
+            await self.degrade(AUDIO_STORAGE_FAILED, "audio could not be stored")
             return False
         return True
+
+    async def degrade(self, reason: str, why: str) -> None:
+        """This chunk goes without audio; the first time, the reply says so."""
+        if not self.degraded:
+            self.degraded = True
+            await self.send(ReplyDegraded(reason, f"{why}; the reply goes on as text"))
 
     async def emotion_changed(self, item: _Item) -> None:
         if self.emotions and self.emotions[-1].emotion is item.emotion:

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline import events as ev
@@ -47,6 +47,7 @@ from services.events import channel_for, envelope, message_snapshot, reply_event
 from services.identity import Viewer
 from services.reply_leases import LostReply, ReplyLeases
 from store.base import utcnow
+from store.db import connection_lost
 from store.models import (
     Companion,
     Conversation,
@@ -60,6 +61,8 @@ from store.models import (
 log = logging.getLogger("holomate.replies")
 CONTROL_CHANNEL = "replies:control"
 MAX_TEXT = 4000
+_T = TypeVar("_T")
+FINISH_RETRY_S = 300  # how long a finished reply waits for the database to save its end
 HISTORY_MESSAGES = 40
 
 QuotaCheck = Callable[[AsyncSession, int], Awaitable[None]]
@@ -561,28 +564,32 @@ class ReplyService:
             await batcher.flush()
         except LogUnavailable:
             pass  # the text left unsent is in the saved message, which _finish writes anyway
-        for attempt in range(4):
-            try:
-                await self._finish(
-                    conversation_id, reply_id, outcome, offset_ms, first_publish, stt_ms, control
-                )
-                return
-            except OperationalError:  # SQLite answers "database is locked" under write bursts
-                log.warning(
-                    "saving reply %s failed (attempt %d)", reply_id, attempt + 1, exc_info=True
-                )
-                await asyncio.sleep(0.05 * 2**attempt)
-        # Never leave listeners waiting on a reply that cannot be saved.
-        await self._publish(
-            conversation_id,
-            reply_id,
-            "ReplyFailed",
-            {
-                "code": "STORAGE_UNAVAILABLE",
-                "detail": "The reply could not be saved",
-                "retryable": True,
-            },
+        await self._finish(
+            conversation_id, reply_id, outcome, offset_ms, first_publish, stt_ms, control, running
         )
+
+    async def _retrying(
+        self, running: _Running | None, reply_id: int, save: Callable[[], Awaitable[_T]]
+    ) -> _T | None:
+        """Save the reply's end, retrying while the database is unreachable (SQLite's "database
+        is locked" under write bursts, PostgreSQL restarting): the reply keeps its lease
+        meanwhile, so its real end is saved once the database answers. Given up after
+        ``FINISH_RETRY_S`` or on another error: the lease then runs out, and a sweep ends the
+        reply as REPLY_OWNER_LOST, so listeners never wait on it for good."""
+        deadline = time.monotonic() + FINISH_RETRY_S
+        delay = 0.05
+        for attempt in itertools.count(1):
+            try:
+                return await save()
+            except Exception as e:
+                lost = running is not None and running.lost
+                if not connection_lost(e) or lost or time.monotonic() > deadline:
+                    log.exception("saving reply %s failed; a lease sweep will end it", reply_id)
+                    return None
+                log.warning("saving reply %s failed (attempt %d): %r", reply_id, attempt, e)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")
 
     async def _voice_provider(self, reply_id: int) -> str | None:
         async with self.sessionmaker() as session:
@@ -603,6 +610,7 @@ class ReplyService:
         first_publish: list[float],
         stt_ms: float | None,
         control: ReplyControl,
+        running: _Running | None = None,
     ) -> None:
         t = outcome.timings
 
@@ -623,42 +631,23 @@ class ReplyService:
             "interrupted": MessageStatus.INTERRUPTED,
             "failed": MessageStatus.FAILED,
         }[outcome.status]
-        async with self.sessionmaker() as session:
-            if control.heard_until_ms is not None:
-                timings["heard_until_ms"] = control.heard_until_ms
-            audio = [
-                {
-                    "key": c.key,
-                    "seq": c.seq,
-                    "start_ms": c.start_ms,
-                    "duration_ms": c.duration_ms,
-                    "text": c.text,
-                    "mime_type": c.mime_type,
-                }
-                for c in outcome.chunks
-            ]
-            # Write first: on SQLite a transaction that reads and then writes fails at once
-            # ("database is locked") when another connection wrote in between.
-            # Only while still STREAMING: a sweeper that took the lease over has ended it.
-            saved = await session.execute(
-                update(Message)
-                .where(Message.id == reply_id, Message.status == MessageStatus.STREAMING)
-                .values(
-                    text=outcome.text,
-                    status=status,
-                    completed_at=utcnow(),
-                    error_code=outcome.error_code,
-                    timings={k: v for k, v in timings.items() if v is not None},
-                    audio=audio,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
-            )
-            await session.commit()
-            if not saved.rowcount:  # type: ignore[attr-defined]
-                return  # deleted while it was being produced, or failed by a sweeper
-            message = await session.get_one(Message, reply_id)
-            snapshot = message_snapshot(message)
+        if control.heard_until_ms is not None:
+            timings["heard_until_ms"] = control.heard_until_ms
+        committed = False
+
+        async def save() -> Message | None:
+            nonlocal committed
+            async with self.sessionmaker() as session:
+                if not committed:  # a retry after the commit only reads the row back
+                    if not await self._save_row(session, reply_id, outcome, status, timings):
+                        return None  # deleted while it was being produced, or swept
+                    committed = True
+                return await session.get_one(Message, reply_id)
+
+        message = await self._retrying(running, reply_id, save)
+        if message is None:
+            return
+        snapshot = message_snapshot(message)
         if status == MessageStatus.COMPLETE:
             await self._publish(conversation_id, reply_id, "ReplyCompleted", {"message": snapshot})
         elif status == MessageStatus.INTERRUPTED:
@@ -682,6 +671,45 @@ class ReplyService:
             )
         if self.on_turn is not None:
             self.on_turn({k: float(v) for k, v in message.timings.items()}, status.value)
+
+    async def _save_row(
+        self,
+        session: AsyncSession,
+        reply_id: int,
+        outcome: ReplyOutcome,
+        status: MessageStatus,
+        timings: dict[str, int | None],
+    ) -> bool:
+        audio = [
+            {
+                "key": c.key,
+                "seq": c.seq,
+                "start_ms": c.start_ms,
+                "duration_ms": c.duration_ms,
+                "text": c.text,
+                "mime_type": c.mime_type,
+            }
+            for c in outcome.chunks
+        ]
+        # Write first: on SQLite a transaction that reads and then writes fails at once
+        # ("database is locked") when another connection wrote in between.
+        # Only while still STREAMING: a sweeper that took the lease over has ended it.
+        saved = await session.execute(
+            update(Message)
+            .where(Message.id == reply_id, Message.status == MessageStatus.STREAMING)
+            .values(
+                text=outcome.text,
+                status=status,
+                completed_at=utcnow(),
+                error_code=outcome.error_code,
+                timings={k: v for k, v in timings.items() if v is not None},
+                audio=audio,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        )
+        await session.commit()
+        return bool(saved.rowcount)  # type: ignore[attr-defined]
 
     async def _publish(
         self, conversation_id: int, message_id: int, kind: str, data: dict[str, Any]

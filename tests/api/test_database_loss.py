@@ -6,14 +6,24 @@ refusing new ones, as a restart does), so the PostgreSQL other tests share stays
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from gql.transport.websockets import WebsocketsTransport
 
 from tests.conftest import broadcast_env
+from tests.realtime.helpers import (
+    EVENTS,
+    TERMINAL,
+    live_cursor,
+    send,
+    setup_conversation,
+    ws_client,
+)
 from tests.support.server import LiveServer, live_server
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 
@@ -84,3 +94,44 @@ def test_after_the_database_dropped_every_connection_the_next_request_succeeds(
     proxy.reset_all()  # a restart between requests: the pool's connections are all dead
 
     assert post(server, ME, token) == {"data": {"me": {"email": "ada@example.com"}}}
+
+
+@pytest.fixture
+def proxied_fast(
+    database_url: str, clean_db: None, tmp_path: Path
+) -> Iterator[tuple[LiveServer, TcpProxy]]:
+    """The offline model answers at once, so the reply ends while the database is away."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite is a file: there is no connection to lose")
+    url = urlsplit(database_url)
+    with tcp_proxy((url.hostname or "127.0.0.1", url.port or 5432)) as proxy:
+        through_proxy = url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}").geturl()
+        env = {**broadcast_env(), "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0"}
+        with live_server(through_proxy, tmp_path / "storage", **env) as server:
+            yield server, proxy
+
+
+async def test_a_reply_that_ends_while_the_database_is_away_is_saved_once_it_is_back(
+    proxied_fast: tuple[LiveServer, TcpProxy],
+) -> None:
+    server, proxy = proxied_fast
+    world = setup_conversation(server)
+    cursor = live_cursor(server, world)
+    protocol = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
+    async with ws_client(server, world["token"], protocol) as session:
+        agen = session.subscribe(
+            EVENTS, variable_values={"id": world["conversation"], "after": cursor}
+        )
+        await asyncio.to_thread(send, server, world["token"], world["conversation"], "Hello!")
+        event = (await asyncio.wait_for(anext(agen), 30))["conversationEvents"]
+        while event["__typename"] != "ReplyStarted":
+            event = (await asyncio.wait_for(anext(agen), 30))["conversationEvents"]
+        proxy.stop_listening()
+        proxy.reset_all()
+        await asyncio.sleep(3)  # the reply ends meanwhile, and cannot be saved
+        proxy.listen()
+        while event["__typename"] not in TERMINAL:
+            event = (await asyncio.wait_for(anext(agen), 30))["conversationEvents"]
+        await agen.aclose()
+    assert event["__typename"] == "ReplyCompleted", event
+    assert event["message"]["status"] == "COMPLETE" and event["message"]["text"]

@@ -14,6 +14,7 @@ import pytest
 from pipeline.errors import ProviderRateLimited, ProviderUnavailable
 from pipeline.events import (
     AUDIO_STORAGE_FAILED,
+    VOICE_CHECK_FAILED,
     AudioChunk,
     Emotion,
     EmotionChanged,
@@ -303,6 +304,22 @@ async def test_storage_that_refuses_audio_degrades_the_reply_to_text(tmp_path: P
     assert [e.emotion for e in rec.emotions] == [Emotion.JOY, Emotion.SADNESS]
     assert rec.events[-1] == ReplyCompleted("Hello there! I am sad now. Bye.")
     assert outcome.status == "complete" and outcome.chunks == ()
+
+
+async def test_voice_minutes_that_cannot_be_checked_degrade_the_reply_to_text() -> None:
+    async def database_away(total_ms: int) -> bool:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    rec = Recorder()
+    speaking = ReplyRequest(MESSAGES, VoiceSettings(), PREFIX, voice_allowance=database_away)
+    outcome = await ReplyPipeline(
+        ScriptedLLM(words("Hello there! Bye.")), FakeTTS(), MemoryStorage()
+    ).run(speaking, rec)
+
+    degraded = [e.reason for e in rec.events if isinstance(e, ReplyDegraded)]
+    assert degraded == [VOICE_CHECK_FAILED]
+    assert not rec.audio and rec.events[-1] == ReplyCompleted("Hello there! Bye.")
+    assert outcome.status == "complete"
 
 
 async def test_a_degraded_reply_interrupted_keeps_the_text_shown() -> None:
