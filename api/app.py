@@ -89,6 +89,7 @@ def build_hub(settings: Settings, state: AppState) -> EventHub:
             max_len=settings.event_log_max_len,
             queue_size=settings.subscriber_queue_size,
             namespace=settings.broadcast_namespace,
+            append_wait_s=settings.event_log_append_wait_s,
         )
     log_ = SqlEventLog(state.sessionmaker, settings.event_log_max_len, table=event_log)
     return make_hub(
@@ -96,6 +97,7 @@ def build_hub(settings: Settings, state: AppState) -> EventHub:
         log=log_,
         queue_size=settings.subscriber_queue_size,
         namespace=settings.broadcast_namespace,
+        append_wait_s=settings.event_log_append_wait_s,
     )
 
 

@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     reply_heartbeat_s: float = Field(default=2.0, gt=0)
     reply_lease_s: float = Field(default=6.0, gt=0)
     event_log_max_len: int = 5000
+    # A publish keeps trying this long while the replay log is unreachable (a Redis restart).
+    event_log_append_wait_s: float = 5.0
     subscriber_queue_size: int = 1000
     migrate_on_start: bool = True
     log_level: str = "INFO"
