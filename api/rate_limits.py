@@ -34,8 +34,8 @@ UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
 class ClientLimits:
-    """Outermost middleware: names the client for everything below (``scope["state"]``:
-    ``client_ip``, and ``client_key``, what per-IP limits count) and spends the edge budgets."""
+    """Outermost: names the client for everything below (``scope["state"]``: ``client_ip``,
+    and ``client_key``, what per-IP limits count) and spends each WebSocket handshake's budget."""
 
     def __init__(self, app: ASGIApp, state: AppState, trusted_proxies: list[str]) -> None:
         self.app = app
@@ -52,22 +52,34 @@ class ClientLimits:
         state = scope.setdefault("state", {})
         state["client_ip"], state["client_key"] = address, key
         throttle = self.state.throttle
-        if throttle is None or scope["path"].endswith(UNLIMITED_PATHS):
-            await self.app(scope, receive, send)
-            return
-        if kind == "websocket":
+        if kind == "websocket" and throttle is not None:
             verdict = await throttle.check("ws_connect", key)
             if not verdict.allowed:
                 await _refuse_handshake(scope, receive, send, verdict)
                 return
-        else:
-            verdict = await throttle.check("ip", key)
-            account = self._account(scope) if verdict.allowed else None
-            if account is not None:
-                verdict = await throttle.check("account", account)
-            if not verdict.allowed:
-                await _refuse_request(send, verdict)
-                return
+        await self.app(scope, receive, send)
+
+
+class RequestLimits:
+    """Innermost, so a refusal still gets CORS headers (a browser can read it) and a request
+    id: spends the client IP's and the account's budgets of each HTTP request."""
+
+    def __init__(self, app: ASGIApp, state: AppState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        throttle = self.state.throttle
+        if scope["type"] != "http" or throttle is None or scope["path"].endswith(UNLIMITED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        verdict = await throttle.check("ip", scope.get("state", {}).get("client_key", "-"))
+        account = self._account(scope) if verdict.allowed else None
+        if account is not None:
+            verdict = await throttle.check("account", account)
+        if not verdict.allowed:
+            await _refuse_request(send, verdict)
+            return
         await self.app(scope, receive, send)
 
     def _account(self, scope: Scope) -> str | None:

@@ -44,6 +44,12 @@ async def test_a_flooding_client_gets_429_while_another_ip_is_served(make_app: A
             assert (await flooder.post("/graphql", json=TYPENAME)).status_code == 200
         assert_refused(await flooder.post("/graphql", json=TYPENAME))
         assert_refused(await flooder.get("/graphql", params=TYPENAME))  # any method, any path
+        # The web app can read the refusal (CORS) and report it with its request id.
+        origin = {"origin": "http://localhost:3000"}
+        refused = await flooder.post("/graphql", json=TYPENAME, headers=origin)
+        assert_refused(refused)
+        assert refused.headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert refused.headers["x-request-id"]
         assert (await other.post("/graphql", json=TYPENAME)).status_code == 200
         assert (await flooder.get("/healthz")).status_code == 200  # probes are never limited
 
