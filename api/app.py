@@ -25,7 +25,7 @@ from api.metrics_server import metrics_access, metrics_server
 from api.middleware import BodySizeLimit, GraphQLSockets, RequestId
 from api.operation_limits import Limits
 from api.providers import build_providers, build_storage, build_tts
-from api.rate_limits import ClientLimits, build_login_throttle, build_throttle
+from api.rate_limits import ClientLimits, RequestLimits, build_login_throttle, build_throttle
 from api.request_json import JsonLimits
 from api.security_headers import STRICT_POLICY, SecurityHeaders, graphiql_policy
 from api.settings import Settings, get_settings
@@ -281,5 +281,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["authorization", "content-type", "accept"],
         ),
+        Middleware(RequestLimits, state=state),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
