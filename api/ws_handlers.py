@@ -215,9 +215,7 @@ class LeanWebSocketAdapter(ASGIWebSocketAdapter):
         raise _SocketEnded
 
     async def refuse(self, code: int, reason: str) -> None:
-        """Close this socket for a protocol violation: one log line, no traceback."""
-        state = self.ws.scope.get("state", {})
-        log.info("websocket %s closed %d: %s", state.get("request_id", "-"), code, reason)
+        """Close this socket for a protocol violation, saying why."""
         if self.says_why:
             with suppress(WebSocketDisconnected):
                 await self.send_json({"type": "connection_error", "payload": {"message": reason}})
@@ -229,8 +227,11 @@ class LeanWebSocketAdapter(ASGIWebSocketAdapter):
         await super().send_json(message)
 
     async def close(self, code: int, reason: str) -> None:
+        """Every close this side decides (Strawberry's too): one log line, no traceback."""
         if self.ws.application_state == WebSocketState.DISCONNECTED:
             return  # already closed: a timeout and a refusal can race
+        state = self.ws.scope.get("state", {})
+        log.info("websocket %s closed %d: %s", state.get("request_id", "-"), code, reason)
         with suppress(WebSocketDisconnect, OSError):
             await self.ws.close(code=code, reason=close_reason(reason))
 
