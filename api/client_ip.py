@@ -25,15 +25,19 @@ class TrustedProxies:
 
 
 def client_ip(scope: Scope, trusted: TrustedProxies) -> str:
-    """The client's address for this request or socket ("" when the server knows no peer)."""
+    """The client's address for this request or socket ("" when nobody says)."""
     client = scope.get("client")
     peer = _parse(client[0]) if client else None
-    if peer is None:
-        return client[0] if client else ""
-    if peer not in trusted:
+    if client and peer is None:
+        return str(client[0])  # not an IP (a test client's name)
+    if peer is None and not trusted.networks:
+        return ""
+    if peer is not None and peer not in trusted:
         return str(peer)
+    # From a trusted proxy, or over a Unix socket (only a local proxy connects there) when
+    # proxies are configured at all.
     forwarded = [value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for"]
-    current = peer
+    current: IPv4Address | IPv6Address | None = peer
     for entry in reversed(b",".join(forwarded).decode("latin-1").split(",")):
         if not entry.strip():
             continue
@@ -43,7 +47,7 @@ def client_ip(scope: Scope, trusted: TrustedProxies) -> str:
         if address not in trusted:
             return str(address)
         current = address
-    return str(current)
+    return "" if current is None else str(current)
 
 
 def rate_key(address: str) -> str:
