@@ -74,9 +74,15 @@ async def test_production_serves_no_graphiql_and_no_schema_to_strangers(
         assert error["extensions"]["code"] in ("UNAUTHENTICATED", "FORBIDDEN")
 
 
-async def test_explicit_settings_win_over_the_production_defaults(
+async def test_the_settings_decide_when_set_and_the_environment_when_not(
     settings: Settings, clean_db: None
 ) -> None:
+    async with serving(production(settings)) as http:
+        assert not await graphiql_served(http)
+    async with serving(settings) as http:  # development keeps them open
+        assert await graphiql_served(http)
+        assert (await GraphQLClient(http).ok(SCHEMA))["__schema"]["queryType"]["name"] == "Query"
+        assert (await http.get("/metrics")).status_code == 200
     async with serving(production(settings, graphiql=True, introspection=True)) as http:
         assert await graphiql_served(http)
         assert (await GraphQLClient(http).ok(SCHEMA))["__schema"]["queryType"]["name"] == "Query"
@@ -85,15 +91,6 @@ async def test_explicit_settings_win_over_the_production_defaults(
         token = (await api.ok(REGISTER))["register"]["accessToken"]
         closed = await api.error(SCHEMA, token=token)
         assert closed["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-
-
-async def test_development_keeps_graphiql_and_introspection_open(
-    settings: Settings, clean_db: None
-) -> None:
-    async with serving(settings) as http:
-        assert await graphiql_served(http)
-        assert (await GraphQLClient(http).ok(SCHEMA))["__schema"]["queryType"]["name"] == "Query"
-        assert (await http.get("/metrics")).status_code == 200
 
 
 async def test_production_metrics_need_the_token_or_are_not_there(

@@ -6,6 +6,7 @@ process on the embedded default), while other sessions go on."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -99,8 +100,11 @@ async def test_logout_refuses_the_token_and_closes_its_sockets_on_every_process(
     doomed = await GqlSocket.open(b, ended["accessToken"])
     other = await GqlSocket.open(b, kept["accessToken"])
     try:
+        started = time.monotonic()
         assert ok(a, LOGOUT, {"t": ended["refreshToken"]})["logout"] is True
         assert await doomed.next(5) == SESSION_ENDED
+        elapsed_ms = (time.monotonic() - started) * 1000
+        print(f"\nlogout to its socket's close on the other process: {elapsed_ms:.0f} ms")
         for server in (b, a):
             reason = refused(server, ended["accessToken"])
             assert reason == {"code": "UNAUTHENTICATED", "reason": "TOKEN_REVOKED"}
