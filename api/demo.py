@@ -103,6 +103,7 @@ def _server(url: str) -> Iterator[str]:
                 port=port,
                 log_level="warning",
                 ws_per_message_deflate=False,
+                ws_max_size=get_settings().max_ws_frame_bytes,  # as holomate serve
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)
