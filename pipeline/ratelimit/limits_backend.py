@@ -28,7 +28,26 @@ log = logging.getLogger("holomate.ratelimit")
 REDIS_TIMEOUT_S = 0.5
 OUTAGE_SKIP_S = 1.0
 WARN_EVERY_S = 30.0
+SWEEP_EVERY_S = 1.0
 _UNREACHABLE = (StorageError, RedisError, OSError, TimeoutError)
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' memory storage, sweeping expired keys at most once per ``SWEEP_EVERY_S``.
+
+    Upstream starts a sweep of every key after each increment, so in a server (the loop runs
+    the sweep between requests) a hit cost 35-44 ms with 20,000 clients counted; 0.1-0.2 ms
+    with this (one event-loop turn per hit, loaded 2-core machine). Expiry stays exact (every
+    read drops an expired counter); the sweep only frees memory.
+    """
+
+    _next_sweep = 0.0
+
+    async def _MemoryStorage__schedule_expiry(self) -> None:  # the private hook incr/decr call
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_EVERY_S
+            await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
 
 
 @lru_cache(maxsize=256)
@@ -51,7 +70,7 @@ class LimitsRateLimiter:
                 socket_connect_timeout=REDIS_TIMEOUT_S,
             )
         else:
-            self._storage = MemoryStorage()
+            self._storage = SweptMemoryStorage()
         self._limiter = SlidingWindowCounterRateLimiter(self._storage)
         self._skip_until = 0.0
         self._warned_at = -WARN_EVERY_S
