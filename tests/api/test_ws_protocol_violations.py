@@ -42,6 +42,7 @@ TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
 QUERY = "subscription { deviceStatusChanged { __typename } }"  # anonymous: refused at once
 LIMIT = 64 * 1024  # the default HOLOMATE_MAX_WS_FRAME_BYTES
+LIVE = "subscription($id: ID!) { conversationEvents(conversationId: $id) { __typename } }"
 
 
 def operation(protocol: str, **fields: Any) -> dict[str, Any]:
@@ -229,6 +230,19 @@ async def test_a_subscriber_keeps_streaming_while_other_sockets_break_the_protoc
                     await bad.send(json.dumps(frame))
                     code, reason = await closed_by_server(bad)
                 assert code == 4400 and reason
+        # The same long id twice: Strawberry closes 4409 naming it, cut to fit a close frame
+        # (a longer reason makes the server's close itself fail).
+        long_id = "x" * 200
+        async with websockets.connect(server.ws_url, subprotocols=[TRANSPORT]) as twice:
+            init = {"authorization": f"Bearer {world['token']}"}
+            await twice.send(json.dumps({"type": "connection_init", "payload": init}))
+            assert json.loads(await twice.recv())["type"] == "connection_ack"
+            query = {"query": LIVE, "variables": {"id": world["conversation"]}}
+            for _ in range(2):
+                await twice.send(json.dumps(operation(TRANSPORT, id=long_id, payload=query)))
+            code, reason = await closed_by_server(twice)
+        assert code == 4409 and reason.startswith("Subscriber for xxx")
+        assert len(reason.encode()) <= 123
         await asyncio.to_thread(send, server, world["token"], world["conversation"], "Still there?")
         event = (await asyncio.wait_for(first, 30))["conversationEvents"]
         assert event["__typename"] == "MessagePosted"
