@@ -17,7 +17,13 @@ from api.query_cost import operation_cost
 from api.settings import Settings
 from tests.conftest import broadcast_env
 from tests.support.client_documents import client_operations
-from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
+from tests.support.graphql import (
+    PASSWORD,
+    GraphQLClient,
+    create_companion,
+    register,
+    start_conversation,
+)
 from tests.support.server import live_server
 
 # Every page absent: each counts as the largest (100). 1 + 100 x (1 + 1 + 100 x (1 + 1 +
@@ -30,6 +36,10 @@ query($a: Int, $b: Int = 2) {
   } } } }
 }
 """
+LOGIN_ADA = (
+    'mutation { login(email: "ada@example.com", password: "correct horse battery") '
+    "{ accessToken } }"
+)
 VIA_FRAGMENTS = """
 query { companions(first: 100) { nodes { ...Talks } } }
 fragment Talks on Companion { conversations(first: 50) { nodes { ... on Conversation { id } } } }
@@ -176,7 +186,16 @@ async def test_an_operation_past_its_time_limit_answers_operation_timeout(
         transport = httpx.ASGITransport(app=patient)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             data = await GraphQLClient(client).ok(register_ada)
+            token = (await GraphQLClient(client).ok(LOGIN_ADA))["login"]["accessToken"]
     assert data["register"]["user"]["email"] == "ada@example.com"
+    # Erasing an account is never cut off halfway, whatever the limit.
+    async with hasty.router.lifespan_context(hasty):
+        transport = httpx.ASGITransport(app=hasty)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            erased = await GraphQLClient(client).ok(
+                "mutation($p: String!) { deleteMyAccount(password: $p) }", {"p": PASSWORD}, token
+            )
+    assert erased == {"deleteMyAccount": True}
 
 
 async def test_an_answer_over_the_size_cap_answers_response_too_large(
