@@ -44,7 +44,10 @@ class TcpProxy:
         for conn in conns:
             with contextlib.suppress(OSError):
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                conn.close()
+                # Wakes the pump blocked in recv() on it: a bare close() from this thread would
+                # leave the kernel's socket open (and the peer waiting) until that recv returns.
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
