@@ -189,6 +189,7 @@ def run(mode: str, wav: bytes, rate: float) -> None:
             Path(tmp) / "storage",
             HOLOMATE_STT_WORKERS=workers,
             HOLOMATE_STT_TIMEOUT_S="1800",  # a figure even on a busy machine
+            HOLOMATE_ACCESS_TOKEN_TTL_S="7200",
             HOLOMATE_RATE_LIMIT_ACCOUNT="1000/second",
             HOLOMATE_RATE_LIMIT_IP="1000/second",
         ) as server:

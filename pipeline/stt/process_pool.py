@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from pipeline.stt.base import Transcript
 from pipeline.stt.pocketsphinx_stt import PROVIDER, PocketsphinxSTT
 
 log = logging.getLogger("holomate.stt")
+_PR_SET_PDEATHSIG = 1
 
 
 class STTBusy(ProviderRateLimited):
@@ -55,10 +59,21 @@ class STTWorkerLost(ProviderUnavailable):
 _engine: PocketsphinxSTT | None = None
 
 
-def _start_worker() -> None:
+def _start_worker(server_pid: int) -> None:
     global _engine
+    _die_with(server_pid)
     _engine = PocketsphinxSTT()
     _engine.warm_up()
+
+
+def _die_with(server_pid: int) -> None:
+    """Have the kernel kill this worker when the server dies (SIGKILL, a crash): the lifespan
+    that would stop it never runs then, and a 5-minute message would decode for nobody."""
+    with contextlib.suppress(OSError, AttributeError):  # Linux only; elsewhere, skip
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != server_pid:  # died before the line above
+        os._exit(1)
 
 
 def _ping() -> int:
@@ -188,6 +203,9 @@ class ProcessPoolSTT:
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_worker,
+                    # Spawned from the event loop's thread, which lives as long as the server:
+                    # the parent-death signal follows the thread that started the process.
+                    initargs=(os.getpid(),),
                 )
                 slot.ready = slot.executor.submit(_ping)
             assert slot.ready is not None

@@ -9,6 +9,7 @@ message, one is waiting) and asserts on what happened meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Callable
@@ -22,7 +23,10 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.settings import Settings
 from pipeline.stt.process_pool import ProcessPoolSTT
+from tests.billing.helpers import START_CHECKOUT
+from tests.conftest import broadcast_env
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
+from tests.support.server import live_server
 from tests.support.voice import send_voice, speech_wav
 
 LONG_S = 20  # of speech: several seconds of decoding even on a quiet machine
@@ -45,9 +49,9 @@ def pool_of(app: Starlette) -> ProcessPoolSTT:
     return stt
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for a state (not a duration); fail after a minute if it never comes."""
-    for _ in range(6000):
+async def until(condition: Callable[[], bool], what: str, limit_s: float = 60) -> None:
+    """Wait for a state (not a duration); fail if it never comes."""
+    for _ in range(int(limit_s * 100)):
         if condition():
             return
         await asyncio.sleep(0.01)
@@ -127,12 +131,14 @@ async def test_a_worker_killed_mid_message_answers_retryable_and_the_next_messag
     assert pool_of(app).worker_pids() not in ([], [pid])
 
 
-async def _gone(pid: int) -> None:
+async def _gone(pid: int, limit_s: float = 60) -> None:
     def exited() -> bool:
         stat = Path(f"/proc/{pid}/stat")
-        return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        with contextlib.suppress(OSError):
+            return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return True
 
-    await until(exited, f"worker {pid} stopped")
+    await until(exited, f"worker {pid} stopped", limit_s)
 
 
 async def test_a_message_that_outlives_the_timeout_is_stopped_with_its_worker(
@@ -170,3 +176,35 @@ async def test_shutting_the_app_down_stops_a_busy_worker(
 
 def _client(app: Starlette) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+def _workers_of(server_pid: int) -> list[int]:
+    """Speech-to-text worker processes whose parent is ``server_pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+            if ppid == server_pid and b"spawn_main" in cmdline:
+                found.append(int(stat.parent.name))
+    return found
+
+
+async def test_a_worker_dies_with_its_server(
+    database_url: str, clean_db: None, tmp_path: Path
+) -> None:
+    """A server killed outright (no lifespan to stop its pool) takes its worker with it, rather
+    than leaving it to decode a 3-minute message for nobody (a minute at least, on its own)."""
+    with live_server(database_url, tmp_path / "storage", **broadcast_env()) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            api = GraphQLClient(http)
+            speaker = await conversation_of(api, "speaker@example.com")
+            checkout = await api.ok(START_CHECKOUT, {"plan": "plus"}, speaker[0])
+            assert (await http.get(checkout["startCheckout"]["url"])).status_code == 303
+            voice = voice_task(http, speaker, speech_wav(175))  # plus allows 180 s
+            await until(lambda: bool(_workers_of(server.pid)) or voice.done(), "a worker")
+            (worker,) = _workers_of(server.pid)
+            os.kill(server.pid, signal.SIGKILL)
+            with contextlib.suppress(httpx.HTTPError):
+                await voice
+        await _gone(worker, limit_s=20)
