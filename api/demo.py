@@ -33,9 +33,10 @@ subscription($id: ID!, $after: String) { conversationEvents(conversationId: $id,
   ... on AudioChunk { seq url startMs durationMs text }
   ... on VisemeFrames { audioSeq frames { viseme startMs endMs } }
   ... on EmotionChanged { emotion intensity atMs }
+  ... on ReplyDegraded { reason detail }
   ... on ReplyCompleted { message { id text } }
   ... on ReplyInterrupted { heardText }
-  ... on ReplyFailed { code detail }
+  ... on ReplyFailed { code detail retryable }
 } }
 """
 RELOAD = """
@@ -290,12 +291,15 @@ def _show(event: dict[str, Any], side: list[str], shown: list[str], started: flo
         side.append(
             f"{at}  emotion: {event['emotion']} ({event['intensity']:.1f}) at {event['atMs']} ms"
         )
+    elif kind == "ReplyDegraded":
+        side.append(f"{at}  degraded: {event['reason']} ({event['detail']})")
     elif kind in TERMINAL:
         if kind == "ReplyCompleted":
             _complete(event["message"]["text"], shown)
         side.append(
             f"{at}  {kind}"
             + (f": {event['code']} {event['detail']}" if kind == "ReplyFailed" else "")
+            + (" (retryable: send it again)" if event.get("retryable") else "")
         )
         return True
     return False
