@@ -1,7 +1,8 @@
 """Turn a bearer token into a Viewer, checking it was not revoked since it was issued.
 
 Two records can say a token is revoked: its session in the shared revocation set (logout,
-refresh-token theft) and the rows it names (the account's token version, the device).
+refresh-token theft) and the rows it names (the account's token version, the device). A device
+token is only ever ended by its row (unpairing), so it never waits on the shared set.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ async def authenticate(
 ) -> tuple[Viewer, User | None]:
     """The viewer, and the person's row when the token is a person's (saves a later load)."""
     claims = codec.decode(token)
-    await revocations.check(claims.session_id)
     if claims.kind == "access":
+        await revocations.check(claims.session_id)
         user = await session.get(User, claims.subject_id)
         if user is None or user.token_version != claims.version:
             raise Unauthenticated("Token revoked", reason="TOKEN_REVOKED")
