@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import asyncpg.exceptions as pg
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 # Errors that say the database went away (restarted, refused, connection cut), not that a
 # statement was wrong: the request may simply be tried again.
 _LOST = (
-    exc.OperationalError,  # also SQLite's "database is locked" after its busy timeout
+    exc.OperationalError,  # PostgreSQL: the server went away; SQLite: see _SQLITE_TRANSIENT
     exc.InterfaceError,
     pg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError...
     pg.CannotConnectNowError,  # starting up or shutting down
@@ -27,11 +28,20 @@ _LOST = (
 )
 
 
+# SQLite raises OperationalError for missing tables too: only these mean "try again".
+_SQLITE_TRANSIENT = ("database is locked", "unable to open database", "disk i/o error")
+
+
 def connection_lost(error: BaseException | None) -> bool:
     """True if ``error`` (or what it wraps) means the database connection was lost."""
     for _ in range(6):  # SQLAlchemy wraps the driver's error, which may wrap an OSError
         if error is None:
             return False
+        if isinstance(error, sqlite3.OperationalError):
+            return any(m in str(error).lower() for m in _SQLITE_TRANSIENT)
+        if isinstance(error, exc.OperationalError) and isinstance(error.orig, sqlite3.Error):
+            error = error.orig
+            continue
         if isinstance(error, _LOST):
             return True
         if isinstance(error, exc.DBAPIError) and error.connection_invalidated:

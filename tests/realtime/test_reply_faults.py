@@ -49,13 +49,14 @@ async def collect(agen: AsyncIterator[dict[str, Any]], until: set[str]) -> list[
 def two_servers(
     database_url: str, clean_db: None, tmp_path: Path
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    """Short leases, so the test waits about two seconds for the sweep, not eight."""
+    """Short leases, so the test waits about three seconds for the sweep, not eight (still
+    long enough that a loaded machine's stalls do not cost a live process its leases)."""
     env = {
         "HOLOMATE_BROADCAST_URL": REDIS,
         "HOLOMATE_BROADCAST_NAMESPACE": RUN_NAMESPACE,
         "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0.1",
-        "HOLOMATE_REPLY_HEARTBEAT_S": "0.3",
-        "HOLOMATE_REPLY_LEASE_S": "1.2",
+        "HOLOMATE_REPLY_HEARTBEAT_S": "0.5",
+        "HOLOMATE_REPLY_LEASE_S": "2.5",
     }
     storage = tmp_path / "storage"
     with (
@@ -78,7 +79,8 @@ async def test_a_reply_whose_server_is_killed_fails_retryably_for_a_subscriber_e
             FAULT_EVENTS, variable_values={"id": world["conversation"], "after": cursor}
         )
         await asyncio.to_thread(send, a, world["token"], world["conversation"], LONG)
-        started = await collect(agen, {"MessageDelta"})
+        started = await collect(agen, {"MessageDelta", *TERMINAL})
+        assert started[-1]["__typename"] == "MessageDelta", started
         os.kill(a.pid, signal.SIGKILL)  # the process producing the reply, mid-sentence
         rest = await collect(agen, TERMINAL)
         await agen.aclose()
