@@ -170,14 +170,17 @@ class HoloGraphQL(GraphQL[Context, None]):
             if not isinstance(raw, str):
                 raise Unauthenticated("Token must be a string", reason="TOKEN_INVALID")
             token = bearer_token(raw) if " " in raw.strip() else raw.strip()
+            revocations = self.state.policy.revocations
+            ended = revocations.ended
             if token:
                 await self._authenticate(context, token)
+                self._track_socket(context)
+                if revocations.ended != ended:  # sessions ended while we checked: this one?
+                    await self._authenticate(context, token)
         except AppError as e:
             raise ConnectionRejectionError(
                 {"message": e.message, "code": e.code, **e.extensions}
             ) from e
-        if context.viewer is not None:
-            self._track_socket(context)
         return {"viewer": None if context.viewer is None else str(context.viewer.user_id)}
 
     def _track_socket(self, context: Context) -> None:

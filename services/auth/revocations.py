@@ -86,6 +86,8 @@ class Revocations:
     record_ttl_s: float  # the longest an access token lives
     hub: EventHub | None = None
     _sockets: set[_Socket] = field(default_factory=set)
+    # Counts endings heard here: a socket checked before one and tracked after it checks again.
+    ended: int = 0
     _listener: asyncio.Task[None] | None = None
 
     # ---- checking -----------------------------------------------------------------------
@@ -123,6 +125,7 @@ class Revocations:
             raise ServiceUnavailable("The session store") from failure
 
     async def _end_here(self, ended: Ended) -> None:
+        self.ended += 1
         if ended.session_ids:
             self.verified.forget_sessions(set(ended.session_ids))
         if ended.user_id is not None:
