@@ -35,6 +35,8 @@ def loads(data: str | bytes, limits: JsonLimits) -> object:
         raise BadUserInput("The request body is not valid UTF-8", field="body") from None
     except ValueError:  # not JSON, NaN/Infinity, an integer of more than 4,300 digits
         raise BadRequest("Unable to parse request body as JSON") from None
+    if not isinstance(value, dict | list):  # a string, a number, null: no request at all
+        raise BadRequest("The request body must be a JSON object")
     problem = first_problem(value, limits, label_depth=2)
     if problem is not None:
         raise problem

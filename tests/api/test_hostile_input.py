@@ -164,3 +164,19 @@ async def test_an_event_cursor_past_64_bits_is_bad_user_input(server: LiveServer
         "code": "BAD_USER_INPUT",
         "field": "after",
     }
+
+
+async def test_bodies_that_are_no_request_are_a_bad_request(http: httpx.AsyncClient) -> None:
+    # A JSON string, number or null as the whole body: HTTP 500 before.
+    for body in (b'"{ __typename }"', b"5", b"null", b"true"):
+        response = await _post(http, body)
+        assert response.status_code == 400
+        assert _first(response)["extensions"] == {"code": "BAD_REQUEST"}, body
+    # A subscription over plain HTTP has no stream to answer on: it was INTERNAL_SERVER_ERROR.
+    subscription = 'subscription { conversationEvents(conversationId: "cnv_1") { __typename } }'
+    response = await _post(http, json.dumps({"query": subscription}).encode())
+    assert response.status_code == 400
+    assert _first(response) == {
+        "message": "subscriptions are not allowed when using POST",
+        "extensions": {"code": "BAD_REQUEST"},
+    }
