@@ -8,6 +8,10 @@ messages on the wire are exactly those Strawberry would send.
 
 The two run methods follow Strawberry 0.341's ``run_operation``/``handle_async_results``;
 ``tests/realtime/test_live_reply.py`` and ``test_shared_rendering.py`` run both protocols.
+
+A client that breaks the protocol loses its own socket with a code and a reason: the adapter
+refuses frames (size, text, JSON), the handlers messages of the wrong shape (``api.ws_protocol``)
+before Strawberry reads them (``tests/api/test_ws_protocol_violations.py``).
 """
 
 from __future__ import annotations
