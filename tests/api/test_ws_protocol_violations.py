@@ -32,6 +32,7 @@ from tests.realtime.helpers import EVENTS, send, setup_conversation, ws_client
 from tests.support.server import (
     ROOT,
     LiveServer,
+    default_setting,
     free_port,
     live_server,
     stop_process,
@@ -41,7 +42,7 @@ from tests.support.server import (
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
 QUERY = "subscription { deviceStatusChanged { __typename } }"  # anonymous: refused at once
-LIMIT = 64 * 1024  # the default HOLOMATE_MAX_WS_FRAME_BYTES
+LIMIT = default_setting("max_ws_frame_bytes")  # 64 KiB
 LIVE = "subscription($id: ID!) { conversationEvents(conversationId: $id) { __typename } }"
 
 

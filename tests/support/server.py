@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -103,7 +104,7 @@ def live_server(
             stop_process(proc)
 
 
-def default_setting(name: str) -> object:
+def default_setting(name: str) -> Any:
     return Settings.model_fields[name].default
 
 
