@@ -15,8 +15,8 @@ from pipeline.stt.process_pool import STTBusy, STTTimedOut, STTWorkerLost
 from services.errors import AppError, BadUserInput, RateLimited, ServiceUnavailable
 
 FIELD = "audio"
-# A transcript is longer than a typed message may be: 5 minutes of brisk speech (the pro plan's
-# longest message) came to ~4,400 characters of dictation (bench.abuse_voice).
+# A transcript may be longer than a typed message: 5 minutes of espeak-ng speech (the pro plan's
+# longest message) came to 6,147 characters of dictation (bench.abuse_voice).
 MAX_TEXT = 12_000
 # (session, person, duration in ms): raises QuotaExceeded when the plan allows less.
 VoiceLengthCheck = Callable[[AsyncSession, int, int], Awaitable[None]]

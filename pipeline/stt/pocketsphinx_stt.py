@@ -13,8 +13,9 @@ When the app knows what it expects (menu commands, quiz answers, a companion's n
 grammar makes it near exact.
 :func:`phrase_grammar` accepts whole phrases, :func:`vocabulary_grammar` any sequence of words.
 Decoding holds a per-instance lock: a decoder is not safe to share. ``transcribe`` runs it in a
-thread of this process, where the decoder holds the GIL for the whole utterance (a 60 s message
-stalled every other request for ~15 s): the server runs it in worker processes instead
+thread of this process, where ``process_raw`` holds the GIL for the whole utterance (measured:
+another thread waited the whole 24 s a 10 s message took on a busy machine; a 60 s message
+decodes in ~15 s on a quiet one): the server runs it in worker processes instead
 (:mod:`pipeline.stt.process_pool`, which calls :meth:`PocketsphinxSTT.transcribe_now`).
 """
 

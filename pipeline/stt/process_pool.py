@@ -1,7 +1,8 @@
 """Offline speech-to-text in worker processes, so decoding never holds the server's GIL.
 
 PocketSphinx decodes an utterance in one C call that keeps the GIL: in a thread of the server
-it stalled every other request for as long as it ran (~15 s for a 60 s message). Here each
+it stalled every other request for as long as it ran (~15 s for a 60 s message on a quiet
+machine, minutes for a 5-minute one on a busy one). Here each
 worker slot is a single-process ``ProcessPoolExecutor`` (spawned, so no locks or sockets of the
 server are inherited) whose process loads the decoder once and keeps it. One process per slot
 means a job that overruns its timeout, or is abandoned, is stopped by killing exactly its own
@@ -36,6 +37,7 @@ from pipeline.stt.pocketsphinx_stt import PROVIDER, PocketsphinxSTT
 
 log = logging.getLogger("holomate.stt")
 _PR_SET_PDEATHSIG = 1
+_NICENESS = 10
 
 
 class STTBusy(ProviderRateLimited):
@@ -62,6 +64,9 @@ _engine: PocketsphinxSTT | None = None
 def _start_worker(server_pid: int) -> None:
     global _engine
     _die_with(server_pid)
+    # Batch work: when the cores are busy, the kernel serves the server's requests first.
+    with contextlib.suppress(OSError):
+        os.nice(_NICENESS)
     _engine = PocketsphinxSTT()
     _engine.warm_up()
 
