@@ -43,6 +43,8 @@ REFRESH = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken 
 LOGOUT = "mutation($t: String!) { logout(refreshToken: $t) }"
 ME = "{ me { email } }"
 SESSION_ENDED = Closed(4401, "Session ended")
+# One worker runs them all: they share their servers (starting them is most of their time).
+pytestmark = pytest.mark.xdist_group("session-revocation")
 
 
 @pytest.fixture(scope="module")
