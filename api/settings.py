@@ -29,7 +29,6 @@ RATE_SETTINGS = {
 }
 
 
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOLOMATE_", env_nested_delimiter="__")
 

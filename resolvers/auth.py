@@ -18,7 +18,9 @@ class AuthMutation:
         await info.context.limit("register")
         app = info.context.app
         async with app.sessionmaker() as session:
-            result = await sessions.register(session, app.policy, email, password, display_name)
+            result = await sessions.register(
+                session, app.policy, email, password, display_name, info.context.client_key
+            )
         return AuthPayload.from_result(result)
 
     @strawberry.mutation
@@ -42,7 +44,9 @@ class AuthMutation:
         await info.context.limit("refresh_token")
         app = info.context.app
         async with app.sessionmaker() as session:
-            result = await sessions.refresh(session, app.policy, refresh_token)
+            result = await sessions.refresh(
+                session, app.policy, refresh_token, info.context.client_key
+            )
         return AuthPayload.from_result(result)
 
     @strawberry.mutation(description="End the session the refresh token belongs to.")

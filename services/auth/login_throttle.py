@@ -3,8 +3,8 @@
 - (account, IP): a few failures, then that pair waits; the owner at another IP is untouched.
 - IP, across accounts: one address trying many accounts (credential stuffing).
 - Account, from every IP: a generous budget against guessing from many addresses. Once it is
-  spent, only IPs the account logged in from within ``known_ip_ttl_s`` may still try: the owner
-  at home gets in while the guessers wait.
+  spent, only IPs the account was created, logged in or refreshed its session from within
+  ``known_ip_ttl_s`` may still try: the owner at home gets in while the guessers wait.
 
 Budgets are checked before the password is (a refused attempt costs no hashing and tells
 nothing) and spent only by failures. Keys hold a hash of the email, never the address, and an

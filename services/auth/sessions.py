@@ -28,7 +28,12 @@ class AuthResult:
 
 
 async def register(
-    session: AsyncSession, policy: AuthPolicy, email: str, password: str, display_name: str
+    session: AsyncSession,
+    policy: AuthPolicy,
+    email: str,
+    password: str,
+    display_name: str,
+    client_ip: str = "",
 ) -> AuthResult:
     email = validation.email(email)
     password = validation.password(password)
@@ -47,6 +52,7 @@ async def register(
     session.add(BillingSubscription(user_id=user.id, plan="free", status="active"))
     result = await _issue(session, policy, user, family_id=str(uuid.uuid4()))
     await session.commit()
+    await _known_client(policy, user, client_ip)
     return result
 
 
@@ -63,14 +69,15 @@ async def login(
         if throttle is not None:
             await throttle.failed(normalized, client_ip)
         raise Unauthenticated("Invalid email or password", reason="BAD_CREDENTIALS")
-    if throttle is not None:
-        await throttle.succeeded(normalized, client_ip)
     result = await _issue(session, policy, user, family_id=str(uuid.uuid4()))
     await session.commit()
+    await _known_client(policy, user, client_ip)
     return result
 
 
-async def refresh(session: AsyncSession, policy: AuthPolicy, token: str) -> AuthResult:
+async def refresh(
+    session: AsyncSession, policy: AuthPolicy, token: str, client_ip: str = ""
+) -> AuthResult:
     row = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == hash_opaque_token(token))
     )
@@ -92,7 +99,15 @@ async def refresh(session: AsyncSession, policy: AuthPolicy, token: str) -> Auth
     user = await session.get_one(User, row.user_id)
     result = await _issue(session, policy, user, family_id=row.family_id)
     await session.commit()
+    await _known_client(policy, user, client_ip)
     return result
+
+
+async def _known_client(policy: AuthPolicy, user: User, client_ip: str) -> None:
+    """The owner's addresses: where the account was created, logged in or kept its session
+    alive may still log in when guessing from elsewhere has spent the account's failures."""
+    if policy.login_throttle is not None:
+        await policy.login_throttle.succeeded(user.email, client_ip)
 
 
 async def logout(session: AsyncSession, policy: AuthPolicy, token: str) -> bool:

@@ -14,7 +14,8 @@ from api.settings import Settings
 from tests.support.graphql import LOGIN, PASSWORD, REGISTER, GraphQLClient
 from tests.support.limits import AppFactory, app_factory, client
 
-OWNER_IP, STRANGER_IP = "198.51.100.10", "203.0.113.66"
+OWNER_IP, MOVED_IP, STRANGER_IP = "198.51.100.10", "192.0.2.44", "203.0.113.66"
+REFRESH = "mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
 EMAIL = "ada@example.com"
 
 
@@ -33,15 +34,18 @@ def code(body: dict[str, Any]) -> str | None:
     return body["errors"][0]["extensions"]["code"] if body.get("errors") else None
 
 
-async def registered(make_app: AppFactory, **overrides: Any) -> Starlette:
+async def registered(make_app: AppFactory, **overrides: Any) -> tuple[Starlette, str]:
+    """The app, with the owner's account created from OWNER_IP, and its refresh token."""
     app = await make_app(trusted_proxies=["127.0.0.1"], **overrides)
     async with client(app, OWNER_IP) as http:
-        await GraphQLClient(http).ok(REGISTER, {"email": EMAIL, "password": PASSWORD, "name": "A"})
-    return app
+        data = await GraphQLClient(http).ok(
+            REGISTER, {"email": EMAIL, "password": PASSWORD, "name": "A"}
+        )
+    return app, data["register"]["refreshToken"]
 
 
 async def test_a_strangers_failures_never_lock_the_owner_out(make_app: AppFactory) -> None:
-    app = await registered(make_app)
+    app, _ = await registered(make_app)
     answers = [await login(app, STRANGER_IP, "wrong-password") for _ in range(8)]
     assert [code(a) for a in answers] == ["UNAUTHENTICATED"] * 5 + ["RATE_LIMITED"] * 3
     assert answers[-1]["errors"][0]["extensions"]["retryAfter"] >= 1
@@ -51,21 +55,25 @@ async def test_a_strangers_failures_never_lock_the_owner_out(make_app: AppFactor
     assert code(await login(app, OWNER_IP, PASSWORD)) is None
 
 
-async def test_guessing_from_many_ips_runs_out_but_the_owners_known_ip_gets_in(
+async def test_guessing_from_many_ips_runs_out_but_the_owners_known_ips_get_in(
     make_app: AppFactory,
 ) -> None:
-    app = await registered(make_app, login_failures_account="4/hour")
-    assert code(await login(app, OWNER_IP, PASSWORD)) is None  # the owner's IP is now known
+    app, refresh_token = await registered(make_app, login_failures_account="4/hour")
+    # The owner's laptop moves to another network and keeps its session alive from there.
+    async with client(app, MOVED_IP) as http:
+        await GraphQLClient(http).ok(REFRESH, {"t": refresh_token})
     for n in range(4):  # a botnet: one guess per address
         assert code(await login(app, f"203.0.113.{n}", "guess")) == "UNAUTHENTICATED"
-    # The account's failure budget is spent: new addresses wait, whatever they send.
+    # The account's failure budget is spent: new addresses wait, whatever they send...
     assert code(await login(app, "203.0.113.200", PASSWORD)) == "RATE_LIMITED"
     assert code(await login(app, "203.0.113.201", "guess")) == "RATE_LIMITED"
+    # ...while the owner gets in where the account was created, logged in or refreshed.
     assert code(await login(app, OWNER_IP, PASSWORD)) is None
+    assert code(await login(app, MOVED_IP, PASSWORD)) is None
 
 
 async def test_one_ip_trying_many_accounts_is_slowed_down(make_app: AppFactory) -> None:
-    app = await registered(make_app, login_failures_ip="3/hour")
+    app, _ = await registered(make_app, login_failures_ip="3/hour")
     for n in range(3):
         assert code(await login(app, STRANGER_IP, "pw", f"user{n}@x.org")) == "UNAUTHENTICATED"
     assert code(await login(app, STRANGER_IP, "pw", "user9@x.org")) == "RATE_LIMITED"
