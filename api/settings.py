@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     rate_limit_ws_connect: str = "60/minute"  # WebSocket handshakes per IP
     rate_limit_ws_operations: str = "30/10seconds;300/hour"  # subscribe/start messages per socket
     # Failed logins: per (account, IP), per IP across accounts, and per account from every IP
-    # (then only IPs the account logged in from within login_known_ip_days may still try).
+    # (then only IPs the account was created, logged in or refreshed from within
+    # login_known_ip_days may still try).
     login_failures_account_ip: str = "5/15minutes"
     login_failures_ip: str = "50/hour"
     login_failures_account: str = "100/hour"
