@@ -3,6 +3,8 @@
 Cursors are ``<epoch>.<seq>``: ``seq`` counts appends per channel from 1 (``<epoch>.0`` is an
 empty channel's start), ``epoch`` is random per log so a cursor from before a restart is refused
 (CursorExpired) instead of matching a new entry; a bare ``LOG_START`` names no log and expires.
+Limit: a channel forgotten to stay under ``max_channels`` (the least recently written) begins
+again from ``<epoch>.0``; an ``<epoch>.0`` cursor from before that would miss what it held.
 """
 
 from __future__ import annotations
