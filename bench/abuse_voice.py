@@ -90,8 +90,11 @@ def pro_conversation(url: str, token: str) -> str:
     return conversation
 
 
-async def me_at_rate(url: str, token: str, rate: float, stop: asyncio.Event) -> list[float]:
-    """``me`` at ``rate`` per second until ``stop``; each latency in ms, from its scheduled time."""
+async def me_at_rate(
+    url: str, token: str, rate: float, stop: asyncio.Event, failures: list[str]
+) -> list[float]:
+    """``me`` at ``rate`` per second until ``stop``: each latency in ms, from its scheduled
+    time (answers with errors included, and added to ``failures``)."""
     parsed = httpx.URL(url)
     request = (
         f"POST {parsed.path} HTTP/1.1\r\nHost: {parsed.host}:{parsed.port}\r\n"
@@ -107,11 +110,15 @@ async def me_at_rate(url: str, token: str, rate: float, stop: asyncio.Event) -> 
         conn = await pool.get()
         try:
             status, body = await conn.post(request)
-            if status != 200 or b'"errors"' in body:
-                raise RuntimeError(f"me answered {status}: {body[:200]!r}")
-            latencies.append((time.perf_counter() - scheduled) * 1000)
+        except (ConnectionError, asyncio.IncompleteReadError) as e:  # closed while it waited
+            conn.writer.close()
+            conn = Connection(*await asyncio.open_connection(parsed.host, parsed.port))
+            status, body = 0, f"connection lost: {e!r}".encode()
         finally:
             pool.put_nowait(conn)
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+        if status != 200 or b'"errors"' in body:  # e.g. OPERATION_TIMEOUT behind a stall
+            failures.append(body[:120].decode(errors="replace"))
 
     tasks = []
     begin = time.perf_counter()
@@ -150,12 +157,13 @@ async def measure(
     url: str, speaker: str, conversation: str, other: str, wav: bytes, rate: float
 ) -> None:
     quiet_stop = asyncio.Event()
-    quiet = asyncio.create_task(me_at_rate(url, other, rate, quiet_stop))
+    failures: dict[str, list[str]] = {"before": [], "during": []}
+    quiet = asyncio.create_task(me_at_rate(url, other, rate, quiet_stop, failures["before"]))
     await asyncio.sleep(5)
     quiet_stop.set()
     before = await quiet
     busy_stop = asyncio.Event()
-    busy = asyncio.create_task(me_at_rate(url, other, rate, busy_stop))
+    busy = asyncio.create_task(me_at_rate(url, other, rate, busy_stop, failures["during"]))
     started = time.perf_counter()
     body = await send_voice(url, speaker, conversation, wav)
     took = time.perf_counter() - started
@@ -165,7 +173,8 @@ async def measure(
         print(
             f"  other user's me, {label} the message: {len(values)} requests, "
             f"p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, "
-            f"max {max(values):.0f} ms",
+            f"max {max(values):.0f} ms, {len(failures[label])} answered with an error"
+            + (f" (first: {failures[label][0]})" if failures[label] else ""),
             flush=True,
         )
     if "errors" in body:
