@@ -17,7 +17,13 @@ from strawberry.types import ExecutionResult
 from api.live_render import LiveRenderer
 from api.middleware import new_request_id
 from api.request_json import JsonLimits, loads
-from api.ws_handlers import LeanWebSocketAdapter, LegacyWSHandler, TransportWSHandler
+from api.ws_handlers import (
+    ADAPTER,
+    LeanWebSocketAdapter,
+    LegacyWSHandler,
+    TransportWSHandler,
+    adapter_of,
+)
 from resolvers.context import Context
 from resolvers.state import AppState
 from services import errors as codes
@@ -91,6 +97,7 @@ class HoloGraphQL(GraphQL[Context, None]):
             finally:
                 for forget in scope.pop(SOCKET_CLEANUP, ()):
                     forget()
+                scope.pop(ADAPTER, None)  # it refers back to the scope
             return
         request = Request(scope, receive=receive)
         graphql_media = wants_graphql_response(request.headers.get("accept", ""))
@@ -184,14 +191,14 @@ class HoloGraphQL(GraphQL[Context, None]):
         return {"viewer": None if context.viewer is None else str(context.viewer.user_id)}
 
     def _track_socket(self, context: Context) -> None:
-        """Ending the socket's session (logout, theft, unpairing...) closes it, anywhere."""
+        """Ending the socket's session (logout, theft, unpairing...) closes it, anywhere.
+
+        Through the adapter, as the protocol handlers close it: one log line, a connection_error
+        first on the legacy protocol, and nothing to do if the protocol closed it already."""
         assert context.viewer is not None
         socket = context.request
-
-        async def close(code: int, reason: str) -> None:
-            await socket.close(code=code, reason=reason)
-
-        forget = self.state.policy.revocations.track(context.viewer, close)
+        assert isinstance(socket, WebSocket)
+        forget = self.state.policy.revocations.track(context.viewer, adapter_of(socket).refuse)
         socket.scope.setdefault(SOCKET_CLEANUP, []).append(forget)
 
     def parse_json(self, data: str | bytes) -> Any:

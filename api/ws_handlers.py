@@ -24,8 +24,9 @@ from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, cast
 
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -38,6 +39,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyError
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.unset import UnsetType
 from strawberry.utils.aio import aclosing
 
 from api.eager_send import send_eagerly
@@ -45,6 +47,7 @@ from api.middleware import SERVER_SEND
 from api.rate_limits import operation_refused
 from api.ws_protocol import (
     BAD_REQUEST,
+    FORBIDDEN,
     INIT_TIMED_OUT,
     INIT_TIMEOUT,
     MESSAGE_TOO_BIG,
@@ -66,6 +69,9 @@ if TYPE_CHECKING:
 
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 log = logging.getLogger("holomate.ws")
+# Where a socket's scope keeps its adapter, so code outside the handlers (ending a session)
+# closes it the same way; the view drops it when the socket ends.
+ADAPTER = "holomate.ws_adapter"
 
 
 async def deliver(
@@ -188,6 +194,10 @@ class LeanWebSocketAdapter(ASGIWebSocketAdapter):
     # subscriptions-transport-ws servers do: its clients report that, not the close reason.
     says_why = False
 
+    def __init__(self, view: Any, request: WebSocket, response: WebSocket) -> None:
+        super().__init__(view, request, response)
+        request.scope[ADAPTER] = self
+
     async def iter_json(
         self, *, ignore_parsing_errors: bool = False
     ) -> AsyncGenerator[object, None]:
@@ -218,11 +228,13 @@ class LeanWebSocketAdapter(ASGIWebSocketAdapter):
             await self.refuse(BAD_REQUEST, NOT_JSON)
         raise _SocketEnded
 
-    async def refuse(self, code: int, reason: str) -> None:
-        """Close this socket for a protocol violation, saying why."""
-        if self.says_why:
+    async def refuse(self, code: int, reason: str, payload: object = None) -> None:
+        """Close this socket saying why: a protocol violation, a refused connection_init (its
+        error as ``payload``), an ended session. Closed already, it stays as it was."""
+        if self.says_why and self.ws.application_state != WebSocketState.DISCONNECTED:
+            message = {"type": "connection_error", "payload": payload or {"message": reason}}
             with suppress(WebSocketDisconnected):
-                await self.send_json({"type": "connection_error", "payload": {"message": reason}})
+                await self.send_json(message)
         await self.close(code, reason)
 
     async def send_json(self, message: Mapping[str, object]) -> None:
@@ -259,6 +271,11 @@ def _lean(websocket: object) -> LeanWebSocketAdapter:
     return cast(LeanWebSocketAdapter, websocket)  # the view's websocket_adapter_class
 
 
+def adapter_of(websocket: WebSocket) -> LeanWebSocketAdapter:
+    """The adapter the protocol handlers close ``websocket`` through."""
+    return cast(LeanWebSocketAdapter, websocket.scope[ADAPTER])
+
+
 def _interned(message: object) -> object:
     payload = message.get("payload") if isinstance(message, dict) else None
     if isinstance(payload, dict) and isinstance(payload.get("query"), str):
@@ -277,6 +294,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_invalid_message(self, error_message: str) -> None:
         await _lean(self.websocket).refuse(BAD_REQUEST, error_message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        # The protocol allows a null payload (Strawberry closed 4400): no connection params.
+        if message.get("payload", {}) is None:
+            message = {"type": "connection_init"}
+        await super().handle_connection_init(message)
 
     async def handle_subscribe(self, message: Any) -> None:
         # Over the socket's operation budget: an error for this id alone; the socket goes on.
@@ -326,8 +349,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     Held to the rules of the newer protocol, which Strawberry's handler skips: a malformed
     message closes 4400, anything but ``connection_init`` first closes 4401, a second one 4429,
-    and a socket with no ``connection_init`` within the view's wait closes 4408. Each close is
-    preceded by a ``connection_error`` saying why (what these clients read).
+    a refused one 4403, and a socket with no ``connection_init`` within the view's wait closes
+    4408. Each close is preceded by a ``connection_error`` saying why (what these clients read).
     """
 
     connection_init_received = False
@@ -361,6 +384,23 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             await socket.refuse(UNAUTHORIZED, "Unauthorized")
             return
         await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        """Strawberry's, but a refused token closes 4403 as on the newer protocol (Strawberry
+        closed 1011, a server failure), after the connection_error carrying its code."""
+        self.context.connection_params = message.get("payload")  # checked: an object or null
+        try:
+            ack = await self.view.on_ws_connect(self.context)
+        except ConnectionRejectionError as e:
+            await _lean(self.websocket).refuse(FORBIDDEN, "Forbidden", e.payload)
+            return
+        if isinstance(ack, UnsetType) or ack is None:
+            await self.send_message({"type": "connection_ack"})
+        else:
+            await self.send_message({"type": "connection_ack", "payload": ack})
+        self.connection_acknowledged = True
+        if self.keep_alive:
+            self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
 
     async def handle_start(self, message: Any) -> None:
         # Over the socket's operation budget: an error for this id alone; the socket goes on.

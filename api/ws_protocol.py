@@ -6,6 +6,9 @@ and logged a traceback. Every client message is checked here first; a violation 
 socket alone with 4400 and the reason (graphql-transport-ws: "4400: <reason>"). The reasons are
 those of the graphql-ws reference server, which clients show as they are.
 
+A ``connection_init`` payload may be null (the protocol's ``Record<string, unknown> | null``):
+no connection params, an anonymous socket.
+
 The legacy ``graphql-ws`` protocol (subscriptions-transport-ws) defines no close codes; it gets
 the same ones, and a ``connection_error`` message first (``api.ws_handlers``).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 BAD_REQUEST = 4400
 UNAUTHORIZED = 4401
+FORBIDDEN = 4403  # connection_init refused (a bad, expired or revoked token)
 INIT_TIMEOUT = 4408
 TOO_MANY_INITS = 4429
 MESSAGE_TOO_BIG = 1009  # RFC 6455, what the server itself sends past its --ws-max-size
