@@ -19,6 +19,7 @@ from api.client_ip import TrustedProxies
 from api.graphql_schema import build_schema
 from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
+from api.logs import configure_logging
 from api.media import media
 from api.metrics import Metrics
 from api.metrics_server import metrics_access, metrics_server
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)  # before anything here can log
         if settings.migrate_on_start and settings.is_sqlite:
             await upgrade_async(settings.database_url)
         app.state.holo = state
