@@ -22,7 +22,7 @@ from api.ws_handlers import (
     LeanWebSocketAdapter,
     LegacyWSHandler,
     TransportWSHandler,
-    adapter_of,
+    closer_of,
 )
 from resolvers.context import Context
 from resolvers.state import AppState
@@ -140,6 +140,8 @@ class HoloGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
         context = Context(app=self.state, request=request, response=response, request_id=request_id)
+        if isinstance(request, WebSocket):
+            context.closer = closer_of(request)
         if isinstance(request, Request):
             try:
                 token = bearer_token(request.headers.get("authorization"))
@@ -193,12 +195,13 @@ class HoloGraphQL(GraphQL[Context, None]):
     def _track_socket(self, context: Context) -> None:
         """Ending the socket's session (logout, theft, unpairing...) closes it, anywhere.
 
-        Through the adapter, as the protocol handlers close it: one log line, a connection_error
-        first on the legacy protocol, and nothing to do if the protocol closed it already."""
-        assert context.viewer is not None
+        Through the adapter (``context.closer``), as the protocol handlers close it: one log
+        line, a connection_error first on the legacy protocol, and nothing to do if the protocol
+        closed it already."""
+        assert context.viewer is not None and context.closer is not None
         socket = context.request
         assert isinstance(socket, WebSocket)
-        forget = self.state.policy.revocations.track(context.viewer, adapter_of(socket).refuse)
+        forget = self.state.policy.revocations.track(context.viewer, context.closer)
         socket.scope.setdefault(SOCKET_CLEANUP, []).append(forget)
 
     def parse_json(self, data: str | bytes) -> Any:

@@ -38,7 +38,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyError
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.unset import UnsetType
 from strawberry.utils.aio import aclosing
 
@@ -63,6 +63,7 @@ from api.ws_protocol import (
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
 from resolvers.live_feed import LiveOperation
+from services.auth.revocations import Closer
 
 if TYPE_CHECKING:
     from api.live_render import LiveRenderer
@@ -271,9 +272,16 @@ def _lean(websocket: object) -> LeanWebSocketAdapter:
     return cast(LeanWebSocketAdapter, websocket)  # the view's websocket_adapter_class
 
 
-def adapter_of(websocket: WebSocket) -> LeanWebSocketAdapter:
-    """The adapter the protocol handlers close ``websocket`` through."""
-    return cast(LeanWebSocketAdapter, websocket.scope[ADAPTER])
+def closer_of(websocket: WebSocket) -> Closer:
+    """How code below the API (a resolver) closes ``websocket``: through its adapter, once the
+    socket is open; nothing once the view has let the socket go."""
+
+    async def close(code: int, reason: str) -> None:
+        adapter = websocket.scope.get(ADAPTER)
+        if adapter is not None:
+            await cast(LeanWebSocketAdapter, adapter).refuse(code, reason)
+
+    return close
 
 
 def _interned(message: object) -> object:
@@ -351,6 +359,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     message closes 4400, anything but ``connection_init`` first closes 4401, a second one 4429,
     a refused one 4403, and a socket with no ``connection_init`` within the view's wait closes
     4408. Each close is preceded by a ``connection_error`` saying why (what these clients read).
+    Queries and mutations run too, as subscriptions-transport-ws servers ran them (Strawberry
+    answered them with a masked error).
     """
 
     connection_init_received = False
@@ -420,7 +430,9 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     ) -> None:
         live = LiveOperation(query, variables, operation_name)
         try:
-            result_source = await self.schema.subscribe(
+            # Queries and mutations too (``stream``, not Strawberry's ``subscribe``): one data
+            # message, then complete, as subscriptions-transport-ws servers answered them.
+            result_source = await self.schema.stream(
                 query=query,
                 variable_values=variables,
                 operation_name=operation_name,
@@ -436,6 +448,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                         {"type": "error", "id": operation_id, "payload": result.errors[0].formatted}
                     )
                     return
+                assert isinstance(result, ExecutionResult)  # no @defer/@stream in this schema
                 await self.send_data_message(result, operation_id)
                 is_first_result = False
             self.subscriptions.pop(operation_id, None)

@@ -7,6 +7,7 @@ from typing import Any
 
 from resolvers.dataloaders import Loaders
 from resolvers.state import AppState
+from services.auth.revocations import Closer
 from services.errors import AppError
 from services.identity import Viewer, require_person, require_viewer
 from services.rate_limits import Rule
@@ -21,6 +22,8 @@ class Context:
     viewer: Viewer | None = None
     auth_error: AppError | None = None
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # How the view closes this WebSocket, as its protocol code does; None over HTTP.
+    closer: Closer | None = None
     _loaders: Loaders | None = None
 
     @property
@@ -43,6 +46,12 @@ class Context:
         """Spend one unit of ``rule`` for this client's IP, or raise RATE_LIMITED."""
         if self.app.throttle is not None:
             await self.app.throttle.spend(rule, self.client_key)
+
+    async def close_socket(self, code: int, reason: str) -> None:
+        """End this WebSocket (an expired token, an unpaired device): one log line, and first a
+        connection_error on the legacy protocol, whose clients ignore close codes."""
+        if self.closer is not None:
+            await self.closer(code, reason)
 
     def person(self) -> Viewer:
         if self.auth_error is not None:

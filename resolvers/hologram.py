@@ -134,7 +134,7 @@ class HologramSubscription:
                 kind, data = command["type"], command["data"]
                 if kind == channels.REVOKED:
                     if await _revoked(context, device.id):
-                        await _close(context, DEVICE_UNPAIRED_CLOSE, "Device unpaired")
+                        await context.close_socket(DEVICE_UNPAIRED_CLOSE, "Device unpaired")
                         return
                     continue
                 if kind == channels.SPEAKING_CHANGED:
@@ -150,7 +150,7 @@ class HologramSubscription:
                         merge.start("c", generation, channels.companion_channel(cid), start)
                 yield command_from_payload(position.encode(), command)
         except TimeoutError:
-            await _close(context, TOKEN_EXPIRED_CLOSE, "Token expired")
+            await context.close_socket(TOKEN_EXPIRED_CLOSE, "Token expired")
             raise Unauthenticated("Token expired", reason="TOKEN_EXPIRED") from None
         finally:
             beat.cancel()
@@ -206,10 +206,3 @@ async def _heartbeat(presence: Presence, device_id: int, presence_id: str) -> No
             await presence.heartbeat(device_id, presence_id)
         except Exception:  # noqa: BLE001 - the next beat tries again
             log.exception("heartbeat of device %s failed", device_id)
-
-
-async def _close(context: Context, code: int, reason: str) -> None:
-    try:
-        await context.request.close(code=code, reason=reason)
-    except Exception:  # noqa: BLE001 - the socket may already be gone
-        log.debug("socket already closed")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
@@ -26,7 +25,6 @@ from services.errors import BadUserInput, ServiceUnavailable
 from services.errors import CursorExpired as CursorExpiredError
 from services.events import channel_for
 
-log = logging.getLogger("holomate.subscriptions")
 AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
 TOKEN_EXPIRED_CLOSE = 4401
 ACCOUNT_GONE_CLOSE = 4401
@@ -124,7 +122,7 @@ class ReplySubscription:
         direct = DirectDelivery() if live is not None else None
         stream = hub.subscribe(channel, after, direct)
         forget = _replies(context.app).track_session(
-            viewer.user_id, lambda: _close(context, ACCOUNT_GONE_CLOSE, "Account deleted")
+            viewer.user_id, lambda: context.close_socket(ACCOUNT_GONE_CLOSE, "Account deleted")
         )
         # One timer per subscription (not a wait_for task per event) ends it when the token
         # expires: the socket closes with 4401 and the client re-authenticates and resumes.
@@ -172,7 +170,8 @@ async def _entries(stream: AsyncIterator[LogEntry]) -> AsyncIterator[LogEntry]:
 def _expiry_timer(context: Context, expires_at: float) -> asyncio.TimerHandle:
     loop = asyncio.get_running_loop()
     delay = max(0.0, expires_at - time.time())
-    return loop.call_later(delay, lambda: _spawn(_close_expired(context)))
+    expired = TOKEN_EXPIRED_CLOSE, "Token expired"
+    return loop.call_later(delay, lambda: _spawn(context.close_socket(*expired)))
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -182,15 +181,3 @@ def _spawn(coro: Any) -> None:
     task = asyncio.ensure_future(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
-
-
-async def _close_expired(context: Context) -> None:
-    await _close(context, TOKEN_EXPIRED_CLOSE, "Token expired")
-
-
-async def _close(context: Context, code: int, reason: str) -> None:
-    socket = context.request
-    try:
-        await socket.close(code=code, reason=reason)
-    except Exception:  # noqa: BLE001 - the socket may already be gone
-        log.debug("socket already closed")
