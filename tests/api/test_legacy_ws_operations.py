@@ -1,7 +1,7 @@
 """The legacy ``graphql-ws`` protocol runs queries and mutations as subscriptions-transport-ws
 servers did (one ``data``, then ``complete``; the socket stays open), and the server's own
-closes from inside a subscription (an expired token) read as the protocol code's: a
-``connection_error`` first, and one log line.
+closes from inside a subscription (a person's or a device's token expiring) read as the protocol
+code's: a ``connection_error`` first, and one log line.
 """
 
 from __future__ import annotations
@@ -20,13 +20,17 @@ from gql.transport.websockets import WebsocketsTransport
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.settings import DEFAULT_SECRET
+from services.auth.tokens import TokenCodec
 from tests.api.test_ws_protocol_violations import LEGACY, closed_with, no_traceback, settings_for
 from tests.api.test_ws_refusals import sign_up, ws_lines
+from tests.devices.helpers import pair_live
 from tests.realtime.helpers import setup_conversation
 from tests.support.server import LiveServer
 
 COMPANION = 'mutation { createCompanion(input: {name: "Vega", persona: "A sailor"}) { %s } }'
 START = "mutation($c: ID!) { startConversation(companionId: $c) { id } }"
+HOLOGRAM = "subscription { hologramEvents { __typename } }"
 EVENTS = "subscription($id: ID!) { conversationEvents(conversationId: $id) { __typename } }"
 
 
@@ -120,3 +124,32 @@ def test_an_expiring_token_closes_the_legacy_socket_saying_why(
     lines = ws_lines(caplog)  # was: none (the socket was closed around the adapter)
     assert len(lines) == 1 and lines[0].endswith("closed 4401: Token expired"), lines
     no_traceback(caplog)
+
+
+async def test_an_expiring_device_token_closes_the_legacy_socket_saying_why(
+    server: LiveServer,
+) -> None:
+    world = setup_conversation(server)
+    paired = pair_live(server, world["token"])
+    codec = TokenCodec(server.env.get("HOLOMATE_SECRET_KEY") or DEFAULT_SECRET)
+    claims = codec.decode(paired["token"])
+    short = codec.issue(  # expires in 1 to 2 s
+        "device", claims.subject_id, claims.version, 2, claims.user_id, claims.session_id
+    )
+    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {short}"}}
+    said: list[dict[str, Any]] = []
+    async with websockets.connect(server.ws_url, subprotocols=[LEGACY]) as ws:
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"type": "start", "id": "h", "payload": {"query": HOLOGRAM}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if message["type"] != "ka":
+                    said.append(message)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "Token expired")
+    # Was: no connection_error, which is all these clients read, and no log line.
+    assert said == [{"type": "connection_error", "payload": {"message": "Token expired"}}]
+    assert server.log is not None
+    assert server.log.read_text().count("closed 4401: Token expired") == 1
