@@ -132,9 +132,6 @@ def operation_limits(settings: Settings) -> Limits:
         timeout_s=settings.operation_timeout_s,
         max_response_bytes=settings.max_response_bytes,
         json=json_limits(settings),
-        # sendVoiceMessage: bounded by the STT queue and timeout; deleteMyAccount: stopped
-        # between its steps it would leave the person's audio or live sessions behind.
-        untimed_fields=frozenset({"sendVoiceMessage", "deleteMyAccount"}),
     )
 
 

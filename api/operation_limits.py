@@ -3,8 +3,14 @@ limit while it runs, and a size limit on what it answers.
 
 An extension rather than a validation rule because a page size may come from a variable and
 validation never sees variables; it sits after ``ValidationCache`` so it only costs documents
-that are valid, and keeps its own cache (``api.query_cost.CostCache``). A subscription's
-lifetime is not timed; each operation starting one is costed like any other.
+that are valid, and keeps its own cache (``api.query_cost.CostCache``).
+
+Only queries are cut off at the time limit: they write nothing, so stopping one loses nothing.
+A mutation stopped between its commit and what follows it (publishing the message, starting
+the reply, ending a session's sockets) would leave half its work done, and a client retrying
+it would do the first half twice; its cost is bounded by the budget and its own limits (the
+speech-to-text queue and timeout for ``sendVoiceMessage``). A subscription's lifetime is not
+timed; each operation starting one is costed like any other.
 """
 
 from __future__ import annotations
@@ -17,11 +23,9 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
     GraphQLError,
     ValidationRule,
     Visitor,
-    get_operation_ast,
     visit,
 )
 from strawberry.extensions import SchemaExtension
@@ -43,10 +47,6 @@ class Limits:
     timeout_s: float = 10.0
     max_response_bytes: int = 4 * 1024 * 1024
     json: JsonLimits = JsonLimits()
-    # Root mutation fields bounded by limits of their own, run off the event loop: an operation
-    # of only these is not cut off at ``timeout_s`` (sendVoiceMessage: the speech-to-text queue
-    # and HOLOMATE_STT_TIMEOUT_S; a 5-minute message takes over a minute to decode).
-    untimed_fields: frozenset[str] = frozenset()
 
 
 class OperationLimits(SchemaExtension):
@@ -81,7 +81,7 @@ class OperationLimits(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
-        if ctx.operation_type is OperationType.SUBSCRIPTION or self._untimed():
+        if ctx.operation_type is not OperationType.QUERY:
             yield
             return
         try:
@@ -93,19 +93,6 @@ class OperationLimits(SchemaExtension):
         data = getattr(result, "data", None)
         if data is not None and json_size_exceeds(data, self.limits.max_response_bytes):
             raise ResponseTooLarge(self.limits.max_response_bytes)
-
-    def _untimed(self) -> bool:
-        ctx = self.execution_context
-        if not self.limits.untimed_fields or ctx.graphql_document is None:
-            return False
-        operation = get_operation_ast(ctx.graphql_document, ctx.operation_name)
-        if operation is None:
-            return False
-        roots = operation.selection_set.selections
-        return all(
-            isinstance(root, FieldNode) and root.name.value in self.limits.untimed_fields
-            for root in roots
-        )
 
 
 def json_size_exceeds(value: object, limit: int) -> bool:
