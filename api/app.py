@@ -180,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allowed_origins=settings.cors_origins,
     )
     metrics.watch_live(graphql.live_renderer)
+    metrics.watch_stt(lambda: state.replies.providers.stt if state.replies else None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

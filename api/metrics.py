@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.live_render import LiveRenderer
 from pipeline.broadcast.hub import EventHub
+from pipeline.stt.base import STTProvider
+from pipeline.stt.process_pool import REFUSALS, ProcessPoolSTT
 from services.errors import NOT_FOUND, UNAUTHENTICATED
 
 STAGES = (
@@ -68,6 +70,10 @@ class Metrics:
     def watch_live(self, renderer: LiveRenderer) -> None:
         """Live events rendered vs. written: their ratio is how much subscribers share."""
         self.registry.register(_LiveDelivery(renderer))
+
+    def watch_stt(self, stt: Callable[[], STTProvider | None]) -> None:
+        """The speech-to-text workers' load, when they are this process's worker pool."""
+        self.registry.register(_SttLoad(stt))
 
     def observe_turn(self, timings: dict[str, float], status: str) -> None:
         for stage in STAGES:
@@ -143,3 +149,34 @@ class _LiveDelivery:
             "(its next events queue behind it, other subscribers go on)",
             value=self.renderer.writes_waited,
         )
+
+
+class _SttLoad:
+    """Read at scrape time from the pool's own counts; nothing when another engine is used."""
+
+    def __init__(self, stt: Callable[[], STTProvider | None]) -> None:
+        self.stt = stt
+
+    def collect(self) -> Iterator[Metric]:
+        pool = self.stt()
+        if not isinstance(pool, ProcessPoolSTT):
+            return
+        yield GaugeMetricFamily(
+            "holomate_stt_busy_workers",
+            "Speech-to-text workers that have taken a message",
+            value=pool.running,
+        )
+        yield GaugeMetricFamily(
+            "holomate_stt_waiting",
+            "Voice messages waiting for a speech-to-text worker",
+            value=pool.waiting,
+        )
+        refused = CounterMetricFamily(
+            "holomate_stt_refused",
+            "Voice messages speech-to-text gave no transcript for: the waiting line was full "
+            "(RATE_LIMITED), the timeout ran out or the worker died (SERVICE_UNAVAILABLE)",
+            labels=["reason"],
+        )
+        for reason in REFUSALS:
+            refused.add_metric([reason], pool.refused[reason])
+        yield refused

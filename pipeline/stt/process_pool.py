@@ -11,6 +11,8 @@ replaced the same way, so later messages never see a broken pool.
 
     admitted = running (<= workers) + waiting (<= queue); beyond that: STTBusy at once
 
+``running``, ``waiting`` and ``refused`` (by :data:`REFUSALS` reason) are read by /metrics.
+
 Errors, in the provider tree: :class:`STTBusy` (rate limited: retry after a few seconds),
 :class:`STTTimedOut` and :class:`STTWorkerLost` (unavailable, retryable), and
 :class:`~pipeline.audio.UndecodableAudio` from the worker (not retryable).
@@ -38,6 +40,9 @@ from pipeline.stt.pocketsphinx_stt import PROVIDER, PocketsphinxSTT
 log = logging.getLogger("holomate.stt")
 _PR_SET_PDEATHSIG = 1
 _NICENESS = 10
+# Why a message got no transcript from the pool (the keys of ``ProcessPoolSTT.refused``).
+QUEUE_FULL, TIMEOUT, WORKER_LOST = "queue_full", "timeout", "worker_lost"
+REFUSALS = (QUEUE_FULL, TIMEOUT, WORKER_LOST)
 
 
 class STTBusy(ProviderRateLimited):
@@ -131,6 +136,7 @@ class ProcessPoolSTT:
     _free: asyncio.Semaphore | None = None
     _waiting: int = 0
     _closed: bool = False
+    refused: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REFUSALS, 0))
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -161,6 +167,7 @@ class ProcessPoolSTT:
         free = self._free or asyncio.Semaphore(self.workers)
         self._free = free
         if free.locked() and self._waiting >= self.queue:
+            self.refused[QUEUE_FULL] += 1
             raise STTBusy(self.retry_after_s)
         self._waiting += 1
         try:
@@ -185,12 +192,14 @@ class ProcessPoolSTT:
                 return await asyncio.wrap_future(job)
         except TimeoutError:
             self._discard(slot)
+            self.refused[TIMEOUT] += 1
             raise STTTimedOut(
                 PROVIDER, f"no transcript within {self.timeout_s:g} s; the job was stopped"
             ) from None
         except BrokenProcessPool:
             log.warning("speech-to-text worker %s stopped mid-job; starting another", slot.pid)
             self._discard(slot)
+            self.refused[WORKER_LOST] += 1
             raise STTWorkerLost(PROVIDER, "the speech-to-text worker stopped") from None
         except asyncio.CancelledError:  # the request went away: free the CPU it was using
             if job is None or not job.done():

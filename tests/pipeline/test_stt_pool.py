@@ -96,6 +96,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def scrape(http: httpx.AsyncClient) -> dict[str, float]:
+    """The speech-to-text lines of /metrics, as an operator's scraper reads them."""
+    response = await http.get("/metrics")
+    assert response.status_code == 200, response.text
+    lines = (line.rpartition(" ") for line in response.text.splitlines())
+    return {name: float(value) for name, _, value in lines if name.startswith("holomate_stt_")}
+
+
 async def test_a_full_waiting_line_answers_rate_limited(
     app: Starlette, http: httpx.AsyncClient, api: GraphQLClient
 ) -> None:
@@ -107,6 +115,9 @@ async def test_a_full_waiting_line_answers_rate_limited(
     refused = await send_voice(http, *speaker, speech_wav())  # one running, one waiting: full
     (error,) = refused["errors"]
     assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfter": 5}
+    load = await scrape(http)
+    assert load["holomate_stt_busy_workers"] == load["holomate_stt_waiting"] == 1
+    assert load['holomate_stt_refused_total{reason="queue_full"}'] == 1
     os.kill(pid, signal.SIGKILL)  # end the long one early; the waiting one gets a new worker
     await running
     assert "errors" not in (await waiting), waiting.result().get("errors")
@@ -125,6 +136,7 @@ async def test_a_worker_killed_mid_message_answers_retryable_and_the_next_messag
         "retryable": True,
         "reason": "STT_WORKER_LOST",
     }
+    assert (await scrape(http))['holomate_stt_refused_total{reason="worker_lost"}'] == 1
     body = await send_voice(http, *speaker, speech_wav())
     assert "errors" not in body, body.get("errors")
     assert "hello" in body["data"]["sendVoiceMessage"]["text"]
