@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
@@ -61,11 +61,16 @@ class VoiceCatalog:
         return [voice for voices in lists for voice in voices]
 
     async def offers(self, provider: str, voice_id: str) -> bool:
-        """Whether ``provider`` lists ``voice_id``. A voice added at the provider since the
-        list was fetched (a new ElevenLabs clone) is found by fetching again, at most once a
-        minute; a provider that cannot be reached raises its error rather than say no."""
-        if any(v.voice_id == voice_id for v in self._cache.get(provider, ())):
-            return True
+        """Whether ``provider`` lists ``voice_id``; see ``listed``."""
+        return await self.listed(provider, voice_id) is not None
+
+    async def listed(self, provider: str, voice_id: str) -> VoiceInfo | None:
+        """The voice ``provider`` lists as ``voice_id``, if any. A voice added at the provider
+        since the list was fetched (a new ElevenLabs clone) is found by fetching again, at most
+        once a minute; a provider that cannot be reached raises its error rather than say no."""
+        found = _find(self._cache.get(provider, ()), voice_id)
+        if found is not None:
+            return found
         fetched = self._fetched_at.get(provider)
         if (
             provider not in self._cache
@@ -73,7 +78,7 @@ class VoiceCatalog:
             or (time.monotonic() - fetched >= self._recheck_s)
         ):
             await self._fetch(provider)
-        return any(v.voice_id == voice_id for v in self._cache.get(provider, ()))
+        return _find(self._cache.get(provider, ()), voice_id)
 
     async def _voices_of(self, name: str) -> list[VoiceInfo]:
         if name not in self._cache:
@@ -168,7 +173,8 @@ def _apply(profile: VoiceProfile, providers: list[str], f: VoiceFields, *, creat
             raise BadUserInput(f"Use one of: {', '.join(providers)}", field="provider")
         profile.provider = provider
     if f.language is not None or creating:
-        profile.language = _language(f.language or "en")
+        # A tag, or a label such as "multilingual" that ``_check_voice`` matches to the voice.
+        profile.language = validation.text(f.language or "en", "language", min_len=1, max_len=32)
     if f.voice_id is not None or creating:
         profile.voice_id = validation.text(
             f.voice_id or profile.language, "voiceId", min_len=1, max_len=128
@@ -187,21 +193,32 @@ def _apply(profile: VoiceProfile, providers: list[str], f: VoiceFields, *, creat
 
 async def _check_voice(catalog: VoiceCatalog, profile: VoiceProfile) -> None:
     """The voice must be one its provider offers (``availableVoices``), or the language itself,
-    which each provider reads as "its default voice for this language"."""
-    if profile.voice_id == profile.language:
+    which each provider reads as "its default voice for this language". The language is a tag
+    (one a person picks for a multilingual voice) or the very one the voice is listed with."""
+    tag = _is_tag(profile.language)
+    if tag and profile.voice_id == profile.language:
         return
-    if not await catalog.offers(profile.provider, profile.voice_id):
+    voice = await catalog.listed(profile.provider, profile.voice_id)
+    if voice is None and tag:
         raise BadUserInput(
             f"Not a {profile.provider} voice: pick a voiceId from availableVoices",
             field="voiceId",
         )
+    if not tag and (voice is None or voice.language != profile.language):
+        raise BadUserInput(
+            "Use a BCP 47 language tag such as 'en' or 'en-GB', or the language availableVoices "
+            "lists for this voice",
+            field="language",
+        )
 
 
-def _language(value: str) -> str:
+def _is_tag(value: str) -> bool:
     # Wider than ``validation.language``: provider voices use tags like "en-gb-scotland".
-    if len(value) > 16 or not _LANGUAGE.fullmatch(value):
-        raise BadUserInput("Use a BCP 47 language tag such as 'en' or 'en-GB'", field="language")
-    return value
+    return len(value) <= 16 and _LANGUAGE.fullmatch(value) is not None
+
+
+def _find(voices: Iterable[VoiceInfo], voice_id: str) -> VoiceInfo | None:
+    return next((v for v in voices if v.voice_id == voice_id), None)
 
 
 def _or(value: float | None, default: float) -> float:
