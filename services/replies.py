@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pipeline import events as ev
 from pipeline.broadcast.errors import LogUnavailable
 from pipeline.broadcast.hub import EventHub
+from pipeline.broadcast.listen import listen_forever
+from pipeline.broadcast.log_base import LogEntry
 from pipeline.llm.base import LLMProvider
 from pipeline.prompt import Persona, build_messages
 from pipeline.reply import (
@@ -388,28 +390,16 @@ class ReplyService:
         )
 
     async def _listen_for_interrupts(self, ready: asyncio.Event) -> None:
-        while True:
-            try:
-                agen = self.hub.subscribe(CONTROL_CHANNEL)
-                first = asyncio.ensure_future(anext(agen))
-                await asyncio.sleep(0)  # the subscription is registered once anext runs
-                ready.set()
-                entry = await first
-                while True:
-                    command = json.loads(entry.payload)
-                    if "erase_user" in command:
-                        asyncio.create_task(self._end_user_here(int(command["erase_user"])))
-                    elif int(command["message_id"]) in self._running:
-                        asyncio.create_task(
-                            self._interrupt_here(int(command["message_id"]), int(command["ms"]))
-                        )
-                    entry = await anext(agen)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep listening whatever one command did
-                log.exception("interrupt listener failed; restarting")
-                ready.set()
-                await asyncio.sleep(1)
+        await listen_forever(self.hub, CONTROL_CHANNEL, self._on_command, ready, log, "interrupt")
+
+    async def _on_command(self, entry: LogEntry) -> None:
+        command = json.loads(entry.payload)
+        if "erase_user" in command:
+            asyncio.create_task(self._end_user_here(int(command["erase_user"])))
+        elif int(command["message_id"]) in self._running:
+            asyncio.create_task(
+                self._interrupt_here(int(command["message_id"]), int(command["ms"]))
+            )
 
     # ---- live sessions of a person -------------------------------------------------------
 

@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from pipeline.broadcast.hub import EventHub
+from pipeline.broadcast.listen import listen_forever
+from pipeline.broadcast.log_base import LogEntry
 from pipeline.revocation.base import RevocationStore, RevocationsUnavailable
 from services.auth.cache import VerifiedTokens
 from services.errors import ServiceUnavailable, Unauthenticated
@@ -163,19 +165,7 @@ class Revocations:
         await self.store.aclose()
 
     async def _listen(self, hub: EventHub, ready: asyncio.Event) -> None:
-        while True:
-            try:
-                entries = hub.subscribe(SESSIONS_CHANNEL)
-                first = asyncio.ensure_future(anext(entries))
-                await asyncio.sleep(0)  # the subscription is registered once anext runs
-                ready.set()
-                entry = await first
-                while True:
-                    await self._end_here(Ended.decode(entry.payload))
-                    entry = await anext(entries)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep listening whatever one message did
-                log.exception("sessions-ended listener failed; restarting")
-                ready.set()
-                await asyncio.sleep(1)
+        async def handle(entry: LogEntry) -> None:
+            await self._end_here(Ended.decode(entry.payload))
+
+        await listen_forever(hub, SESSIONS_CHANNEL, handle, ready, log, "sessions-ended")
