@@ -272,9 +272,14 @@ export const CONVERSATION_EVENTS = graphql(`
           ...MessageFields
         }
       }
+      ... on ReplyDegraded {
+        reason
+        detail
+      }
       ... on ReplyFailed {
         code
         detail
+        retryable
       }
     }
   }

@@ -20,6 +20,10 @@ const PAGE = 20;
 
 type Message = Pick<MessageFieldsFragment, "id" | "role" | "text" | "status">;
 
+/** What the live stream said about a reply beyond its text: it went on without voice
+ * (ReplyDegraded), or it failed in a way that sending the message again may fix. */
+type ReplyNotice = { degraded?: boolean; retryable?: boolean };
+
 export default function ConversationPage() {
   const { id } = useParams<{ id: string }>();
   return (
@@ -42,6 +46,7 @@ function Conversation({ id }: { id: string }) {
   const [recorder, setRecorder] = useState<VoiceRecorder | null>(null);
   const [busy, setBusy] = useState(false);
   const [speaking, setSpeaking] = useState(false);
+  const [notices, setNotices] = useState<Record<string, ReplyNotice>>({});
   const player = useRef<ReplyPlayer | null>(null);
   const deltaSeq = useRef(new Map<string, number>());
   const emotionNow = useRef<{ emotion: string; intensity: number }>({ emotion: "neutral", intensity: 0.5 });
@@ -157,8 +162,12 @@ function Conversation({ id }: { id: string }) {
           upsert(event.message);
           setReplying((current) => (current === messageId ? null : current));
           break;
+        case "ReplyDegraded":
+          setNotices((all) => ({ ...all, [messageId]: { ...all[messageId], degraded: true } }));
+          break;
         case "ReplyFailed":
           upsert({ id: messageId, role: "COMPANION", text: `(${event.detail || event.code})`, status: "FAILED" });
+          setNotices((all) => ({ ...all, [messageId]: { ...all[messageId], retryable: event.retryable } }));
           setReplying((current) => (current === messageId ? null : current));
           break;
       }
@@ -196,19 +205,33 @@ function Conversation({ id }: { id: string }) {
   async function send(event: FormEvent) {
     event.preventDefault();
     const body = text.trim();
-    if (!body) return;
+    if (body && (await submit(body))) setText("");
+  }
+
+  /** Sends the message; false when it was refused (the error is shown). */
+  async function submit(body: string): Promise<boolean> {
     unlockAudio(); // inside the click: the browser lets the reply's audio play
     setBusy(true);
     setError(null);
     try {
       const { data } = await sendMessage({ variables: { conversationId: id, text: body } });
       if (data) upsert(data.sendMessage);
-      setText("");
+      return true;
     } catch (e) {
       setError(errorText(e));
+      return false;
     } finally {
       setBusy(false);
     }
+  }
+
+  /** Sends again the person's message that a failed reply answered (the last one before it). */
+  async function retry(replyId: string) {
+    const at = messages.findIndex((m) => m.id === replyId);
+    const asked = at < 0 ? undefined : messages.slice(0, at).reverse().find((m) => m.role === "USER");
+    if (!asked) return;
+    setNotices((all) => ({ ...all, [replyId]: { ...all[replyId], retryable: false } }));
+    await submit(asked.text);
   }
 
   async function toggleRecording() {
@@ -280,6 +303,16 @@ function Conversation({ id }: { id: string }) {
             {messages.map((m) => (
               <li key={m.id} className={`message ${m.role.toLowerCase()}`} data-id={m.id} data-role={m.role} data-status={m.status}>
                 {m.text || (m.status === "STREAMING" ? "…" : "")}
+                {notices[m.id]?.degraded && m.status !== "FAILED" && (
+                  <small className="notice muted" data-testid="reply-degraded">
+                    Voice unavailable for this reply — showing text
+                  </small>
+                )}
+                {notices[m.id]?.retryable && m.status === "FAILED" && (
+                  <button type="button" className="link notice" onClick={() => void retry(m.id)} disabled={busy} data-testid="retry">
+                    Try again
+                  </button>
+                )}
               </li>
             ))}
           </ol>
