@@ -18,12 +18,11 @@ from store.models import (
     Companion,
     HologramDevice,
     Message,
-    MessageRole,
     MessageStatus,
     VoiceProfile,
 )
 from tests.devices.helpers import PAIR, REQUEST
-from tests.support.billing import grant_plan
+from tests.support.billing import grant_plan, spent_voice
 from tests.support.graphql import (
     CREATE_COMPANION,
     GraphQLClient,
@@ -52,33 +51,6 @@ async def _count(app: Any, model: Any, *where: Any) -> int:
         return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-async def _no_voice_left(app: Any, conversation_pk: int) -> None:
-    """Ada's month of voice is spent, so the 100 replies below are text only (faster)."""
-    async with app.state.holo.sessionmaker() as session:
-        earlier = Message(
-            conversation_id=conversation_pk,
-            author_id=1,
-            role=MessageRole.USER,
-            text="yesterday",
-            status=MessageStatus.COMPLETE,
-        )
-        session.add(earlier)
-        await session.flush()
-        session.add(
-            Message(
-                conversation_id=conversation_pk,
-                role=MessageRole.COMPANION,
-                text="a long talk",
-                status=MessageStatus.COMPLETE,
-                reply_to_id=earlier.id,
-                timings={"audio_ms": 31 * 60_000},
-            )
-        )
-        # Counted as yesterday's, so all of today's 100 messages are left.
-        earlier.created_at = earlier.created_at.replace(year=2000)
-        await session.commit()
-
-
 async def test_twenty_racing_senders_with_100_left_get_exactly_100_through(
     api: GraphQLClient, app: Any
 ) -> None:
@@ -86,7 +58,9 @@ async def test_twenty_racing_senders_with_100_left_get_exactly_100_through(
     companion = await create_companion(api, token)
     conv_id = (await start_conversation(api, token, companion["id"]))["id"]
     pk = int(conv_id.split("_")[1])
-    await _no_voice_left(app, pk)
+    # Ada's month of voice is spent, so the 100 replies below are text only (faster); her last
+    # words are yesterday's, so all of today's 100 messages are left.
+    await spent_voice(app, pk, 31 * 60_000, asked_before_today=True)
 
     async def sender(n: int) -> list[str]:
         # Each screen sends six messages back to back: 120 tries for 100 slots.
@@ -131,31 +105,6 @@ async def test_racing_device_pairings_stop_at_the_plan_limit(api: GraphQLClient,
     assert await _count(app, HologramDevice, HologramDevice.revoked_at.is_(None)) == 3
 
 
-async def _spent_voice_but(app: Any, conversation_pk: int, left_ms: int) -> None:
-    """Ada has used all but ``left_ms`` of her month's 30 voice minutes."""
-    async with app.state.holo.sessionmaker() as session:
-        earlier = Message(
-            conversation_id=conversation_pk,
-            author_id=1,
-            role=MessageRole.USER,
-            text="earlier",
-            status=MessageStatus.COMPLETE,
-        )
-        session.add(earlier)
-        await session.flush()
-        session.add(
-            Message(
-                conversation_id=conversation_pk,
-                role=MessageRole.COMPANION,
-                text="a long talk",
-                status=MessageStatus.COMPLETE,
-                reply_to_id=earlier.id,
-                timings={"audio_ms": 30 * 60_000 - left_ms},
-            )
-        )
-        await session.commit()
-
-
 async def _replies_to(app: Any, texts: list[str]) -> list[Message]:
     for _ in range(400):
         async with app.state.holo.sessionmaker() as session:
@@ -175,7 +124,8 @@ async def test_replies_speaking_at_once_share_the_last_voice_seconds_exactly(
     token = (await register(api, "ada@example.com"))["accessToken"]
     companion = await create_companion(api, token)
     conv_id = (await start_conversation(api, token, companion["id"]))["id"]
-    await _spent_voice_but(app, int(conv_id.split("_")[1]), left_ms=6_000)
+    # Six seconds are left of her month's 30 voice minutes.
+    await spent_voice(app, int(conv_id.split("_")[1]), 30 * 60_000 - 6_000)
     texts = [f"Tell me a story, part {i}." for i in range(4)]
     await asyncio.gather(*(api.ok(SEND, {"c": conv_id, "t": t}, token) for t in texts))
     replies = await _replies_to(app, texts)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from store.models import Message, MessageRole, MessageStatus
+from tests.support.billing import spent_voice
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
 
 SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }"
@@ -70,27 +71,7 @@ async def test_out_of_voice_minutes_the_companion_answers_in_text(
     api: GraphQLClient, app: Any
 ) -> None:
     token, conv_id, pk = await _world(api)
-    async with app.state.holo.sessionmaker() as session:
-        earlier = Message(
-            conversation_id=pk,
-            author_id=1,
-            role=MessageRole.USER,
-            text="hi",
-            status=MessageStatus.COMPLETE,
-        )
-        session.add(earlier)
-        await session.flush()
-        session.add(
-            Message(
-                conversation_id=pk,
-                role=MessageRole.COMPANION,
-                text="long talk",
-                status=MessageStatus.COMPLETE,
-                reply_to_id=earlier.id,
-                timings={"audio_ms": 31 * 60_000},
-            )
-        )
-        await session.commit()
+    await spent_voice(app, pk, 31 * 60_000)
     sent = await api.ok(SEND, {"c": conv_id, "t": "Are you there?"}, token)
     user_pk = int(sent["sendMessage"]["id"].split("_")[1])
     for _ in range(200):
