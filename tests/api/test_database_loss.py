@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,17 +39,26 @@ REGISTER = (
 )
 
 
-@pytest.fixture
-def proxied(
-    database_url: str, clean_db: None, tmp_path: Path
+@contextmanager
+def behind_proxy(
+    database_url: str, storage: Path, **env: str
 ) -> Iterator[tuple[LiveServer, TcpProxy]]:
+    """A live server reaching PostgreSQL through a proxy the test can cut."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite is a file: there is no connection to lose")
     url = urlsplit(database_url)
     with tcp_proxy((url.hostname or "127.0.0.1", url.port or 5432)) as proxy:
         through_proxy = url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}").geturl()
-        with live_server(through_proxy, tmp_path / "storage", **broadcast_env()) as server:
+        with live_server(through_proxy, storage, **{**broadcast_env(), **env}) as server:
             yield server, proxy
+
+
+@pytest.fixture
+def proxied(
+    database_url: str, clean_db: None, tmp_path: Path
+) -> Iterator[tuple[LiveServer, TcpProxy]]:
+    with behind_proxy(database_url, tmp_path / "storage") as running:
+        yield running
 
 
 def post(server: LiveServer, query: str, token: str | None = None) -> dict[str, object]:
@@ -101,14 +111,9 @@ def proxied_fast(
     database_url: str, clean_db: None, tmp_path: Path
 ) -> Iterator[tuple[LiveServer, TcpProxy]]:
     """The offline model answers at once, so the reply ends while the database is away."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite is a file: there is no connection to lose")
-    url = urlsplit(database_url)
-    with tcp_proxy((url.hostname or "127.0.0.1", url.port or 5432)) as proxy:
-        through_proxy = url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}").geturl()
-        env = {**broadcast_env(), "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0"}
-        with live_server(through_proxy, tmp_path / "storage", **env) as server:
-            yield server, proxy
+    env = {"HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0"}
+    with behind_proxy(database_url, tmp_path / "storage", **env) as running:
+        yield running
 
 
 async def test_a_reply_that_ends_while_the_database_is_away_is_saved_once_it_is_back(
