@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -175,3 +176,13 @@ def test_a_reply_without_voice_says_so_under_its_text(
     blocker.write_text("not a directory")
     with web_stack(database_url, tmp_path, HOLOMATE_STORAGE_DIR=str(blocker)) as (server, web_url):
         run_e2e("degraded.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url)
+
+
+def test_a_retryable_failure_offers_to_send_the_message_again(
+    web_build: float, database_url: str, clean_db: None, tmp_path: Path
+) -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        down = {"HOLOMATE_LLM_BASE_URL": f"http://127.0.0.1:{closed.getsockname()[1]}/v1"}
+        with web_stack(database_url, tmp_path, **down) as (server, web_url):
+            run_e2e("retry.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url)
