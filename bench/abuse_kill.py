@@ -22,16 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from gql.transport.websockets import WebsocketsTransport
-
-from tests.realtime.helpers import (
-    EVENTS,
-    TERMINAL,
-    live_cursor,
-    send,
-    setup_conversation,
-    ws_client,
-)
+from tests.realtime.helpers import TERMINAL, setup_conversation, subscribed_then_sent
 from tests.support.databases import fresh_database
 from tests.support.server import LiveServer, live_server
 
@@ -41,22 +32,12 @@ LONG = "Tell me a long story about comets, planets and the stars above us please
 
 
 async def one_run(a: LiveServer, b: LiveServer, world: dict[str, str]) -> tuple[float, str]:
-    cursor = live_cursor(b, world)
-    protocol = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
-    async with ws_client(b, world["token"], protocol) as session:
-        agen = session.subscribe(
-            EVENTS, variable_values={"id": world["conversation"], "after": cursor}
-        )
-        await asyncio.to_thread(send, a, world["token"], world["conversation"], LONG)
-        event = (await asyncio.wait_for(anext(agen), 30))["conversationEvents"]
-        while event["__typename"] != "MessageDelta":
-            event = (await asyncio.wait_for(anext(agen), 30))["conversationEvents"]
+    async with subscribed_then_sent(b, world, LONG, via=a) as stream:
+        await stream.until({"MessageDelta"})
         killed = time.perf_counter()
         os.kill(a.pid, signal.SIGKILL)
-        while event["__typename"] not in TERMINAL:
-            event = (await asyncio.wait_for(anext(agen), 60))["conversationEvents"]
+        event = await stream.until(TERMINAL, within_s=60)
         elapsed = time.perf_counter() - killed
-        await agen.aclose()
     return elapsed, f"{event['__typename']} {event.get('code', '')}"
 
 

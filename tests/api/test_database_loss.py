@@ -14,17 +14,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from gql.transport.websockets import WebsocketsTransport
 
 from tests.conftest import broadcast_env
-from tests.realtime.helpers import (
-    EVENTS,
-    TERMINAL,
-    live_cursor,
-    send,
-    setup_conversation,
-    ws_client,
-)
+from tests.realtime.helpers import TERMINAL, setup_conversation, subscribed_then_sent
 from tests.support.server import LiveServer, live_server
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 
@@ -121,22 +113,12 @@ async def test_a_reply_that_ends_while_the_database_is_away_is_saved_once_it_is_
 ) -> None:
     server, proxy = proxied_fast
     world = setup_conversation(server)
-    cursor = live_cursor(server, world)
-    protocol = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
-    async with ws_client(server, world["token"], protocol) as session:
-        agen = session.subscribe(
-            EVENTS, variable_values={"id": world["conversation"], "after": cursor}
-        )
-        await asyncio.to_thread(send, server, world["token"], world["conversation"], "Hello!")
-        event = (await asyncio.wait_for(anext(agen), 30))["conversationEvents"]
-        while event["__typename"] != "ReplyStarted":
-            event = (await asyncio.wait_for(anext(agen), 30))["conversationEvents"]
+    async with subscribed_then_sent(server, world, "Hello!") as stream:
+        await stream.until({"ReplyStarted"})
         proxy.stop_listening()
         proxy.reset_all()
         await asyncio.sleep(3)  # the reply ends meanwhile, and cannot be saved
         proxy.listen()
-        while event["__typename"] not in TERMINAL:
-            event = (await asyncio.wait_for(anext(agen), 30))["conversationEvents"]
-        await agen.aclose()
+        event = await stream.until(TERMINAL)
     assert event["__typename"] == "ReplyCompleted", event
     assert event["message"]["status"] == "COMPLETE" and event["message"]["text"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -113,3 +116,43 @@ def ws_client(server: LiveServer, token: str, protocol: str) -> Client:
         init_payload={"authorization": f"Bearer {token}"},
     )
     return Client(transport=transport, fetch_schema_from_transport=False)
+
+
+class ReplyStream:
+    """The events of one conversation as a client subscribed to them sees them, in order."""
+
+    def __init__(self, events: AsyncGenerator[dict[str, Any], None]) -> None:
+        self._events = events
+        self.seen: list[dict[str, Any]] = []
+
+    async def until(self, typenames: Collection[str], within_s: float = 30) -> dict[str, Any]:
+        """Read on (at least one event) to the first of one of ``typenames``; return it."""
+        while True:
+            event: dict[str, Any] = (await asyncio.wait_for(anext(self._events), within_s))[
+                "conversationEvents"
+            ]
+            self.seen.append(event)
+            if event["__typename"] in typenames:
+                return event
+
+
+@asynccontextmanager
+async def subscribed_then_sent(
+    server: LiveServer,
+    world: dict[str, str],
+    text: str,
+    protocol: str = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL,
+    via: LiveServer | None = None,
+) -> AsyncIterator[ReplyStream]:
+    """Subscribe on ``server`` from the conversation's liveCursor (no race), then send ``text``
+    (through ``via``, another process, if given)."""
+    cursor = live_cursor(server, world)
+    async with ws_client(server, world["token"], protocol) as session:
+        events = session.subscribe(
+            EVENTS, variable_values={"id": world["conversation"], "after": cursor}
+        )
+        await asyncio.to_thread(send, via or server, world["token"], world["conversation"], text)
+        try:
+            yield ReplyStream(events)
+        finally:
+            await events.aclose()

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
 from gql.transport.websockets import WebsocketsTransport
 
-from tests.realtime.helpers import (
-    EVENTS,
-    TERMINAL,
-    live_cursor,
-    send,
-    setup_conversation,
-    ws_client,
-)
+from tests.realtime.helpers import TERMINAL, setup_conversation, subscribed_then_sent
 from tests.support.server import LiveServer
 
 PROTOCOLS = {
@@ -41,20 +33,9 @@ async def subscribe_then_send(
     server: LiveServer, world: dict[str, str], protocol: str, text: str
 ) -> list[dict[str, Any]]:
     """Subscribe from the conversation's liveCursor (no race), send, collect the reply."""
-    cursor = live_cursor(server, world)
-    events: list[dict[str, Any]] = []
-    async with ws_client(server, world["token"], protocol) as session:
-        agen = session.subscribe(
-            EVENTS, variable_values={"id": world["conversation"], "after": cursor}
-        )
-        await asyncio.to_thread(send, server, world["token"], world["conversation"], text)
-        event = (await asyncio.wait_for(agen.__anext__(), 30))["conversationEvents"]
-        events.append(event)
-        while event["__typename"] not in TERMINAL:
-            event = (await asyncio.wait_for(agen.__anext__(), 30))["conversationEvents"]
-            events.append(event)
-        await agen.aclose()
-    return events
+    async with subscribed_then_sent(server, world, text, protocol) as stream:
+        await stream.until(TERMINAL)
+    return stream.seen
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS.values(), ids=PROTOCOLS.keys())
