@@ -153,7 +153,9 @@ def test_the_web_session_outlives_its_access_tokens(
             ACCESS_TTL_S=str(SHORT_TOKEN_TTL_S),
         )
     assert result["socketDrops"] >= 1  # the server closed the stream at expiry; it came back
-    assert result["refreshFailures"] == 0  # two tabs never spent the same refresh token
+    # No refresh ended the session (a second tab reading the first's tokens late may be told
+    # REFRESH_ROTATED and wait for them: that ends nothing).
+    assert result["refreshFailures"] == 0
     assert result["refreshes"] == result["socketDrops"] + 1  # one per expiry, shared by the tabs
     assert result["expiredAnswers"] == 1  # one TOKEN_EXPIRED, one refresh, one retry
 
