@@ -71,8 +71,15 @@ def viseme_for_phoneme(phoneme: str) -> Viseme | None:
     return V.AA
 
 
+# A gap between two sounds shorter than this is a rounding artefact of the alignment (ElevenLabs'
+# character times, rounded to 1 ms, leave 1 ms holes), not a pause: the mouth holds its shape
+# rather than flicker shut for a frame no renderer shows (a 60 fps frame is 16.7 ms).
+MIN_SILENCE_MS = 20
+
+
 def frames_from_segments(segments: Iterable[Segment], duration_ms: int) -> tuple[VisemeFrame, ...]:
-    """Tile ``[0, duration_ms]`` with the segments, clipped, gap-filled with ``sil`` and merged."""
+    """Tile ``[0, duration_ms]`` with the segments, clipped, gap-filled with ``sil`` (or, for a
+    gap under ``MIN_SILENCE_MS`` after a sound, the sound held) and merged."""
     if duration_ms <= 0:
         return ()
     out: list[VisemeFrame] = []
@@ -90,7 +97,8 @@ def frames_from_segments(segments: Iterable[Segment], duration_ms: int) -> tuple
         if end <= start:
             continue
         if start > cursor:
-            push(V.SIL, cursor, start)
+            short_hole = out and out[-1].viseme != V.SIL and start - cursor < MIN_SILENCE_MS
+            push(out[-1].viseme if short_hole else V.SIL, cursor, start)
         held = out[-1].viseme if out else V.SIL
         push(viseme if viseme is not None else held, start, end)
         cursor = end

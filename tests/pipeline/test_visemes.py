@@ -90,3 +90,19 @@ def test_text_spread_fallback_covers_the_speech_span() -> None:
     assert_tiles(frames, 600)
     assert frames[0] == VisemeFrame(Viseme.SIL, 0, 100)
     assert frames[-1] == VisemeFrame(Viseme.SIL, 500, 600)
+
+
+def test_millisecond_holes_in_a_character_alignment_hold_the_mouth_and_pauses_close_it() -> None:
+    # Character times rounded to 1 ms each (as ElevenLabs sends them) leave 1 ms holes between
+    # letters: the mouth must not flicker shut there, only at the real pause after the comma.
+    text = "Mama, see"
+    step = 0.0643
+    starts = [round(i * step, 3) for i in range(len(text))]
+    ends = [round(s + step, 3) for s in starts]
+    assert any(round(e * 1000) < round(s * 1000) for e, s in zip(ends, starts[1:], strict=False))
+    frames = frames_from_characters(list(text), starts, ends, duration_ms=700)
+    shapes = [f.viseme for f in frames]
+    assert shapes[:5] == [Viseme.PP, Viseme.AA, Viseme.PP, Viseme.AA, Viseme.SIL]
+    pause = frames[4]
+    assert pause.end_ms - pause.start_ms >= 100  # ", " is a pause, kept as silence
+    assert all(f.end_ms == g.start_ms for f, g in zip(frames, frames[1:], strict=False))
