@@ -37,13 +37,19 @@ _FIELD = "p"
 _PREV = "v"
 _ERASE_PAGE = 500  # entries read per XRANGE while erasing
 
-# KEYS: epoch key, stream. ARGV: a fresh epoch, payload, max length, TTL seconds ('' for none).
-_APPEND = """
+# Both scripts start here: the log's epoch, made (from ARGV[1]) by whichever runs first.
+_EPOCH = """
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
 end
+"""
+
+# KEYS: epoch key, stream. ARGV: a fresh epoch, payload, max length, TTL seconds ('' for none).
+_APPEND = (
+    _EPOCH
+    + """
 local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 local prev = '0'
 if #newest > 0 then prev = newest[1][1] end
@@ -51,19 +57,18 @@ local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'p', ARGV[2]
 if ARGV[4] ~= '' then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
 return {epoch, prev, id}
 """
+)
 
 # KEYS: epoch key, stream. ARGV: a fresh epoch. Returns {epoch, newest id or '', Redis ms}.
-_TAIL = """
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-end
+_TAIL = (
+    _EPOCH
+    + """
 local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 if #newest > 0 then return {epoch, newest[1][1], 0} end
 local t = redis.call('TIME')
 return {epoch, '', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)}
 """
+)
 
 
 @dataclass(frozen=True, slots=True)
