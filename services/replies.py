@@ -72,6 +72,9 @@ QuotaCheck = Callable[[AsyncSession, int], Awaitable[None]]
 VoiceSpend = Callable[[AsyncSession, int, int, int], Awaitable[bool]]
 TurnObserver = Callable[[dict[str, float], str], None]
 Closer = Callable[[], Awaitable[None]]
+# (conversation, reply) -> background work once a reply was saved complete or interrupted:
+# memories formed from the turn, the conversation's summary brought up to date.
+AfterTurn = Callable[[int, int], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -125,6 +128,8 @@ class ReplyService:
     # Called on every process when an account is erased, after its sockets closed (caches of
     # rendered events drop what they hold of the person).
     erased_here: list[Callable[[int], None]] = field(default_factory=list)
+    after_turn: list[AfterTurn] = field(default_factory=list)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
         if self.leases is None:
@@ -195,6 +200,9 @@ class ReplyService:
             self._listener.cancel()
             tasks.append(self._listener)
         for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 2)
+        for task in list(self._background):  # started by the replies that just ended
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 2)
         if self._lease_keeper:  # after the replies above saved their end
@@ -661,6 +669,24 @@ class ReplyService:
             )
         if self.on_turn is not None:
             self.on_turn({k: float(v) for k, v in message.timings.items()}, status.value)
+        if status != MessageStatus.FAILED:
+            for work in self.after_turn:
+                self._in_background(work(conversation_id, reply_id), f"after turn {reply_id}")
+
+    def _in_background(self, work: Awaitable[None], what: str) -> None:
+        """Work a reply leaves behind: logged when it fails, awaited (briefly) by stop()."""
+
+        async def run() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a turn's aftermath never breaks the turn
+                log.exception("%s failed", what)
+
+        task = asyncio.create_task(run(), name=what)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _save_row(
         self,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -145,7 +146,19 @@ class Companion(IdMixin, TimestampMixin, Base):
     backstory: Mapped[str] = mapped_column(Text, default="")
     traits: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str] = mapped_column(String(16), default="en")
-    greeting: Mapped[str] = mapped_column(String(1000), default="")
+    greeting: Mapped[str] = mapped_column(Text, default="")
+    # Character Card fields (services/character_cards.py maps cards to and from these).
+    personality: Mapped[str] = mapped_column(Text, default="")
+    scenario: Mapped[str] = mapped_column(Text, default="")
+    example_dialogue: Mapped[str] = mapped_column(Text, default="")
+    alternate_greetings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    post_history_instructions: Mapped[str] = mapped_column(Text, default="")
+    # What a card carried that has no column (creator, tags, unknown extensions...), kept so an
+    # exported card gives back what was imported.
+    card_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    picture_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    memory_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     voice_profile_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("voice_profiles.id", ondelete="SET NULL"), nullable=True
     )
@@ -166,6 +179,11 @@ class Conversation(IdMixin, TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Older turns folded into a running summary once the history outgrows the prompt budget;
+    # ``summary_through_id`` is the last message the summary covers.
+    summary: Mapped[str] = mapped_column(Text, default="")
+    summary_through_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    summary_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ConversationParticipant(Base):
@@ -207,6 +225,68 @@ class Message(IdMixin, Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), nullable=True, index=True
     )
+
+
+class LorebookEntry(IdMixin, TimestampMixin, Base):
+    """A Character Card ``character_book`` entry: its content joins the prompt when one of its
+    keys appears in the recent messages (or always, when ``constant``)."""
+
+    __tablename__ = "lorebook_entries"
+
+    companion_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("companions.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), default="")
+    keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secondary_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    constant: Mapped[bool] = mapped_column(Boolean, default=False)
+    selective: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    insertion_order: Mapped[int] = mapped_column(Integer, default=100)
+    priority: Mapped[int] = mapped_column(Integer, default=10)
+    position: Mapped[str] = mapped_column(String(32), default="before_char")
+    # The entry's other card fields (comment, id, unknown extensions), kept for round trips.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MemoryOrigin(enum.StrEnum):
+    EXTRACTED = "extracted"  # the offline extractor
+    MODEL = "model"  # the language model, as structured output
+    PERSON = "person"  # told through rememberMemory / updateMemory
+
+
+class Memory(IdMixin, TimestampMixin, Base):
+    """A short fact a companion remembers about one person, owned by that person."""
+
+    __tablename__ = "memories"
+    __table_args__ = (
+        Index("ix_memories_owner_id_companion_id_id", "owner_id", "companion_id", "id"),
+        Index("ix_memories_owner_id_companion_id_topic", "owner_id", "companion_id", "topic"),
+    )
+
+    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    companion_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("companions.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(32), default="fact")
+    # What the memory is about, normalised ("name", "likes:coffee"): a new memory on the same
+    # topic updates this one instead of piling up beside it (duplicates, contradictions).
+    topic: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    importance: Mapped[float] = mapped_column(Float, default=0.5)
+    origin: Mapped[MemoryOrigin] = mapped_column(_enum(MemoryOrigin))
+    conversation_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True
+    )
+    last_recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A float32 vector from the configured embedding provider, and which model made it.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class HologramDevice(IdMixin, TimestampMixin, Base):
