@@ -33,7 +33,10 @@ class Persona:
 
 
 def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / 4)
+    """Four ASCII characters a token, and one a token for any other (kana, hanzi, emoji...:
+    a BPE vocabulary trained on English splits those finest), so it errs high."""
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    return math.ceil(ascii_chars / 4) + len(text) - ascii_chars
 
 
 def message_tokens(message: ChatMessage) -> int:
@@ -45,7 +48,7 @@ def _clean(value: object) -> str:
     return " ".join(str(value).split())[:_MAX_PREF_CHARS]
 
 
-def _preference_lines(preferences: Mapping[str, object]) -> list[str]:
+def preference_lines(preferences: Mapping[str, object]) -> list[str]:
     lines: list[str] = []
     name = preferences.get("preferred_name")
     if name:
@@ -73,7 +76,7 @@ def build_system_prompt(persona: Persona, preferences: Mapping[str, object]) -> 
         parts.append(f'Your usual greeting: "{persona.greeting}"')
     parts.append(f"Reply in the language with code '{persona.language}'.")
     parts.append("Your replies are spoken aloud: no markdown, lists, emoji or URLs.")
-    parts.extend(_preference_lines(preferences))
+    parts.extend(preference_lines(preferences))
     parts.append(TAG_INSTRUCTION)
     return "\n".join(p.strip() for p in parts if p.strip())
 
