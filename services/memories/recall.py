@@ -1,0 +1,157 @@
+"""Recall: the memories worth putting in this turn's prompt, within a token budget.
+
+Candidates are the full-text matches for the message (bm25 / ts_rank), the person's most
+important and most recent memories, and, with an embedding provider, the closest by cosine.
+Each is scored ``relevance * 0.6 + importance * 0.25 + recency * 0.15`` (when nothing matches:
+``importance * 0.6 + recency * 0.4``), then packed best-first until the budget is spent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pipeline.embeddings.base import Embedder, EmbeddingError, cosine, from_bytes
+from pipeline.prompt import estimate_tokens
+from services.memories.search import ranked_matches, search_terms
+from store.models import Companion, Memory
+
+log = logging.getLogger(__name__)
+
+MATCH_CANDIDATES = 64
+BACKGROUND_CANDIDATES = 24
+RECENCY_HALF_LIFE_DAYS = 30.0
+# Each recalled memory becomes one "- text" line of the prompt.
+LINE_OVERHEAD_TOKENS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    relevance: float = 0.6
+    importance: float = 0.25
+    recency: float = 0.15
+
+
+WEIGHTS = Weights()
+NO_QUERY_WEIGHTS = Weights(relevance=0.0, importance=0.6, recency=0.4)
+
+
+async def recall(
+    session: AsyncSession,
+    *,
+    companion_id: int,
+    person_ids: Sequence[int],
+    query: str,
+    budget_tokens: int,
+    now: datetime | None = None,
+    embedder: Embedder | None = None,
+) -> list[Memory]:
+    """Memories of ``person_ids`` for this companion, best first, within ``budget_tokens``.
+
+    Only the given people's memories are read (a shared conversation passes its participants).
+    Returns [] when the companion's memory is off. Marks what it returns ``last_recalled_at``
+    and commits that (a short write, so SQLite's lock is not held through the reply).
+    """
+    owners = sorted(set(person_ids))
+    if not owners or budget_tokens <= 0:
+        return []
+    enabled = await session.scalar(
+        select(Companion.memory_enabled).where(Companion.id == companion_id)
+    )
+    if not enabled:
+        return []
+    now = now or datetime.now(UTC)
+    terms = search_terms(query)
+    relevance = await ranked_matches(
+        session, companion_id=companion_id, owner_ids=owners, terms=terms, limit=MATCH_CANDIDATES
+    )
+    if embedder is not None and query.strip():
+        semantic = await _semantic(session, embedder, companion_id, owners, query)
+        for memory_id, similarity in semantic.items():
+            relevance[memory_id] = 0.5 * relevance.get(memory_id, 0.0) + 0.5 * similarity
+    candidates = await _load(session, companion_id, owners, list(relevance))
+    weights = WEIGHTS if relevance else NO_QUERY_WEIGHTS
+    scored = sorted(
+        candidates,
+        key=lambda m: (_score(m, relevance.get(m.id, 0.0), now, weights), m.id),
+        reverse=True,
+    )
+    chosen: list[Memory] = []
+    spent = 0
+    for memory in scored:
+        cost = estimate_tokens(memory.text) + LINE_OVERHEAD_TOKENS
+        if spent + cost > budget_tokens:
+            continue
+        chosen.append(memory)
+        spent += cost
+    if chosen:
+        await _mark_recalled(session, [m.id for m in chosen], now)
+        for memory in chosen:
+            memory.last_recalled_at = now
+    return chosen
+
+
+def _score(memory: Memory, relevance: float, now: datetime, w: Weights) -> float:
+    age_days = max((now - memory.updated_at).total_seconds(), 0.0) / 86400
+    recency: float = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+    return w.relevance * relevance + w.importance * memory.importance + w.recency * recency
+
+
+async def _load(
+    session: AsyncSession, companion_id: int, owners: list[int], matched: list[int]
+) -> list[Memory]:
+    """The matches plus the most important and the newest memories (background knowledge)."""
+    mine = (Memory.companion_id == companion_id, Memory.owner_id.in_(owners))
+    important = select(Memory.id).where(*mine).order_by(Memory.importance.desc(), Memory.id.desc())
+    newest = select(Memory.id).where(*mine).order_by(Memory.id.desc())
+    ids = set(matched)
+    ids.update((await session.scalars(important.limit(BACKGROUND_CANDIDATES))).all())
+    ids.update((await session.scalars(newest.limit(BACKGROUND_CANDIDATES))).all())
+    if not ids:
+        return []
+    rows = await session.scalars(select(Memory).where(Memory.id.in_(ids), *mine))
+    return list(rows.all())
+
+
+async def _semantic(
+    session: AsyncSession,
+    embedder: Embedder,
+    companion_id: int,
+    owners: list[int],
+    query: str,
+) -> dict[int, float]:
+    """Cosine similarity (clipped at 0) of the query to each of the people's embedded memories."""
+    try:
+        [vector] = await embedder.embed([query])
+    except EmbeddingError as e:
+        log.warning("memory recall without embeddings: %s", e)
+        return {}
+    rows = await session.execute(
+        select(Memory.id, Memory.embedding).where(
+            Memory.companion_id == companion_id,
+            Memory.owner_id.in_(owners),
+            Memory.embedding_model == embedder.model,
+            Memory.embedding.is_not(None),
+        )
+    )
+    return {
+        memory_id: max(cosine(vector, from_bytes(blob)), 0.0)
+        for memory_id, blob in rows.all()
+        if blob
+    }
+
+
+async def _mark_recalled(session: AsyncSession, ids: list[int], now: datetime) -> None:
+    # Recall is not an edit: updated_at (what recency and the apps read) stays as it was.
+    await session.execute(
+        update(Memory)
+        .where(Memory.id.in_(ids))
+        .values(last_recalled_at=now, updated_at=Memory.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
