@@ -29,6 +29,7 @@ from api.operation_limits import Limits, OperationLimits, directives_rule
 from api.query_cost import CostCache
 from resolvers.auth import AuthMutation
 from resolvers.billing import BillingMutation
+from resolvers.character_cards import CharacterCardMutation
 from resolvers.companions import CompanionMutation, CompanionQuery
 from resolvers.conversations import ConversationMutation, ConversationQuery
 from resolvers.devices import DeviceMutation, DeviceQuery, DeviceSubscription
@@ -54,6 +55,7 @@ Mutation = merge_types(
         PrivacyMutation,
         VoiceMutation,
         DeviceMutation,
+        CharacterCardMutation,
     ),
 )
 Subscription = merge_types(

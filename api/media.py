@@ -21,6 +21,9 @@ CONTENT_TYPES = {
     ".ogg": "audio/ogg",
     ".zip": "application/zip",
     ".json": "application/json",
+    ".png": "image/png",  # companion pictures and exported character cards
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
 }
 
 
@@ -45,7 +48,7 @@ async def media(request: Request) -> Response:
         return _error(404, NOT_FOUND, "Not found")
     suffix = PurePosixPath(key).suffix.lower()
     headers = {"cache-control": "private, max-age=300", "x-content-type-options": "nosniff"}
-    if suffix == ".zip":
+    if suffix == ".zip" or PurePosixPath(key).parent.name == "card":  # an exported card
         headers["content-disposition"] = f'attachment; filename="{PurePosixPath(key).name}"'
     return FileResponse(
         path, media_type=CONTENT_TYPES.get(suffix, "application/octet-stream"), headers=headers

@@ -8,7 +8,7 @@ from resolvers.context import Context
 from schema import ids
 from schema.types.companion import Companion
 from schema.types.connection import Connection
-from services import companions
+from services import character_cards, companions
 from services.paging import PageArgs, paginate_many
 from store.models import Companion as CompanionRow
 
@@ -21,6 +21,12 @@ class CreateCompanionInput:
     traits: list[str] = strawberry.field(default_factory=list)
     language: str = "en"
     greeting: str = ""
+    personality: str = ""
+    scenario: str = ""
+    example_dialogue: str = ""
+    system_prompt: str = ""
+    post_history_instructions: str = ""
+    alternate_greetings: list[str] = strawberry.field(default_factory=list)
     voice_profile_id: strawberry.ID | None = None
     character_asset_id: strawberry.ID | None = None
 
@@ -33,6 +39,12 @@ class UpdateCompanionInput:
     traits: list[str] | None = None
     language: str | None = None
     greeting: str | None = None
+    personality: str | None = None
+    scenario: str | None = None
+    example_dialogue: str | None = None
+    system_prompt: str | None = None
+    post_history_instructions: str | None = None
+    alternate_greetings: list[str] | None = None
     voice_profile_id: strawberry.ID | None = None
     character_asset_id: strawberry.ID | None = None
     clear_voice_profile: bool = False
@@ -51,6 +63,12 @@ def _fields(input: CreateCompanionInput | UpdateCompanionInput) -> companions.Co
         traits=input.traits,
         language=input.language,
         greeting=input.greeting,
+        personality=input.personality,
+        scenario=input.scenario,
+        example_dialogue=input.example_dialogue,
+        system_prompt=input.system_prompt,
+        post_history_instructions=input.post_history_instructions,
+        alternate_greetings=input.alternate_greetings,
         voice_profile_id=_optional_id("VoiceProfile", input.voice_profile_id),
         character_asset_id=_optional_id("CharacterAsset", input.character_asset_id),
     )
@@ -104,11 +122,17 @@ class CompanionMutation:
             row = await companions.update(session, viewer, ids.decode("Companion", id), fields)
         return Companion.from_model(row)
 
-    @strawberry.mutation(description="Deletes the companion and its conversations; returns its id.")
+    @strawberry.mutation(
+        description="Deletes the companion, its conversations, lorebook and picture; "
+        "returns its id."
+    )
     async def delete_companion(
         self, info: strawberry.Info[Context, None], id: strawberry.ID
     ) -> strawberry.ID:
         viewer = info.context.person()
+        pk = ids.decode("Companion", id)
         async with info.context.app.sessionmaker() as session:
-            await companions.remove(session, viewer, ids.decode("Companion", id))
+            await companions.remove(session, viewer, pk)
+        if info.context.app.storage is not None:  # its picture and exported cards
+            await character_cards.forget_files(info.context.app.storage, viewer.user_id, pk)
         return id

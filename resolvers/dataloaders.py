@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
+from services import character_cards
 from services.paging import Page, PageArgs, paginate_many
 from store.models import (
     CharacterAsset,
@@ -67,6 +68,16 @@ class Loaders:
     @property
     def character_asset_by_id(self) -> DataLoader[int, CharacterAsset | None]:
         return self._by_id(CharacterAsset)
+
+    @property
+    def lorebook_count_by_companion_id(self) -> DataLoader[int, int]:
+        async def batch(ids: list[int]) -> list[int]:
+            async with self._sm() as session:
+                found = await character_cards.count_entries(session, ids)
+            return [found.get(i, 0) for i in ids]
+
+        loader: DataLoader[int, int] = self._get("lorebook_count", batch)
+        return loader
 
     @property
     def preferences_by_user_id(self) -> DataLoader[int, UserPreference | None]:

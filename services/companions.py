@@ -7,10 +7,26 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pipeline.cards.limits import MAX_ITEMS as CARD_ITEMS
+from pipeline.cards.limits import MAX_TEXT as CARD_TEXT
 from services import quotas, validation
 from services.errors import NotFound
 from services.identity import Viewer
-from store.models import CharacterAsset, Companion, Conversation, VoiceProfile
+from store.models import CharacterAsset, Companion, Conversation, LorebookEntry, VoiceProfile
+
+# Text a Character Card fills, as long as a card may make it (persona is the card's description).
+CARD_COLUMNS = (
+    "personality",
+    "scenario",
+    "example_dialogue",
+    "system_prompt",
+    "post_history_instructions",
+)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 @dataclass(slots=True)
@@ -23,6 +39,12 @@ class CompanionFields:
     traits: list[str] | None = None
     language: str | None = None
     greeting: str | None = None
+    personality: str | None = None
+    scenario: str | None = None
+    example_dialogue: str | None = None
+    system_prompt: str | None = None
+    post_history_instructions: str | None = None
+    alternate_greetings: list[str] | None = None
     voice_profile_id: int | None = None
     character_asset_id: int | None = None
     clear_voice_profile: bool = False
@@ -60,6 +82,7 @@ async def remove(session: AsyncSession, viewer: Viewer, companion_id: int) -> in
     companion = await get_owned(session, viewer, companion_id)
     # Conversations cascade in the database; delete explicitly too for engines without FKs.
     await session.execute(delete(Conversation).where(Conversation.companion_id == companion.id))
+    await session.execute(delete(LorebookEntry).where(LorebookEntry.companion_id == companion.id))
     await session.delete(companion)
     await session.commit()
     return companion_id
@@ -71,7 +94,7 @@ async def _apply(
     if f.name is not None:
         companion.name = validation.text(f.name, "name", min_len=1, max_len=80)
     if f.persona is not None:
-        companion.persona = validation.text(f.persona, "persona", max_len=4000)
+        companion.persona = validation.text(f.persona, "persona", max_len=CARD_TEXT)
     if f.backstory is not None:
         companion.backstory = validation.text(f.backstory, "backstory", max_len=8000)
     if f.traits is not None:
@@ -79,7 +102,16 @@ async def _apply(
     if f.language is not None:
         companion.language = validation.language(f.language)
     if f.greeting is not None:
-        companion.greeting = validation.text(f.greeting, "greeting", max_len=1000)
+        companion.greeting = validation.text(f.greeting, "greeting", max_len=CARD_TEXT)
+    for column in CARD_COLUMNS:
+        value = getattr(f, column)
+        if value is not None:
+            field = _camel(column)
+            setattr(companion, column, validation.text(value, field, max_len=CARD_TEXT))
+    if f.alternate_greetings is not None:
+        companion.alternate_greetings = validation.string_list(
+            f.alternate_greetings, "alternateGreetings", max_items=CARD_ITEMS, max_len=CARD_TEXT
+        )
     if f.clear_voice_profile:
         companion.voice_profile_id = None
     elif f.voice_profile_id is not None:

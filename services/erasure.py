@@ -35,6 +35,7 @@ from store.models import (
     DataExport,
     DevicePairing,
     HologramDevice,
+    LorebookEntry,
     Message,
     PairingFailure,
     RefreshToken,
@@ -99,6 +100,7 @@ async def erase_rows(session: AsyncSession, user_id: int) -> ReplayLogErasure:
         .where(HologramDevice.active_companion_id.in_(companions))
         .values(active_companion_id=None)
     )
+    await session.execute(delete(LorebookEntry).where(LorebookEntry.companion_id.in_(companions)))
     await session.execute(delete(Companion).where(Companion.owner_id == user_id))
     assets = select(CharacterAsset.id).where(CharacterAsset.owner_id == user_id)
     await session.execute(

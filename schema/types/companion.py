@@ -15,6 +15,17 @@ from services.paging import PageArgs
 from store.models import Companion as CompanionRow
 
 
+def media_base_url(context: Context) -> str:
+    """Where signed media URLs start: the public URL, else the address the client called."""
+    if context.app.public_base_url:
+        return context.app.public_base_url.rstrip("/")
+    url = getattr(context.request, "url", None)
+    if url is None:
+        return ""
+    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
+    return f"{scheme}://{url.netloc}"
+
+
 @strawberry.type
 class Companion:
     row: strawberry.Private[CompanionRow]
@@ -25,6 +36,12 @@ class Companion:
     traits: list[str]
     language: str
     greeting: str
+    personality: str
+    scenario: str
+    example_dialogue: str
+    system_prompt: str
+    post_history_instructions: str
+    alternate_greetings: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -41,6 +58,19 @@ class Companion:
             return None
         row = await info.context.loaders.character_asset_by_id.load(self.row.character_asset_id)
         return CharacterAsset.from_model(row) if row else None
+
+    @strawberry.field(description="The character's picture (signed, expiring URL), if any.")
+    def picture_url(self, info: strawberry.Info[Context, None]) -> str | None:
+        storage = info.context.app.storage
+        if self.row.picture_key is None or storage is None:
+            return None
+        ttl = info.context.app.media_url_ttl_s
+        return media_base_url(info.context) + storage.signed_url(self.row.picture_key, ttl)
+
+    @strawberry.field(description="How many lorebook entries (from a character card) it has.")
+    async def lorebook_entry_count(self, info: strawberry.Info[Context, None]) -> int:
+        count: int = await info.context.loaders.lorebook_count_by_companion_id.load(self.row.id)
+        return count
 
     @strawberry.field(
         description="Conversations with this companion the caller takes part in, newest first."
@@ -70,6 +100,12 @@ class Companion:
             traits=list(row.traits or []),
             language=row.language,
             greeting=row.greeting,
+            personality=row.personality,
+            scenario=row.scenario,
+            example_dialogue=row.example_dialogue,
+            system_prompt=row.system_prompt,
+            post_history_instructions=row.post_history_instructions,
+            alternate_greetings=list(row.alternate_greetings or []),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
