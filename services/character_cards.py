@@ -134,7 +134,7 @@ async def count_entries(session: AsyncSession, companion_ids: list[int]) -> dict
         .where(LorebookEntry.companion_id.in_(companion_ids))
         .group_by(LorebookEntry.companion_id)
     )
-    return {companion_id: count for companion_id, count in rows.tuples()}
+    return {companion_id: count for companion_id, count in rows}
 
 
 async def forget_files(storage: BlobStorage, owner_id: int, companion_id: int) -> int:

@@ -79,7 +79,9 @@ def _from_charx(raw: bytes) -> CardFile:
             raise CardError("A CharX's card.json must be a V3 card", "spec")
         picture = None
         found = _main_icon(card.rest.get("assets"))
-        if found is not None:
+        # An icon the zip lacks, or in a format the apps may not show (AVIF...), leaves the
+        # companion without a picture; its asset entry stays in the card for export.
+        if found is not None and found[0] in archive.namelist():
             path, at = found
             data = charx.read_entry(archive, path, limits.MAX_FILE_BYTES, at)
             picture = image(data, at)
@@ -100,7 +102,7 @@ def _main_icon(assets: Any) -> tuple[str, str] | None:
     return None
 
 
-def image(data: bytes, field: str) -> Picture:
+def image(data: bytes, field: str) -> Picture | None:
     """A picture the apps can show: PNG (checked chunk by chunk), JPEG or WebP by signature."""
     if data.startswith(png.SIGNATURE):
         try:
@@ -112,4 +114,4 @@ def image(data: bytes, field: str) -> Picture:
         return Picture(data, "jpeg")
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return Picture(data, "webp")
-    raise CardError("The icon is not a PNG, JPEG or WebP image", field)
+    return None
