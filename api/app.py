@@ -51,6 +51,8 @@ from services.privacy import DataExports
 from services.replies import ReplyService
 from services.reply_leases import ReplyLeases
 from services.retention import run_periodically
+from services.summaries import Summaries
+from services.turn_context import ContextConfig
 from services.voices import VoiceCatalog
 from store.db import make_engine, make_sessionmaker
 from store.metadata import event_log
@@ -208,7 +210,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             leases=ReplyLeases(
                 state.sessionmaker, settings.reply_lease_s, settings.reply_heartbeat_s
             ),
+            context=ContextConfig(settings.llm_context_tokens, settings.llm_reply_tokens),
         )
+        summaries = Summaries(
+            state.sessionmaker,
+            state.replies.context,
+            state.replies.providers.llm if settings.llm_summaries else None,
+        )
+        state.replies.after_turn.append(summaries.after_turn)
         state.replies.erased_here.append(graphql.live_renderer.forget)
         await state.replies.start()
         state.extras["on_user_erased"] = state.replies.user_erased

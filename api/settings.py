@@ -102,6 +102,24 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = "gpt-4o-mini"
     offline_llm_word_delay_s: float = Field(default=0.03, ge=0)
+    # Who answers when no endpoint is set: auto (an endpoint when configured, else the local
+    # model installed by ./dev, else the persona responder marked as a fallback), local (the
+    # local model even with an endpoint configured), responder (the deterministic persona
+    # responder; the test suite's choice).
+    llm_engine: Literal["auto", "local", "responder"] = "auto"
+    llm_local_ctx_size: int = Field(default=4096, ge=512)  # the model's context, for budgets
+    llm_local_threads: int = Field(default=2, ge=1)
+    llm_local_max_reply_tokens: int = Field(default=256, ge=16)
+    llm_local_start_timeout_s: float = Field(default=60.0, gt=0)
+    llm_local_dir: Path = Path("var/models")  # the F16 copy on CPUs without AVX-VNNI, the log
+    # The model's context window in tokens, and how many of them a reply may take: the prompt
+    # (persona, lorebook, memories, summary, history) is fitted into the rest (pipeline/context.py).
+    # 2048 matches SmolLM2 served with a 2048-token context.
+    llm_context_tokens: int = Field(default=2048, ge=512)
+    llm_reply_tokens: int = Field(default=256, ge=16)
+    # The configured model is capable enough to summarise conversations (a hosted one, not the
+    # 135M default); otherwise summaries are extractive. Any failure falls back to extractive.
+    llm_summaries: bool = False
     stt_provider: Literal["pocketsphinx", "openai", "elevenlabs"] = "pocketsphinx"
     # Offline speech-to-text runs in this many worker processes (0: in the server's own
     # process, which stalls every other request while it decodes: for comparisons only).

@@ -66,7 +66,9 @@ class ConversationMutation:
             row = await conversations.start(
                 session, viewer, ids.decode("Companion", companion_id), title
             )
-        return Conversation.from_model(row)
+        assert info.context.app.replies is not None
+        cursor = await info.context.app.replies.greet(viewer, row.id)
+        return Conversation.from_model(row, live_cursor=cursor)
 
     @strawberry.mutation
     async def rename_conversation(

@@ -14,8 +14,6 @@ from store.models import (
     Conversation,
     ConversationParticipant,
     Message,
-    MessageRole,
-    MessageStatus,
     ParticipantRole,
     User,
 )
@@ -64,19 +62,7 @@ async def start(
             conversation_id=conversation.id, user_id=viewer.user_id, role=ParticipantRole.OWNER
         )
     )
-    if companion.greeting:
-        now = utcnow()
-        session.add(
-            Message(
-                conversation_id=conversation.id,
-                role=MessageRole.COMPANION,
-                text=companion.greeting,
-                status=MessageStatus.COMPLETE,
-                created_at=now,
-                completed_at=now,
-            )
-        )
-        conversation.last_message_at = now
+    # The companion's greeting is streamed as the first reply (ReplyService.greet).
     await session.commit()
     return conversation
 

@@ -29,7 +29,7 @@ from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.listen import listen_forever
 from pipeline.broadcast.log_base import LogEntry
 from pipeline.llm.base import LLMProvider
-from pipeline.prompt import Persona, build_messages
+from pipeline.llm.fixed import FixedText
 from pipeline.reply import (
     UNDELIVERED,
     ReplyControl,
@@ -41,8 +41,8 @@ from pipeline.reply import (
 from pipeline.reply import heard_text as heard_text_of
 from pipeline.storage.base import BlobStorage
 from pipeline.stt.base import STTProvider
-from pipeline.tts.base import TTSProvider, VoiceSettings
-from services import conversations, validation, voice_input
+from pipeline.tts.base import TTSProvider
+from services import conversations, turn_context, validation, voice_input
 from services.coalesce import DeltaCoalescer
 from services.errors import BadUserInput, NotFound, QuotaExceeded
 from services.events import channel_for, envelope, message_snapshot, reply_event_data
@@ -50,22 +50,13 @@ from services.identity import Viewer
 from services.reply_leases import LostReply, ReplyLeases
 from store.base import utcnow
 from store.db import connection_lost
-from store.models import (
-    Companion,
-    Conversation,
-    Message,
-    MessageRole,
-    MessageStatus,
-    UserPreference,
-    VoiceProfile,
-)
+from store.models import Companion, Conversation, Message, MessageRole, MessageStatus, VoiceProfile
 
 log = logging.getLogger("holomate.replies")
 CONTROL_CHANNEL = "replies:control"
 MAX_TEXT = 4000
 _T = TypeVar("_T")
 FINISH_RETRY_S = 300  # how long a finished reply waits for the database to save its end
-HISTORY_MESSAGES = 40
 
 QuotaCheck = Callable[[AsyncSession, int], Awaitable[None]]
 # (session, person, reply, the reply's audio in all) -> may it speak that much? (voice minutes)
@@ -111,7 +102,7 @@ class ReplyService:
     hub: EventHub
     providers: Providers
     url_ttl_s: int = 3600
-    history_tokens: int = 3000
+    context: turn_context.ContextConfig = field(default_factory=turn_context.ContextConfig)
     delta_window_s: float = 0.05
     quota_check: QuotaCheck | None = None
     voice_check: QuotaCheck | None = None
@@ -256,26 +247,84 @@ class ReplyService:
             session.add(reply)
             conversation.last_message_at = now
             await session.commit()
-            request = await self._request(session, conversation, viewer.user_id, reply.id)
-            # Whose files the audio lands in; the companion is in the session's identity map.
-            owner = (await session.get_one(Companion, conversation.companion_id)).owner_id
-            if request.speak and not await self._voice_left(session, viewer.user_id):
-                request = replace(request, speak=False)  # out of voice minutes: text only
-            if request.speak and self.voice_spend is not None:
-                request = replace(request, voice_allowance=self._voice_allowance(viewer, reply.id))
+            request = await turn_context.build_request(
+                session, conversation, viewer.user_id, reply.id, self.context
+            )
+            request, owner = await self._voiced(session, viewer, conversation, reply.id, request)
         await self._publish(
             conversation.id,
             user_message.id,
             "MessagePosted",
             {"message": message_snapshot(user_message)},
         )
+        self._launch(conversation.id, reply.id, request, owner, started, stt_ms)
+        return user_message
+
+    async def greet(self, viewer: Viewer, conversation_id: int) -> str:
+        """Stream the companion's greeting as the conversation's first reply, like any other.
+
+        Returns the conversation's cursor from before it: a client subscribing after it gets
+        the whole greeting, however late it subscribes.
+        """
+        cursor = await self.hub.tail(channel_for(conversation_id))
+        started = time.monotonic()
+        async with self.sessionmaker() as session:
+            conversation = await conversations.get_visible(session, viewer, conversation_id)
+            text = await turn_context.greeting_text(session, conversation, viewer.user_id)
+            if not text:
+                return cursor
+            assert self.leases is not None, "start() first"
+            now = utcnow()
+            reply = Message(
+                conversation_id=conversation.id,
+                role=MessageRole.COMPANION,
+                text="",
+                status=MessageStatus.STREAMING,
+                created_at=now,
+                **self.leases.claim(now),
+            )
+            session.add(reply)
+            conversation.last_message_at = now
+            await session.commit()
+            request = await turn_context.voice_request(
+                session, conversation, viewer.user_id, reply.id, []
+            )
+            request, owner = await self._voiced(session, viewer, conversation, reply.id, request)
+        self._launch(conversation.id, reply.id, request, owner, started, None, FixedText(text))
+        return cursor
+
+    async def _voiced(
+        self,
+        session: AsyncSession,
+        viewer: Viewer,
+        conversation: Conversation,
+        reply_id: int,
+        request: ReplyRequest,
+    ) -> tuple[ReplyRequest, int]:
+        """The request as the person's voice minutes allow it, and whose files its audio is."""
+        owner = (await session.get_one(Companion, conversation.companion_id)).owner_id
+        if request.speak and not await self._voice_left(session, viewer.user_id):
+            request = replace(request, speak=False)  # out of voice minutes: text only
+        if request.speak and self.voice_spend is not None:
+            request = replace(request, voice_allowance=self._voice_allowance(viewer, reply_id))
+        return request, owner
+
+    def _launch(
+        self,
+        conversation_id: int,
+        reply_id: int,
+        request: ReplyRequest,
+        owner: int,
+        started: float,
+        stt_ms: float | None,
+        llm: LLMProvider | None = None,
+    ) -> None:
         control = ReplyControl()
         task = asyncio.create_task(
-            self._run_reply(conversation.id, reply.id, request, control, started, stt_ms)
+            self._run_reply(conversation_id, reply_id, request, control, started, stt_ms, llm)
         )
-        self._running[reply.id] = _Running(control, task, owner)
-        task.add_done_callback(lambda _: self._running.pop(reply.id, None))
-        return user_message
+        self._running[reply_id] = _Running(control, task, owner)
+        task.add_done_callback(lambda _: self._running.pop(reply_id, None))
 
     async def send_voice(
         self, viewer: Viewer, conversation_id: int, audio: bytes, mime_type: str
@@ -446,62 +495,6 @@ class ReplyService:
 
     # ---- the reply ---------------------------------------------------------------------
 
-    async def _request(
-        self, session: AsyncSession, conversation: Conversation, user_id: int, reply_id: int
-    ) -> ReplyRequest:
-        companion = await session.get_one(Companion, conversation.companion_id)
-        prefs = await session.get(UserPreference, user_id)
-        voice = (
-            await session.get(VoiceProfile, companion.voice_profile_id)
-            if companion.voice_profile_id
-            else None
-        )
-        rows = (
-            await session.scalars(
-                select(Message)
-                .where(
-                    Message.conversation_id == conversation.id,
-                    Message.id < reply_id,
-                    Message.text != "",
-                )
-                .order_by(Message.id.desc())
-                .limit(HISTORY_MESSAGES)
-            )
-        ).all()
-        history: list[tuple[Any, str]] = [
-            ("assistant" if m.role == MessageRole.COMPANION else "user", m.text)
-            for m in reversed(rows)
-            if m.role != MessageRole.SYSTEM
-        ]
-        preferences: dict[str, object] = {}
-        if prefs is not None:
-            preferences = {
-                "preferred_name": prefs.preferred_name or "",
-                "reply_length": prefs.reply_length,
-                "topics_to_avoid": list(prefs.topics_to_avoid or []),
-            }
-        persona = Persona(
-            name=companion.name,
-            persona="\n".join(p for p in (companion.persona, companion.backstory) if p),
-            traits=tuple(companion.traits or ()),
-            language=companion.language,
-            greeting=companion.greeting,
-        )
-        settings = VoiceSettings(
-            voice_id=voice.voice_id if voice else "en-us",
-            language=voice.language if voice else companion.language,
-            speed=voice.speed if voice else 1.0,
-            stability=voice.stability if voice else 0.5,
-            similarity=voice.similarity if voice else 0.75,
-        )
-        owner = companion.owner_id
-        return ReplyRequest(
-            messages=build_messages(persona, preferences, history, max_tokens=self.history_tokens),
-            voice=settings,
-            audio_key_prefix=f"users/{owner}/audio/{reply_id}",
-            speak=prefs.voice_enabled if prefs is not None else True,
-        )
-
     async def _run_reply(
         self,
         conversation_id: int,
@@ -510,10 +503,11 @@ class ReplyService:
         control: ReplyControl,
         started: float,
         stt_ms: float | None,
+        llm: LLMProvider | None = None,
     ) -> None:
         provider = await self._voice_provider(reply_id)
         pipeline = ReplyPipeline(
-            self.providers.llm,
+            llm or self.providers.llm,
             self.providers.tts_for(provider),
             self.providers.storage,
             url_ttl_s=self.url_ttl_s,

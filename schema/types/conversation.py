@@ -35,6 +35,13 @@ class Conversation:
     archived: bool
     created_at: datetime
     last_message_at: datetime | None
+    summary: str = strawberry.field(
+        description="Older turns folded into a running summary once the history outgrew the "
+        'prompt; the model reads it instead of them. "" until then.'
+    )
+    summary_updated_at: datetime | None
+    # startConversation's answer: the cursor from before the greeting (see live_cursor).
+    pinned_cursor: strawberry.Private[str | None] = None
 
     @strawberry.field
     async def companion(
@@ -56,9 +63,13 @@ class Conversation:
 
     @strawberry.field(
         description="The newest event's cursor: subscribe to conversationEvents with "
-        "`after: liveCursor` to receive everything from this moment on, with no race."
+        "`after: liveCursor` to receive everything from this moment on, with no race. "
+        "In startConversation's answer it is the cursor from before the greeting, which then "
+        "arrives whole."
     )
     async def live_cursor(self, info: strawberry.Info[Context, None]) -> str:
+        if self.pinned_cursor is not None:  # startConversation: the greeting is included
+            return self.pinned_cursor
         from services.events import channel_for
 
         hub = info.context.app.hub
@@ -79,7 +90,7 @@ class Conversation:
         return Connection[Message].from_page(page, Message.from_model)
 
     @classmethod
-    def from_model(cls, row: ConversationRow) -> Conversation:
+    def from_model(cls, row: ConversationRow, live_cursor: str | None = None) -> Conversation:
         return cls(
             row=row,
             id=strawberry.ID(ids.encode("Conversation", row.id)),
@@ -87,4 +98,7 @@ class Conversation:
             archived=row.archived_at is not None,
             created_at=row.created_at,
             last_message_at=row.last_message_at,
+            summary=row.summary or "",
+            summary_updated_at=row.summary_updated_at,
+            pinned_cursor=live_cursor,
         )

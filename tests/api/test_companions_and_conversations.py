@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
@@ -88,14 +89,18 @@ async def test_companions_page_forward_without_gaps_or_repeats(
     assert seen == names and pages == 3
 
 
-async def test_starting_a_conversation_posts_the_greeting(api: GraphQLClient) -> None:
+async def test_starting_a_conversation_streams_the_greeting(api: GraphQLClient) -> None:
     token = (await register(api, "ada@example.com"))["accessToken"]
-    comp = await create_companion(api, token, greeting="Hi there!")
+    comp = await create_companion(api, token, greeting="Hi there, {{user}}!")
     conv = await start_conversation(api, token, comp["id"])
     assert conv["title"] == "Chat with Mira"
-    msgs = (await api.ok(MESSAGES, {"id": conv["id"]}, token))["conversation"]["messages"]
-    assert [(e["node"]["role"], e["node"]["text"]) for e in msgs["edges"]] == [
-        ("COMPANION", "Hi there!")
+    for _ in range(500):  # the greeting streams like a reply (tests/context: its events)
+        msgs = (await api.ok(MESSAGES, {"id": conv["id"]}, token))["conversation"]["messages"]
+        if msgs["edges"][0]["node"]["status"] != "STREAMING":
+            break
+        await asyncio.sleep(0.02)
+    assert [(e["node"]["role"], e["node"]["text"], e["node"]["status"]) for e in msgs["edges"]] == [
+        ("COMPANION", "Hi there, Ada!", "COMPLETE")
     ]
 
 

@@ -1,0 +1,231 @@
+"""Load what one turn's prompt needs from the database and build it (pipeline/context.py).
+
+The companion and its card fields, the person's preferences and name, the companion's voice,
+its lorebook, the participants' memories (recalled for the latest message), the conversation's
+summary and the history the summary does not cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pipeline.context import (
+    Budget,
+    BuiltContext,
+    Card,
+    LoreEntry,
+    Recollection,
+    Turn,
+    TurnInput,
+    build_context,
+    substitute,
+)
+from pipeline.embeddings.base import Embedder
+from pipeline.llm.base import ChatMessage
+from pipeline.reply import ReplyRequest
+from pipeline.tts.base import VoiceSettings
+from services.memories import recall
+from store.models import (
+    Companion,
+    Conversation,
+    ConversationParticipant,
+    LorebookEntry,
+    Message,
+    MessageRole,
+    User,
+    UserPreference,
+    VoiceProfile,
+)
+
+HISTORY_MESSAGES = 60  # read at most; the budget decides how many reach the prompt
+LOREBOOK_ENTRIES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ContextConfig:
+    """The model's context window and the reply's share of it (HOLOMATE_LLM_CONTEXT_TOKENS,
+    HOLOMATE_LLM_REPLY_TOKENS); the prompt gets the rest."""
+
+    context_tokens: int = 2048
+    reply_tokens: int = 256
+    embedder: Embedder | None = None
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(tokens=max(self.context_tokens - self.reply_tokens, 256))
+
+
+def card_of(companion: Companion) -> Card:
+    return Card(
+        name=companion.name,
+        description="\n".join(p for p in (companion.persona, companion.backstory) if p.strip()),
+        personality=companion.personality,
+        scenario=companion.scenario,
+        traits=tuple(companion.traits or ()),
+        language=companion.language,
+        system_prompt=companion.system_prompt,
+        post_history_instructions=companion.post_history_instructions,
+        example_dialogue=companion.example_dialogue,
+    )
+
+
+def lore_of(row: LorebookEntry) -> LoreEntry:
+    return LoreEntry(
+        keys=tuple(row.keys or ()),
+        content=row.content,
+        secondary_keys=tuple(row.secondary_keys or ()),
+        constant=row.constant,
+        selective=row.selective,
+        case_sensitive=row.case_sensitive,
+        insertion_order=row.insertion_order,
+        priority=row.priority,
+        position=row.position,
+    )
+
+
+async def person_name(session: AsyncSession, user_id: int) -> str:
+    """What {{user}} becomes: the name the person asked to be called, else their display name."""
+    prefs = await session.get(UserPreference, user_id)
+    if prefs is not None and prefs.preferred_name:
+        return prefs.preferred_name
+    return await session.scalar(select(User.display_name).where(User.id == user_id)) or "you"
+
+
+async def load_turn(
+    session: AsyncSession,
+    conversation: Conversation,
+    user_id: int,
+    reply_id: int,
+    config: ContextConfig,
+) -> TurnInput:
+    companion = await session.get_one(Companion, conversation.companion_id)
+    prefs = await session.get(UserPreference, user_id)
+    after = conversation.summary_through_id or 0
+    rows = (
+        await session.scalars(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation.id,
+                Message.id > after,
+                Message.id < reply_id,
+                Message.text != "",
+                Message.role != MessageRole.SYSTEM,
+            )
+            .order_by(Message.id.desc())
+            .limit(HISTORY_MESSAGES)
+        )
+    ).all()
+    history = [
+        Turn("assistant" if m.role == MessageRole.COMPANION else "user", m.text)
+        for m in reversed(rows)
+    ]
+    lore = (
+        await session.scalars(
+            select(LorebookEntry)
+            .where(LorebookEntry.companion_id == companion.id, LorebookEntry.enabled.is_(True))
+            .order_by(LorebookEntry.insertion_order, LorebookEntry.id)
+            .limit(LOREBOOK_ENTRIES)
+        )
+    ).all()
+    people = await _participants(session, conversation.id)
+    latest = next((t.text for t in reversed(history) if t.role == "user"), "")
+    budget = config.budget
+    memories = await recall(
+        session,
+        companion_id=companion.id,
+        person_ids=list(people),
+        query=latest,
+        budget_tokens=int(budget.tokens * budget.memory_share),
+        embedder=config.embedder,
+    )
+    preferences: dict[str, object] = {}
+    if prefs is not None:
+        preferences = {
+            "preferred_name": prefs.preferred_name or "",
+            "reply_length": prefs.reply_length,
+            "topics_to_avoid": list(prefs.topics_to_avoid or []),
+        }
+    return TurnInput(
+        card=card_of(companion),
+        user_name=await person_name(session, user_id),
+        history=history,
+        preferences=preferences,
+        memories=[Recollection(m.text, people.get(m.owner_id, "")) for m in memories],
+        lorebook=[lore_of(r) for r in lore],
+        summary=conversation.summary,
+        shared=len(people) > 1,
+    )
+
+
+async def _participants(session: AsyncSession, conversation_id: int) -> dict[int, str]:
+    """The people taking part, by id, with their display names (whose memory is whose)."""
+    rows = await session.execute(
+        select(User.id, User.display_name)
+        .join(ConversationParticipant, ConversationParticipant.user_id == User.id)
+        .where(ConversationParticipant.conversation_id == conversation_id)
+    )
+    return {user_id: name for user_id, name in rows.all()}
+
+
+async def build(
+    session: AsyncSession,
+    conversation: Conversation,
+    user_id: int,
+    reply_id: int,
+    config: ContextConfig,
+) -> BuiltContext:
+    turn = await load_turn(session, conversation, user_id, reply_id, config)
+    return build_context(turn, config.budget)
+
+
+async def build_request(
+    session: AsyncSession,
+    conversation: Conversation,
+    user_id: int,
+    reply_id: int,
+    config: ContextConfig,
+) -> ReplyRequest:
+    """The reply to ``user_id``'s latest message: its prompt, voice and where its audio goes."""
+    built = await build(session, conversation, user_id, reply_id, config)
+    return await voice_request(session, conversation, user_id, reply_id, built.messages)
+
+
+async def greeting_text(session: AsyncSession, conversation: Conversation, user_id: int) -> str:
+    """The companion's first greeting with its names filled in ("" for none). Deterministic:
+    a card's ``alternate_greetings`` are kept for export, the first greeting always opens."""
+    companion = await session.get_one(Companion, conversation.companion_id)
+    name = await person_name(session, user_id)
+    return substitute(companion.greeting, companion.name, name).strip()
+
+
+async def voice_request(
+    session: AsyncSession,
+    conversation: Conversation,
+    user_id: int,
+    reply_id: int,
+    messages: Sequence[ChatMessage],
+) -> ReplyRequest:
+    companion = await session.get_one(Companion, conversation.companion_id)
+    prefs = await session.get(UserPreference, user_id)
+    voice = (
+        await session.get(VoiceProfile, companion.voice_profile_id)
+        if companion.voice_profile_id
+        else None
+    )
+    settings = VoiceSettings(
+        voice_id=voice.voice_id if voice else "en-us",
+        language=voice.language if voice else companion.language,
+        speed=voice.speed if voice else 1.0,
+        stability=voice.stability if voice else 0.5,
+        similarity=voice.similarity if voice else 0.75,
+    )
+    return ReplyRequest(
+        messages=list(messages),
+        voice=settings,
+        audio_key_prefix=f"users/{companion.owner_id}/audio/{reply_id}",
+        speak=prefs.voice_enabled if prefs is not None else True,
+    )
