@@ -25,7 +25,7 @@ from api.metrics import Metrics
 from api.metrics_server import metrics_access, metrics_server
 from api.middleware import BodySizeLimit, GraphQLSockets, RequestId
 from api.operation_limits import Limits
-from api.providers import build_providers, build_storage, build_tts
+from api.providers import build_providers, build_storage, build_tts, start_llm
 from api.rate_limits import ClientLimits, RequestLimits, build_login_throttle, build_throttle
 from api.request_json import JsonLimits
 from api.security_headers import STRICT_POLICY, SecurityHeaders, graphiql_policy
@@ -219,6 +219,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         state.replies.after_turn.append(summaries.after_turn)
         state.replies.erased_here.append(graphql.live_renderer.forget)
+        await start_llm(state.replies.providers.llm)  # the local model's server, if it is one
         await state.replies.start()
         state.extras["on_user_erased"] = state.replies.user_erased
         state.devices = build_devices(settings, state, state.hub)

@@ -10,7 +10,9 @@ import logging
 
 from api.settings import Settings
 from pipeline.llm.base import LLMProvider
+from pipeline.llm.llama_server import ServerOptions
 from pipeline.llm.local import PersonaResponder
+from pipeline.llm.local_model import LocalModelLLM
 from pipeline.llm.openai_llm import OpenAICompatibleLLM
 from pipeline.storage.local import LocalBlobStorage
 from pipeline.stt.base import STTProvider
@@ -32,18 +34,37 @@ def build_storage(settings: Settings) -> LocalBlobStorage:
 
 
 def build_llm(settings: Settings) -> LLMProvider:
+    """HOLOMATE_LLM_BASE_URL's endpoint when set; else OpenAI when its key is set (unless
+    HOLOMATE_LLM_ENGINE=local); else the local model (started by ``start_llm``, the persona
+    responder answering as a fallback when it cannot run), or with HOLOMATE_LLM_ENGINE=responder
+    the persona responder itself."""
+    responder = PersonaResponder(word_delay_s=settings.offline_llm_word_delay_s)
     if settings.llm_base_url:
         return OpenAICompatibleLLM(
             settings.llm_base_url, settings.llm_api_key.get_secret_value(), settings.llm_model
         )
-    if settings.openai_api_key.get_secret_value():
+    if settings.llm_engine != "local" and settings.openai_api_key.get_secret_value():
         return OpenAICompatibleLLM(
             settings.openai_base_url or None,
             settings.openai_api_key.get_secret_value(),
             settings.llm_model,
         )
-    log.info("no LLM endpoint configured: using the offline persona responder")
-    return PersonaResponder(word_delay_s=settings.offline_llm_word_delay_s)
+    if settings.llm_engine == "responder":
+        return responder
+    options = ServerOptions(
+        ctx_size=settings.llm_context_tokens,
+        threads=settings.llm_local_threads,
+        max_reply_tokens=settings.llm_reply_tokens,
+        start_timeout_s=settings.llm_local_start_timeout_s,
+    )
+    return LocalModelLLM(responder, options, settings.llm_local_dir)
+
+
+async def start_llm(llm: LLMProvider) -> None:
+    """Start the local model's server, if that is the provider (a few seconds; it falls back to
+    the persona responder if it cannot)."""
+    if isinstance(llm, LocalModelLLM):
+        await llm.start()
 
 
 def build_tts(settings: Settings) -> dict[str, TTSProvider]:

@@ -102,14 +102,14 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = "gpt-4o-mini"
     offline_llm_word_delay_s: float = Field(default=0.03, ge=0)
-    # Who answers when no endpoint is set: auto (an endpoint when configured, else the local
-    # model installed by ./dev, else the persona responder marked as a fallback), local (the
-    # local model even with an endpoint configured), responder (the deterministic persona
-    # responder; the test suite's choice).
+    # Who answers when HOLOMATE_LLM_BASE_URL is not set: auto (OpenAI when its key is set, else
+    # the local model ./dev installs, the persona responder answering as a fallback when it
+    # cannot run), local (the local model even with an OpenAI key), responder (the deterministic
+    # persona responder: the test suite's choice).
     llm_engine: Literal["auto", "local", "responder"] = "auto"
-    llm_local_ctx_size: int = Field(default=4096, ge=512)  # the model's context, for budgets
+    # The local model's server runs with HOLOMATE_LLM_CONTEXT_TOKENS as its context and
+    # HOLOMATE_LLM_REPLY_TOKENS as its cap per reply (below).
     llm_local_threads: int = Field(default=2, ge=1)
-    llm_local_max_reply_tokens: int = Field(default=256, ge=16)
     llm_local_start_timeout_s: float = Field(default=60.0, gt=0)
     llm_local_dir: Path = Path("var/models")  # the F16 copy on CPUs without AVX-VNNI, the log
     # The model's context window in tokens, and how many of them a reply may take: the prompt

@@ -54,7 +54,11 @@ class VisemeFrame:
 
 @dataclass(frozen=True, slots=True)
 class ReplyStarted:
-    pass
+    """``model`` answers this reply; ``fallback`` when the configured model could not run and
+    the persona responder answers instead."""
+
+    model: str
+    fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from pipeline.events import (
     ReplyStarted,
     VisemeFrames,
 )
-from pipeline.llm.base import ChatMessage, LLMProvider
+from pipeline.llm.base import ChatMessage, LLMProvider, answering
 from pipeline.sentences import Sentence, SentenceSplitter
 from pipeline.storage.base import BlobStorage
 from pipeline.tts.base import Synthesis, TTSProvider, VoiceSettings
@@ -188,6 +188,7 @@ class _Run:
         self, pipe: ReplyPipeline, request: ReplyRequest, emit: Emit, control: ReplyControl
     ) -> None:
         self.pipe, self.request, self.emit, self.control = pipe, request, emit, control
+        self.llm, self.model = answering(pipe.llm)  # once: ReplyStarted names who answers
         self.t0 = pipe.clock()
         self.marks: dict[str, float] = {}
         self.text: list[str] = []
@@ -216,7 +217,7 @@ class _Run:
         self.marks.setdefault(name, round((self.pipe.clock() - self.t0) * 1000, 1))
 
     async def run(self) -> ReplyOutcome:
-        await self.emit(ReplyStarted())
+        await self.emit(ReplyStarted(self.model.model, self.model.fallback))
         work = {asyncio.create_task(self.produce()), asyncio.create_task(self.consume())}
         stop = asyncio.create_task(self.control.wait())
         error: BaseException | None = None
@@ -287,7 +288,7 @@ class _Run:
     # -- producer: text --------------------------------------------------------------------
 
     async def produce(self) -> None:
-        fragments = self.pipe.llm.stream(self.request.messages)
+        fragments = self.llm.stream(self.request.messages)
         try:
             async for fragment in fragments:
                 if fragment:

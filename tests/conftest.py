@@ -24,6 +24,9 @@ from tests.support.server import LiveServer, live_server
 for _name in sorted(RATE_SETTINGS):
     if _name.startswith("rate_limit_"):
         os.environ.setdefault(f"HOLOMATE_{_name.upper()}", "100000/second")
+# Replies come from the deterministic persona responder, never the local model's server (only
+# tests/pipeline/test_local_model_server.py starts it, on purpose).
+os.environ["HOLOMATE_LLM_ENGINE"] = "responder"
 
 
 @pytest.fixture(scope="session")

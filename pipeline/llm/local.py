@@ -39,6 +39,7 @@ _DEFAULT_OPENERS = (
 
 class PersonaResponder:
     name = "local"
+    model = "persona-responder"  # what ReplyStarted.model says when it answers
 
     def __init__(self, word_delay_s: float = 0.03) -> None:
         self.word_delay_s = word_delay_s

@@ -58,7 +58,14 @@ class MessagePosted(EventBase):
 
 @strawberry.type
 class ReplyStarted(EventBase):
-    pass
+    model: str = strawberry.field(
+        description='The model answering, e.g. "SmolLM2-135M-Instruct", or "persona-responder" '
+        "(the offline templates, not a language model)."
+    )
+    fallback: bool = strawberry.field(
+        description="The configured model could not run (not installed, or its server stopped) "
+        "and the persona responder answers instead."
+    )
 
 
 @strawberry.type
@@ -167,7 +174,10 @@ def event_from_payload(cursor: str, payload: dict[str, Any], sign: Any) -> Any:
     if kind == "MessagePosted":
         return MessagePosted(**common, message=message_from_snapshot(data["message"]))
     if kind == "ReplyStarted":
-        return ReplyStarted(**common)
+        # Events logged before the field existed name no model.
+        return ReplyStarted(
+            **common, model=data.get("model", ""), fallback=data.get("fallback", False)
+        )
     if kind == "MessageDelta":
         return MessageDelta(**common, seq=data["seq"], text=data["text"])
     if kind == "AudioChunk":

@@ -68,6 +68,9 @@ def live_server(
         "HOLOMATE_PASSWORD_TIME_COST": "1",
         "HOLOMATE_PASSWORD_MEMORY_KIB": "8192",
         "HOLOMATE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        # Deterministic replies, for tests and benchmarks alike; a test of the local model
+        # passes HOLOMATE_LLM_ENGINE="local".
+        "HOLOMATE_LLM_ENGINE": "responder",
         **extra_env,
     }
     log = storage_dir.parent / f"server-{port}.log"

@@ -1,0 +1,156 @@
+"""The embedded default's language model: SmolLM2 in a llama-server child, or the persona
+responder when it cannot run.
+
+Each reply asks ``answering()`` once: the model while its server is up, else the persona
+responder marked as a fallback (``ReplyStarted.fallback``). A server that dies mid-reply breaks
+that reply's HTTP stream, which fails retryably (``ProviderUnavailable``); the next reply falls
+back at once, and the server is started again in the background (at most ``max_restarts``
+times), so a crash costs one reply, never a hang.
+
+Prompt budgets: ``context_tokens`` is the model's context size (``--ctx-size``) for whoever
+sizes prompts; ``count_tokens`` asks the model's own tokenizer (``/tokenize``) when exact counts
+are worth a round trip, else ``pipeline.prompt.estimate_tokens`` errs on the safe side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+
+from pipeline.errors import ProviderUnavailable
+from pipeline.llm.base import ChatMessage, LLMProvider, ModelInfo
+from pipeline.llm.leaks import without_leaks
+from pipeline.llm.llama_server import (
+    EngineError,
+    LlamaServer,
+    ServerOptions,
+    find_engine,
+    runnable_model,
+)
+from pipeline.llm.local import PersonaResponder
+from pipeline.llm.openai_llm import OpenAICompatibleLLM
+
+log = logging.getLogger(__name__)
+
+_SPEAKER_RE = re.compile(r"You are ([^,.\n]{1,60})[,.]")  # as pipeline.prompt writes it
+# SmolLM2's card suggests a low temperature; above ~0.7 the 135M model drifts off topic.
+TEMPERATURE = 0.5
+STREAM_TIMEOUT_S = 30.0  # between bytes of a reply: a frozen server fails the reply, not hangs
+
+
+class LocalModelLLM:
+    name = "local-model"
+
+    def __init__(
+        self,
+        fallback: PersonaResponder,
+        options: ServerOptions,
+        model_dir: Path,
+        *,
+        max_restarts: int = 3,
+    ) -> None:
+        self.fallback = fallback
+        self.options = options
+        self.model_dir = model_dir
+        self.max_restarts = max_restarts
+        self.server: LlamaServer | None = None
+        self.problem = ""  # why the model is not answering, for logs and the demo
+        self._client: OpenAICompatibleLLM | None = None
+        self._restarts = 0
+        self._restarting: asyncio.Task[None] | None = None
+
+    @property
+    def model(self) -> str:
+        return self.options.alias
+
+    @property
+    def context_tokens(self) -> int:
+        """The model's context (prompt + reply), for prompt budgets."""
+        return self.options.ctx_size
+
+    @property
+    def ready(self) -> bool:
+        return self.server is not None and self.server.alive and self._client is not None
+
+    async def start(self) -> bool:
+        """Start the model's server; on failure log why and leave the responder answering."""
+        try:
+            engine = await asyncio.to_thread(find_engine)
+            model = await asyncio.to_thread(runnable_model, engine.model, self.model_dir)
+            server = LlamaServer(
+                engine.binary, model, self.options, self.model_dir / "llama-server.log"
+            )
+            await server.start()
+        except (EngineError, OSError) as e:
+            self.problem = str(e)
+            log.warning("local model unavailable, the persona responder answers: %s", e)
+            return False
+        self.server, self.problem = server, ""
+        self._client = OpenAICompatibleLLM(
+            f"{server.base_url}/v1",
+            "",
+            self.options.alias,
+            timeout=STREAM_TIMEOUT_S,
+            max_retries=0,
+            temperature=TEMPERATURE,
+        )
+        return True
+
+    def answering(self) -> tuple[LLMProvider, ModelInfo]:
+        if self.ready:
+            return self, ModelInfo(self.model)
+        if self.server is not None:  # it was up: it died
+            self._restart_later()
+        return self.fallback, ModelInfo(self.fallback.model, fallback=True)
+
+    async def stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+        client = self._client
+        if client is None or not self.ready:
+            raise ProviderUnavailable(self.name, "the local model is not running")
+        system = next((m.content for m in messages if m.role == "system"), "")
+        names = [m.group(1).strip()] if (m := _SPEAKER_RE.search(system)) else []
+        async for text in without_leaks(client.stream(messages), names):
+            yield text
+
+    async def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in the model's own tokenizer (llama-server's ``/tokenize``)."""
+        if self.server is None or not self.ready:
+            raise ProviderUnavailable(self.name, "the local model is not running")
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            response = await http.post(f"{self.server.base_url}/tokenize", json={"content": text})
+        response.raise_for_status()
+        return len(response.json()["tokens"])
+
+    def _restart_later(self) -> None:
+        if self._restarting is not None and not self._restarting.done():
+            return
+        if self._restarts >= self.max_restarts:
+            return
+        self._restarts += 1
+        log.warning("the local model's server stopped; starting it again (%d)", self._restarts)
+        self._restarting = asyncio.create_task(self._restart(), name="llama-server restart")
+
+    async def _restart(self) -> None:
+        await self._stop_server()
+        await asyncio.sleep(1.0 * self._restarts)
+        await self.start()
+
+    async def _stop_server(self) -> None:
+        client, self._client = self._client, None
+        server, self.server = self.server, None
+        if client is not None:
+            await client.aclose()
+        if server is not None:
+            await server.stop()
+
+    async def aclose(self) -> None:
+        """Stop the child with the app (terminate, then kill)."""
+        if self._restarting is not None:
+            self._restarting.cancel()
+            await asyncio.gather(self._restarting, return_exceptions=True)
+        await self._stop_server()
