@@ -14,7 +14,7 @@ _WORDS = re.compile(r"\S+\s*|\s+")
 
 
 class FixedText:
-    name = "fixed"
+    name = "greeting"  # what ReplyStarted.model says
 
     def __init__(self, text: str, word_delay_s: float = 0.0) -> None:
         self.text = text
