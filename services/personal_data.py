@@ -23,6 +23,7 @@ from store.models import (
     Conversation,
     ConversationParticipant,
     HologramDevice,
+    LorebookEntry,
     Message,
     User,
     UserPreference,
@@ -64,6 +65,7 @@ async def collect(session: AsyncSession, user_id: int, now: datetime) -> dict[st
         "preferences": row_dict(preferences) if preferences else None,
         "billing_subscription": row_dict(billing) if billing else None,
         "companions": await _owned(session, Companion, user_id),
+        "lorebook_entries": await _lorebook_entries(session, user_id),
         "voice_profiles": await _owned(session, VoiceProfile, user_id),
         "character_assets": await _character_assets(session, user_id),
         "conversations": await _conversations(session, user_id),
@@ -75,6 +77,20 @@ async def _owned(
     session: AsyncSession, model: Any, user_id: int, omit: frozenset[str] = frozenset()
 ) -> list[dict[str, Any]]:
     return [row_dict(r, omit) for r in await list_owned(session, model, user_id)]
+
+
+async def _lorebook_entries(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The lorebooks of the person's companions (from character cards they imported)."""
+    rows = await session.scalars(
+        select(LorebookEntry)
+        .where(
+            LorebookEntry.companion_id.in_(
+                select(Companion.id).where(Companion.owner_id == user_id)
+            )
+        )
+        .order_by(LorebookEntry.id)
+    )
+    return [row_dict(r) for r in rows.all()]
 
 
 async def _character_assets(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:

@@ -139,6 +139,15 @@ class DataExports:
         for key in await self._storage.list_prefix(prefix):
             files.append(("audio/" + key.removeprefix(prefix), await self._storage.get(key)))
         data["audio_files"] = [name for name, _ in files]
+        # Companion pictures (from character cards): users/<id>/companions/<c>/picture.<ext>.
+        pictures = []
+        for key in await self._storage.list_prefix(f"users/{user_id}/companions"):
+            *_, companion, name = key.split("/")
+            if name.startswith("picture."):
+                pictures.append((f"pictures/{companion}.{name.split('.', 1)[1]}", key))
+        for name, key in pictures:
+            files.append((name, await self._storage.get(key)))
+        data["picture_files"] = [name for name, _ in pictures]
         return await asyncio.to_thread(build_archive, data, files)
 
     async def _set(self, export_id: int, **values: Any) -> None:

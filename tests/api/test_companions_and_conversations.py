@@ -230,7 +230,11 @@ async def test_bad_companion_input_changes_nothing(api: GraphQLClient) -> None:
     cases = [
         ({"name": ""}, "name"),
         ({"name": "x" * 81}, "name"),
-        ({"name": "ok", "persona": "p" * 4001}, "persona"),
+        ({"name": "ok", "persona": "p" * 20_001}, "persona"),  # as long as a card's
+        ({"name": "ok", "greeting": "g" * 20_001}, "greeting"),
+        ({"name": "ok", "exampleDialogue": "e" * 20_001}, "exampleDialogue"),
+        ({"name": "ok", "systemPrompt": "bad\u0000prompt"}, "systemPrompt"),
+        ({"name": "ok", "alternateGreetings": ["hi"] * 101}, "alternateGreetings"),
         ({"name": "ok", "language": "english please"}, "language"),
         ({"name": "ok", "traits": ["t"] * 21}, "traits"),
         ({"name": "bad\u0000name"}, "name"),

@@ -3,7 +3,9 @@ greetings, lorebook and picture; exporting gives the card back, unknown fields i
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import UTC, datetime
 
 import httpx
@@ -13,7 +15,7 @@ from starlette.applications import Starlette
 from pipeline.cards import read_card
 from schema import ids
 from store.models import Companion, LorebookEntry
-from tests.cards.api import COMPANION, EXPORT, export, imported
+from tests.cards.api import COMPANION, EXPORT, export, import_card, imported
 from tests.cards.samples import (
     card_png,
     nova_charx,
@@ -23,6 +25,8 @@ from tests.cards.samples import (
     sillytavern_v2,
     text_chunks,
 )
+from tests.privacy.test_export import EXPORT as EXPORT_MY_DATA
+from tests.privacy.test_export import wait_until_ready
 from tests.support.graphql import GraphQLClient, register
 
 
@@ -144,8 +148,26 @@ async def test_a_companion_made_by_hand_exports_as_a_card(
         },
         token,
     )
-    _, body = await export(api, http, token, created["createCompanion"]["id"], "JSON")
+    companion_id = created["createCompanion"]["id"]
+    updated = await api.ok(
+        """mutation($id: ID!, $input: UpdateCompanionInput!) {
+          updateCompanion(id: $id, input: $input) { personality systemPrompt exampleDialogue }
+        }""",
+        {
+            "id": companion_id,
+            "input": {
+                "personality": "patient",
+                "systemPrompt": "Speak as {{char}}.",
+                "exampleDialogue": "<START>\n{{user}}: Hi\n{{char}}: Hello!",
+            },
+        },
+        token,
+    )
+    assert updated["updateCompanion"]["personality"] == "patient"
+    _, body = await export(api, http, token, companion_id, "JSON")
     data = json.loads(body)["data"]
+    assert data["personality"] == "patient" and data["system_prompt"] == "Speak as {{char}}."
+    assert data["mes_example"] == "<START>\n{{user}}: Hi\n{{char}}: Hello!"
     assert data["name"] == "Mira" and data["description"] == "A cheerful botanist."
     assert data["first_mes"] == ("Hello! " * 500).strip()
     assert data["alternate_greetings"] == ["Morning!"] and data["extensions"] == {}
@@ -199,8 +221,28 @@ async def test_plan_limits_on_companions_apply_to_imports(
     token = (await register(api, "ada@example.com"))["accessToken"]
     for _ in range(3):  # the free plan's companions
         await imported(http, token, json.dumps(sillytavern_v2()).encode())
-    from tests.cards.api import import_card
-
     body = await import_card(http, token, card_png({"chara": sillytavern_v2()}))
     assert body["errors"][0]["extensions"]["code"] == "QUOTA_EXCEEDED"
     assert body["errors"][0]["extensions"]["limit"] == "companions"
+
+
+async def test_my_data_export_holds_the_lorebook_and_the_picture(
+    api: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    token = (await register(api, "ada@example.com"))["accessToken"]
+    made = await imported(http, token, card_png({"chara": sillytavern_v2()}, picture(3, 3)))
+    job = (await api.ok(EXPORT_MY_DATA, token=token))["exportMyData"]
+    ready = await wait_until_ready(api, job["id"], token)
+    archive = zipfile.ZipFile(io.BytesIO((await http.get(ready["url"])).content))
+    data = json.loads(archive.read("data.json"))
+    (companion,) = data["companions"]
+    assert companion["card_data"]["extensions"]["world"] == "Eldoria"
+    assert [e["name"] for e in data["lorebook_entries"]] == [
+        "The forest",
+        "Shadowfang",
+        "Always",
+        "Disabled",
+    ]
+    pk = ids.decode("Companion", made["id"])
+    assert data["picture_files"] == [f"pictures/{pk}.png"]
+    assert archive.read(f"pictures/{pk}.png") == picture(3, 3)
