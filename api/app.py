@@ -21,6 +21,7 @@ from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
 from api.logs import configure_logging
 from api.media import media
+from api.memory_providers import build_embedder, build_memory_model
 from api.metrics import Metrics
 from api.metrics_server import metrics_access, metrics_server
 from api.middleware import BodySizeLimit, GraphQLSockets, RequestId
@@ -47,6 +48,7 @@ from services.auth.tokens import TokenCodec
 from services.devices.pairing import PairingConfig
 from services.devices.presence import Presence
 from services.devices.service import DeviceService
+from services.memories.forming import MemoryForming
 from services.privacy import DataExports
 from services.replies import ReplyService
 from services.reply_leases import ReplyLeases
@@ -197,6 +199,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if private_metrics is not None:
             await private_metrics.start()
         assert state.storage is not None
+        embedder = build_embedder(settings)
         state.replies = ReplyService(
             sessionmaker=state.sessionmaker,
             hub=state.hub,
@@ -210,7 +213,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             leases=ReplyLeases(
                 state.sessionmaker, settings.reply_lease_s, settings.reply_heartbeat_s
             ),
-            context=ContextConfig(settings.llm_context_tokens, settings.llm_reply_tokens),
+            context=ContextConfig(
+                settings.llm_context_tokens, settings.llm_reply_tokens, embedder=embedder
+            ),
         )
         summaries = Summaries(
             state.sessionmaker,
@@ -218,6 +223,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             state.replies.providers.llm if settings.llm_summaries else None,
         )
         state.replies.after_turn.append(summaries.after_turn)
+        forming = MemoryForming(
+            state.sessionmaker, state.hub, build_memory_model(settings), embedder
+        )
+        state.replies.after_turn.append(forming.after_turn)
         state.replies.erased_here.append(graphql.live_renderer.forget)
         await start_llm(state.replies.providers.llm)  # the local model's server, if it is one
         await state.replies.start()

@@ -35,13 +35,22 @@ from resolvers.conversations import ConversationMutation, ConversationQuery
 from resolvers.devices import DeviceMutation, DeviceQuery, DeviceSubscription
 from resolvers.hologram import HologramSubscription
 from resolvers.me import MeMutation, MeQuery
+from resolvers.memories import MemoryMutation, MemoryQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
 from resolvers.replies import ReplyMutation, ReplySubscription
 from resolvers.voices import VoiceMutation, VoiceQuery
 
 Query = merge_types(
     "Query",
-    (MeQuery, CompanionQuery, ConversationQuery, PrivacyQuery, VoiceQuery, DeviceQuery),
+    (
+        MeQuery,
+        CompanionQuery,
+        ConversationQuery,
+        PrivacyQuery,
+        VoiceQuery,
+        DeviceQuery,
+        MemoryQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -56,6 +65,7 @@ Mutation = merge_types(
         VoiceMutation,
         DeviceMutation,
         CharacterCardMutation,
+        MemoryMutation,
     ),
 )
 Subscription = merge_types(

@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     # The configured model is capable enough to summarise conversations (a hosted one, not the
     # 135M default); otherwise summaries are extractive. Any failure falls back to extractive.
     llm_summaries: bool = False
+    # Long-term memory (services/memories). memory_llm: a model on the LLM endpoint that honours
+    # structured output (json_schema) forms memories; empty: the offline extractor does.
+    memory_llm: str = ""
+    # Semantic recall: an OpenAI-compatible /v1/embeddings endpoint (empty base URL: OpenAI's,
+    # with this key or HOLOMATE_OPENAI_API_KEY); no model: full-text search alone.
+    embeddings_model: str = ""
+    embeddings_base_url: str = ""
+    embeddings_api_key: SecretStr = SecretStr("")
     stt_provider: Literal["pocketsphinx", "openai", "elevenlabs"] = "pocketsphinx"
     # Offline speech-to-text runs in this many worker processes (0: in the server's own
     # process, which stalls every other request while it decodes: for comparisons only).

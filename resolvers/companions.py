@@ -45,6 +45,9 @@ class UpdateCompanionInput:
     system_prompt: str | None = None
     post_history_instructions: str | None = None
     alternate_greetings: list[str] | None = None
+    memory_enabled: bool | None = strawberry.field(
+        default=None, description="Off: the companion neither forms nor recalls memories."
+    )
     voice_profile_id: strawberry.ID | None = None
     character_asset_id: strawberry.ID | None = None
     clear_voice_profile: bool = False
@@ -116,6 +119,7 @@ class CompanionMutation:
     ) -> Companion:
         viewer = info.context.person()
         fields = _fields(input)
+        fields.memory_enabled = input.memory_enabled
         fields.clear_voice_profile = input.clear_voice_profile
         fields.clear_character_asset = input.clear_character_asset
         async with info.context.app.sessionmaker() as session:

@@ -16,6 +16,7 @@ PREFIXES: Final = {
     "CharacterAsset": "chr",
     "AnimationSequence": "anm",
     "DataExport": "dxp",
+    "Memory": "mem",
 }
 
 

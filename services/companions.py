@@ -45,6 +45,7 @@ class CompanionFields:
     system_prompt: str | None = None
     post_history_instructions: str | None = None
     alternate_greetings: list[str] | None = None
+    memory_enabled: bool | None = None
     voice_profile_id: int | None = None
     character_asset_id: int | None = None
     clear_voice_profile: bool = False
@@ -112,6 +113,8 @@ async def _apply(
         companion.alternate_greetings = validation.string_list(
             f.alternate_greetings, "alternateGreetings", max_items=CARD_ITEMS, max_len=CARD_TEXT
         )
+    if f.memory_enabled is not None:
+        companion.memory_enabled = f.memory_enabled
     if f.clear_voice_profile:
         companion.voice_profile_id = None
     elif f.voice_profile_id is not None:

@@ -12,6 +12,8 @@ class PlanLimits:
     voice_minutes_per_month: int
     devices: int
     voice_message_seconds: int  # the longest voice message accepted (read from its header)
+    # Long-term memories a person keeps across companions (services/memories/store.py).
+    memories: int = 200
 
 
 PLANS: dict[str, PlanLimits] = {
@@ -21,6 +23,7 @@ PLANS: dict[str, PlanLimits] = {
         voice_minutes_per_month=30,
         devices=1,
         voice_message_seconds=60,
+        memories=200,
     ),
     "plus": PlanLimits(
         companions=10,
@@ -28,6 +31,7 @@ PLANS: dict[str, PlanLimits] = {
         voice_minutes_per_month=300,
         devices=3,
         voice_message_seconds=180,
+        memories=2000,
     ),
     "pro": PlanLimits(
         companions=50,
@@ -35,6 +39,7 @@ PLANS: dict[str, PlanLimits] = {
         voice_minutes_per_month=3000,
         devices=10,
         voice_message_seconds=300,
+        memories=10000,
     ),
 }
 

@@ -85,6 +85,9 @@ class PlanLimitsType:
     voice_message_seconds: int = strawberry.field(
         description="The longest voice message accepted, in seconds."
     )
+    memories: int = strawberry.field(
+        description="Long-term memories kept, across companions."
+    )
 
     @classmethod
     def from_limits(cls, limits: PlanLimits) -> PlanLimitsType:
@@ -94,6 +97,7 @@ class PlanLimitsType:
             voice_minutes_per_month=limits.voice_minutes_per_month,
             devices=limits.devices,
             voice_message_seconds=limits.voice_message_seconds,
+            memories=limits.memories,
         )
 
 

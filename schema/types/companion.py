@@ -42,6 +42,9 @@ class Companion:
     system_prompt: str
     post_history_instructions: str
     alternate_greetings: list[str]
+    memory_enabled: bool = strawberry.field(
+        description="Whether it forms and recalls long-term memories (see Query.memories)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -106,6 +109,7 @@ class Companion:
             system_prompt=row.system_prompt,
             post_history_instructions=row.post_history_instructions,
             alternate_greetings=list(row.alternate_greetings or []),
+            memory_enabled=row.memory_enabled,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )

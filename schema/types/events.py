@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import strawberry
 
 from schema import ids
+from schema.types.memory import Memory
 from schema.types.message import Message
 from store.models import Message as MessageRow
 from store.models import MessageRole, MessageStatus
@@ -129,6 +130,15 @@ class ReplyFailed(EventBase):
     )
 
 
+@strawberry.type(
+    description="The companion will remember something a person said (formed after the turn, "
+    "or updated when it changes what was remembered): a screen can show 'Nova will remember "
+    "that'. messageId is the person's message it came from."
+)
+class MemoryFormed(EventBase):
+    memory: Memory
+
+
 ConversationEvent = Annotated[
     MessagePosted
     | ReplyStarted
@@ -139,7 +149,8 @@ ConversationEvent = Annotated[
     | ReplyDegraded
     | ReplyCompleted
     | ReplyInterrupted
-    | ReplyFailed,
+    | ReplyFailed
+    | MemoryFormed,
     strawberry.union("ConversationEvent"),
 ]
 
@@ -223,4 +234,6 @@ def event_from_payload(cursor: str, payload: dict[str, Any], sign: Any) -> Any:
             detail=data["detail"],
             retryable=bool(data.get("retryable", False)),  # events logged before the field
         )
+    if kind == "MemoryFormed":
+        return MemoryFormed(**common, memory=Memory.from_snapshot(data["memory"]))
     raise ValueError(f"unknown event type {kind!r}")

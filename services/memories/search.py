@@ -46,6 +46,15 @@ def tsquery_expression(terms: Sequence[str]) -> str:
     return " | ".join(terms)
 
 
+def fts5_all_expression(terms: Sequence[str]) -> str:
+    """Every term must match (a search box), where recall wants any of them."""
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def tsquery_all_expression(terms: Sequence[str]) -> str:
+    return " & ".join(terms)
+
+
 _SQLITE = text(
     "SELECT m.id, bm25(memories_fts) AS rank FROM memories_fts"
     " JOIN memories AS m ON m.id = memories_fts.rowid"
