@@ -8,7 +8,6 @@ from dataclasses import replace
 import pytest
 
 from services import plans
-
 from tests.memory.api import (
     FORGET,
     FORGET_ALL,
