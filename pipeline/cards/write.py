@@ -15,9 +15,9 @@ import json
 import time
 from typing import Any
 
-from pipeline.cards import png
+from pipeline.cards import limits, png
 from pipeline.cards.model import Card, LoreEntry
-from pipeline.cards.read import CARD_CHUNKS, is_card_chunk
+from pipeline.cards.read import is_card_chunk
 
 V3_ONLY = (
     "assets",
@@ -96,18 +96,21 @@ def _entry(entry: LoreEntry, use_regex: bool) -> dict[str, Any]:
 
 def card_png(card: Card, picture: bytes | None, now: float | None = None) -> bytes:
     """``picture`` (a PNG) with a ``ccv3`` and a ``chara`` chunk before IEND, any card chunks
-    it had replaced; a placeholder when there is no picture."""
+    it had replaced; a placeholder when there is no picture. Base64 makes each copy 4/3 of the
+    JSON, so when both would make the file larger than a card file may be, the V2 copy is left
+    out and the PNG can still be imported here (and by every V3 reader)."""
     base = png.read_chunks(picture if picture is not None else placeholder_png(card.name))
     kept = [c for c in base if not (c.kind == b"tEXt" and is_card_chunk(c.data.split(b"\0")[0]))]
-    chunks = {
-        "ccv3": card_v3(card, now),
-        "chara": card_v2(card),
-    }
-    texts = [
-        png.text_chunk(k, base64.b64encode(json.dumps(chunks[k], ensure_ascii=False).encode()))
-        for k in CARD_CHUNKS[::-1]
-    ]
-    return png.write_chunks(kept[:-1] + texts + kept[-1:])
+    documents = {"chara": card_v2(card), "ccv3": card_v3(card, now)}
+    texts = [png.text_chunk(k, _base64_json(v)) for k, v in documents.items()]
+    written = png.write_chunks(kept[:-1] + texts + kept[-1:])
+    if len(written) > limits.MAX_FILE_BYTES:
+        written = png.write_chunks(kept[:-1] + texts[1:] + kept[-1:])
+    return written
+
+
+def _base64_json(document: dict[str, Any]) -> bytes:
+    return base64.b64encode(json.dumps(document, ensure_ascii=False).encode())
 
 
 def placeholder_png(name: str, side: int = 256) -> bytes:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import io
 import json
+import random
+import string
 import zipfile
 from typing import Any
 
@@ -153,3 +155,19 @@ def test_a_bad_field_is_named_by_its_path() -> None:
     card = risu_v3()
     card["data"]["extensions"] = {"deep": json.loads("[" * 100 + "]" * 100)}
     assert refusal(json.dumps(card).encode()).message.startswith("Nested deeper")
+
+
+def test_a_card_near_the_limits_exports_as_a_png_that_imports_again() -> None:
+    rng = random.Random(5)
+    card = sillytavern_v2()
+    entry = card["data"]["character_book"]["entries"][0]
+    card["data"]["character_book"]["entries"] = [
+        {**entry, "id": i, "content": "".join(rng.choices(string.ascii_letters + " ", k=20_000))}
+        for i in range(200)
+    ]
+    raw = json.dumps(card).encode()
+    assert 4_000_000 < len(raw) < 8 * 1024 * 1024
+    written = card_png(read_card(raw).card, None)
+    assert len(written) <= 8 * 1024 * 1024
+    assert set(text_chunks(written)) == {"ccv3"}  # the V2 copy would not have fitted
+    assert len(read_card(written).card.entries) == 200
