@@ -19,7 +19,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -29,6 +29,7 @@ SUBSCRIPTION = """
 subscription($id: ID!, $after: String) { conversationEvents(conversationId: $id, after: $after) {
   __typename
   ... on EventBase { cursor messageId }
+  ... on ReplyStarted { model fallback }
   ... on MessageDelta { seq text }
   ... on AudioChunk { seq url startMs durationMs text }
   ... on VisemeFrames { audioSeq frames { viseme startMs endMs } }
@@ -44,6 +45,10 @@ query($c: ID!) { conversation(id: $c) { liveCursor messages(last: 1) { nodes { i
 } } }
 """
 TERMINAL = ("ReplyCompleted", "ReplyInterrupted", "ReplyFailed")
+CONVERSATION = [
+    "Hello! Who are you, and what do you love?",
+    "What could I look for in the night sky tonight?",
+]
 TIMINGS = """
 query($c: ID!) { conversation(id: $c) { messages(last: 1) { edges { node { timings {
   sttMs llmFirstTokenMs firstDeltaMs firstAudioMs firstVisemeMs totalMs } } } } } }
@@ -57,19 +62,23 @@ def add_parser(sub: Any) -> None:
         default="http://127.0.0.1:8000/graphql",
         help="a running server (its address or /graphql); if none answers, an embedded one starts",
     )
-    demo.add_argument("--message", default="Hello! Who are you, and what do you love?")
-    demo.set_defaults(run=run)
+    demo.add_argument(
+        "--message",
+        action="append",
+        help="what to say (repeat for more turns); default: a short conversation",
+    )
+    demo.set_defaults(run=run, conversation=CONVERSATION)
     streaming = sub.add_parser(
         "test-streaming", help="send one message and print the event stream with timings"
     )
     streaming.add_argument("--url", default="http://127.0.0.1:8000/graphql")
-    streaming.add_argument("--message", default="Hello! Tell me something about the stars.")
-    streaming.set_defaults(run=run)
+    streaming.add_argument("--message", action="append", help="what to say (repeatable)")
+    streaming.set_defaults(run=run, conversation=["Hello! Tell me something about the stars."])
 
 
 def run(args: argparse.Namespace) -> int:
     with _server(graphql_url(args.url)) as url:
-        return asyncio.run(_demo(url, args.message))
+        return asyncio.run(_demo(url, args.message or args.conversation))
 
 
 def graphql_url(url: str) -> str:
@@ -126,7 +135,7 @@ def _free_port() -> int:
         return port
 
 
-async def _demo(url: str, message: str) -> int:
+async def _demo(url: str, messages: list[str]) -> int:
     async with httpx.AsyncClient(timeout=30) as http:
 
         async def call(query: str, variables: dict[str, Any], token: str | None = None) -> Any:
@@ -167,53 +176,64 @@ async def _demo(url: str, message: str) -> int:
             )
         )["startConversation"]["id"]
         print(f"user {email} · companion Nova · conversation {conversation}")
-        # Race-free: everything after this cursor arrives, however late we subscribe.
-        cursor = (await call(RELOAD, {"c": conversation}, token))["conversation"]["liveCursor"]
-        print(f"\nyou  > {message}\nNova > ", end="", flush=True)
-        started = time.monotonic()
-        await call(
-            "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }",
-            {"c": conversation, "t": message},
-            token,
-        )
-        side: list[str] = []
-        shown: list[str] = []  # the reply's text as printed
-        ws_url = url.replace("http", "ws", 1)
-        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-            await ws.send(
-                json.dumps(
-                    {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
-                )
-            )
-            await ws.recv()
-            operation = 0
-            while cursor is not None:
-                operation += 1
-                cursor = await _follow(
-                    ws, str(operation), conversation, cursor, side, shown, started
-                )
-                if cursor is None:
-                    break
-                # CURSOR_EXPIRED: reload what the screen shows, then go on from liveCursor.
-                reloaded = (await call(RELOAD, {"c": conversation}, token))["conversation"]
-                reply = reloaded["messages"]["nodes"][-1]
-                side.append(
-                    "        CURSOR_EXPIRED: the replay log no longer holds what came next; "
-                    "reloaded the conversation"
-                )
-                if reply["role"] == "COMPANION" and reply["status"] != "STREAMING":
-                    _complete(reply["text"], shown)
-                    side.append(f"        reply {reply['status'].lower()} (from the history)")
-                    break
-                cursor = reloaded["liveCursor"]
-        print("\n" + "\n".join(side))
-        edges = (await call(TIMINGS, {"c": conversation}, token))["conversation"]["messages"]
-        timings = edges["edges"][0]["node"]["timings"]
-        print(
-            "\nper-stage timings (ms from send): "
-            + ", ".join(f"{k}={v}" for k, v in timings.items() if v is not None)
-        )
+        models: list[str] = []
+        for message in messages:
+            models.append(await _turn(call, url, token, conversation, message))
+        print(f"\nanswered by: {', '.join(dict.fromkeys(models))}")
     return 0
+
+
+Call = Callable[..., Awaitable[Any]]
+
+
+async def _turn(call: Call, url: str, token: str, conversation: str, message: str) -> str:
+    """Send one message and print its reply live; returns which model answered."""
+    # Race-free: everything after this cursor arrives, however late we subscribe.
+    cursor = (await call(RELOAD, {"c": conversation}, token))["conversation"]["liveCursor"]
+    print(f"\nyou  > {message}\nNova > ", end="", flush=True)
+    started = time.monotonic()
+    await call(
+        "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }",
+        {"c": conversation, "t": message},
+        token,
+    )
+    side: list[str] = []
+    shown: list[str] = []  # the reply's text as printed
+    answered: list[str] = []  # the model ReplyStarted named
+    ws_url = url.replace("http", "ws", 1)
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        await ws.recv()
+        operation = 0
+        while cursor is not None:
+            operation += 1
+            cursor = await _follow(
+                ws, str(operation), conversation, cursor, (side, shown, answered), started
+            )
+            if cursor is None:
+                break
+            # CURSOR_EXPIRED: reload what the screen shows, then go on from liveCursor.
+            reloaded = (await call(RELOAD, {"c": conversation}, token))["conversation"]
+            reply = reloaded["messages"]["nodes"][-1]
+            side.append(
+                "        CURSOR_EXPIRED: the replay log no longer holds what came next; "
+                "reloaded the conversation"
+            )
+            if reply["role"] == "COMPANION" and reply["status"] != "STREAMING":
+                _complete(reply["text"], shown)
+                side.append(f"        reply {reply['status'].lower()} (from the history)")
+                break
+            cursor = reloaded["liveCursor"]
+    print("\n" + "\n".join(side))
+    edges = (await call(TIMINGS, {"c": conversation}, token))["conversation"]["messages"]
+    timings = edges["edges"][0]["node"]["timings"]
+    print(
+        "\nper-stage timings (ms from send): "
+        + ", ".join(f"{k}={v}" for k, v in timings.items() if v is not None)
+    )
+    return answered[-1] if answered else "unknown (no ReplyStarted seen)"
 
 
 async def _follow(
@@ -221,8 +241,7 @@ async def _follow(
     operation: str,
     conversation: str,
     after: str,
-    side: list[str],
-    shown: list[str],
+    printed: tuple[list[str], list[str], list[str]],
     started: float,
 ) -> str | None:
     """Print events after ``after`` until the reply ends (None) or the cursor expires (the last
@@ -253,7 +272,7 @@ async def _follow(
             continue
         event = payload["data"]["conversationEvents"]
         after = event.get("cursor") or after
-        if _show(event, side, shown, started):
+        if _show(event, *printed, started):
             await ws.send(json.dumps({"id": operation, "type": "complete"}))
             return None
     raise SystemExit("the server closed the connection")
@@ -270,10 +289,18 @@ def _complete(text: str, shown: list[str]) -> None:
     shown[:] = [text]
 
 
-def _show(event: dict[str, Any], side: list[str], shown: list[str], started: float) -> bool:
+def _show(
+    event: dict[str, Any], side: list[str], shown: list[str], answered: list[str], started: float
+) -> bool:
     kind = event["__typename"]
     at = f"+{(time.monotonic() - started) * 1000:5.0f} ms"
-    if kind == "MessageDelta":
+    if kind == "ReplyStarted":
+        model = event["model"] + (
+            " (fallback: the configured model could not run)" if event["fallback"] else ""
+        )
+        answered.append(model)
+        side.append(f"{at}  ReplyStarted: answered by {model}")
+    elif kind == "MessageDelta":
         shown.append(event["text"])
         print(event["text"], end="", flush=True)
     elif kind == "AudioChunk":

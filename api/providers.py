@@ -10,7 +10,7 @@ import logging
 
 from api.settings import Settings
 from pipeline.llm.base import LLMProvider
-from pipeline.llm.llama_server import ServerOptions
+from pipeline.llm.llama_server import MODEL_NAME, ServerOptions
 from pipeline.llm.local import PersonaResponder
 from pipeline.llm.local_model import LocalModelLLM
 from pipeline.llm.openai_llm import OpenAICompatibleLLM
@@ -56,8 +56,15 @@ def build_llm(settings: Settings) -> LLMProvider:
         threads=settings.llm_local_threads,
         max_reply_tokens=settings.llm_reply_tokens,
         start_timeout_s=settings.llm_local_start_timeout_s,
+        alias=settings.llm_local_model.stem if settings.llm_local_model else MODEL_NAME,
     )
-    return LocalModelLLM(responder, options, settings.llm_local_dir)
+    return LocalModelLLM(
+        responder,
+        options,
+        settings.llm_local_dir,
+        binary=settings.llm_local_server,
+        model_file=settings.llm_local_model,
+    )
 
 
 async def start_llm(llm: LLMProvider) -> None:

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # The local model's server runs with HOLOMATE_LLM_CONTEXT_TOKENS as its context and
     # HOLOMATE_LLM_REPLY_TOKENS as its cap per reply (below).
     llm_local_threads: int = Field(default=2, ge=1)
+    # An operator's own llama-server build and GGUF model instead of the packaged ones.
+    llm_local_server: Path | None = None
+    llm_local_model: Path | None = None
     llm_local_start_timeout_s: float = Field(default=60.0, gt=0)
     llm_local_dir: Path = Path("var/models")  # the F16 copy on CPUs without AVX-VNNI, the log
     # The model's context window in tokens, and how many of them a reply may take: the prompt

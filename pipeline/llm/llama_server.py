@@ -57,9 +57,15 @@ def _file_of(dist_name: str, wanted: str) -> Path:
     raise EngineError(f"{dist_name} is installed without its {wanted}")
 
 
-def find_engine() -> InstalledEngine:
-    """The installed llama-server and SmolLM2 model; ``EngineError`` says what is missing."""
-    return InstalledEngine(_file_of(ENGINE_DIST, "llama-server"), _file_of(MODEL_DIST, ".gguf"))
+def find_engine(binary: Path | None = None, model: Path | None = None) -> InstalledEngine:
+    """The installed llama-server and SmolLM2 model, or the operator's own ``binary`` and
+    ``model`` (HOLOMATE_LLM_LOCAL_SERVER / _MODEL); ``EngineError`` says what is missing."""
+    for given in (binary, model):
+        if given is not None and not given.is_file():
+            raise EngineError(f"{given} does not exist")
+    return InstalledEngine(
+        binary or _file_of(ENGINE_DIST, "llama-server"), model or _file_of(MODEL_DIST, ".gguf")
+    )
 
 
 def cpu_flags() -> set[str]:
@@ -86,7 +92,10 @@ def runnable_model(packaged: Path, cache_dir: Path) -> Path:
     except ImportError as e:  # numpy comes with requirements-model.txt
         raise EngineError(f"numpy is needed to prepare the model on this CPU: {e}") from e
     log.info("this CPU lacks AVX-VNNI: writing %s as F16 to %s", packaged.name, target)
-    convert_to_f16(packaged, target)
+    try:
+        convert_to_f16(packaged, target)
+    except ValueError as e:  # GGUFError: not a model this rewrite knows
+        raise EngineError(f"{packaged.name} cannot be prepared for this CPU: {e}") from e
     return target
 
 
@@ -136,6 +145,8 @@ class LlamaServer:
             *("--host", "127.0.0.1", "--port", str(self.port)),
             *("--ctx-size", str(o.ctx_size), "--threads", str(o.threads)),
             *("--parallel", "1", "--n-predict", str(o.max_reply_tokens)),
+            # The 135M model loops on a phrase without it ("A place where dreams are made" x6).
+            *("--repeat-penalty", "1.1"),
             "--jinja",  # the model's own chat template, from the GGUF
             "--no-webui",
             "--offline",

@@ -52,9 +52,12 @@ class LocalModelLLM:
         options: ServerOptions,
         model_dir: Path,
         *,
+        binary: Path | None = None,
+        model_file: Path | None = None,
         max_restarts: int = 3,
     ) -> None:
         self.fallback = fallback
+        self.binary, self.model_file = binary, model_file  # the operator's own, if given
         self.options = options
         self.model_dir = model_dir
         self.max_restarts = max_restarts
@@ -80,8 +83,10 @@ class LocalModelLLM:
     async def start(self) -> bool:
         """Start the model's server; on failure log why and leave the responder answering."""
         try:
-            engine = await asyncio.to_thread(find_engine)
-            model = await asyncio.to_thread(runnable_model, engine.model, self.model_dir)
+            engine = await asyncio.to_thread(find_engine, self.binary, self.model_file)
+            model = engine.model
+            if self.binary is None:  # the packaged engine's kernels need AVX-VNNI for Q4_1
+                model = await asyncio.to_thread(runnable_model, engine.model, self.model_dir)
             server = LlamaServer(
                 engine.binary, model, self.options, self.model_dir / "llama-server.log"
             )

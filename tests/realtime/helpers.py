@@ -19,6 +19,7 @@ subscription Events($id: ID!, $after: String) {
     __typename
     ... on EventBase { cursor conversationId messageId at }
     ... on MessagePosted { message { id text role } }
+    ... on ReplyStarted { model fallback }
     ... on MessageDelta { seq text }
     ... on AudioChunk { seq url mimeType startMs durationMs text }
     ... on VisemeFrames { audioSeq frames { viseme startMs endMs weight } }
