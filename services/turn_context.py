@@ -106,8 +106,8 @@ async def load_turn(
     prefs = await session.get(UserPreference, user_id)
     after = conversation.summary_through_id or 0
     rows = (
-        await session.scalars(
-            select(Message)
+        await session.execute(
+            select(Message.role, Message.text)
             .where(
                 Message.conversation_id == conversation.id,
                 Message.id > after,
