@@ -114,7 +114,13 @@ def _third_person(phrase: str) -> str:
 
 
 def _clean_object(phrase: str) -> str:
-    phrase = re.split(r"\s*(?:,|\bbut\b|\bbecause\b|\bthough\b|\bsince\b|\bwhen\b)\s*", phrase)[0]
+    # "peanuts and I live in Lisbon": a new clause starts at "and I", "but", a comma...
+    phrase = re.split(
+        r"\s*(?:,|\bbut\b|\bbecause\b|\bthough\b|\bsince\b|\bwhen\b|\bso\b|"
+        r"\band (?=(?:i|i'm|im|my|we|it|that|you)\b))\s*",
+        phrase,
+        flags=re.I,
+    )[0]
     phrase = phrase.strip(" .!;:'\"")
     previous = None
     while previous != phrase:

@@ -63,6 +63,14 @@ CASES: list[tuple[str, set[tuple[str, str]]]] = [
     ("I like how you explain things.", set()),
     ("I'm English but I live in Madrid.", {("place", "place:home")}),
     ("Honestly I'm Done.", set()),
+    (
+        "Hi, I'm Ada. I'm allergic to peanuts and I live in Lisbon.",
+        {("name", "name"), ("allergy", "allergy:peanuts"), ("place", "place:home")},
+    ),
+    (
+        "I love cooking and my sister Ana loves baking.",
+        {("like", "likes:cooking"), ("family", "family:sister:ana")},
+    ),
     ("I'm not allergic to anything.", set()),
     ("I'll think about it.", set()),
     ("I'll do it tomorrow.", set()),
