@@ -49,10 +49,11 @@ async def person_with_everything(
     user_id = ids.decode("User", auth["user"]["id"])
     await api.ok(SET_PREFERENCES, token=token)
     await api.ok(CREATE_VOICE, {"input": {"name": f"{name}'s voice", "voiceId": "en-gb"}}, token)
-    companion = await create_companion(api, token, f"{name}'s Mira", greeting="Hello!")
+    companion = await create_companion(api, token, f"{name}'s Mira")
     conversation = await start_conversation(api, token, companion["id"])
     conversation_id = ids.decode("Conversation", conversation["id"])
     async with app.state.holo.sessionmaker() as session:
+        await add_message(session, conversation_id, None, "Hello!")  # a greeting, without audio
         asset = CharacterAsset(owner_id=user_id, name="Avatar", url="https://cdn.example/a.vrm")
         session.add(asset)
         await session.flush()
