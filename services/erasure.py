@@ -36,6 +36,7 @@ from store.models import (
     DevicePairing,
     HologramDevice,
     LorebookEntry,
+    Memory,
     Message,
     PairingFailure,
     RefreshToken,
@@ -101,6 +102,10 @@ async def erase_rows(session: AsyncSession, user_id: int) -> ReplayLogErasure:
         .values(active_companion_id=None)
     )
     await session.execute(delete(LorebookEntry).where(LorebookEntry.companion_id.in_(companions)))
+    # Theirs with any companion, and everyone's memories of their companions.
+    await session.execute(
+        delete(Memory).where((Memory.owner_id == user_id) | Memory.companion_id.in_(companions))
+    )
     await session.execute(delete(Companion).where(Companion.owner_id == user_id))
     assets = select(CharacterAsset.id).where(CharacterAsset.owner_id == user_id)
     await session.execute(

@@ -24,6 +24,7 @@ from store.models import (
     ConversationParticipant,
     HologramDevice,
     LorebookEntry,
+    Memory,
     Message,
     User,
     UserPreference,
@@ -34,6 +35,7 @@ FORMAT = "holomate-export/1"
 # Secrets and token bookkeeping: useless to the person, dangerous in a file they may share.
 _USER_SECRETS = frozenset({"password_hash", "token_version"})
 _DEVICE_SECRETS = frozenset({"token_version"})
+_MEMORY_INTERNALS = frozenset({"embedding"})
 
 
 def _plain(value: Any) -> Any:
@@ -66,6 +68,8 @@ async def collect(session: AsyncSession, user_id: int, now: datetime) -> dict[st
         "billing_subscription": row_dict(billing) if billing else None,
         "companions": await _owned(session, Companion, user_id),
         "lorebook_entries": await _lorebook_entries(session, user_id),
+        # What companions remember about the person (the vector is a model's, not theirs).
+        "memories": await _owned(session, Memory, user_id, _MEMORY_INTERNALS),
         "voice_profiles": await _owned(session, VoiceProfile, user_id),
         "character_assets": await _character_assets(session, user_id),
         "conversations": await _conversations(session, user_id),
