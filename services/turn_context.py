@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,7 +74,21 @@ def card_of(companion: Companion) -> Card:
     )
 
 
-def lore_of(row: LorebookEntry) -> LoreEntry:
+_LORE_COLUMNS = (
+    LorebookEntry.keys,
+    LorebookEntry.content,
+    LorebookEntry.secondary_keys,
+    LorebookEntry.constant,
+    LorebookEntry.selective,
+    LorebookEntry.case_sensitive,
+    LorebookEntry.insertion_order,
+    LorebookEntry.priority,
+    LorebookEntry.position,
+)
+
+
+def lore_of(row: Any) -> LoreEntry:
+    """An entry from its columns (a row of ``_LORE_COLUMNS`` or the model itself)."""
     return LoreEntry(
         keys=tuple(row.keys or ()),
         content=row.content,
@@ -124,8 +139,8 @@ async def load_turn(
         for m in reversed(rows)
     ]
     lore = (
-        await session.scalars(
-            select(LorebookEntry)
+        await session.execute(
+            select(*_LORE_COLUMNS)
             .where(LorebookEntry.companion_id == companion.id, LorebookEntry.enabled.is_(True))
             .order_by(LorebookEntry.insertion_order, LorebookEntry.id)
             .limit(LOREBOOK_ENTRIES)
