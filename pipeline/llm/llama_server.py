@@ -135,7 +135,15 @@ class LlamaServer:
 
     @property
     def alive(self) -> bool:
-        return self._healthy and self._process is not None and self._process.returncode is None
+        process = self._process
+        if not self._healthy or process is None or process.returncode is not None:
+            return False
+        # asyncio learns of the exit a moment late; the kernel already knows (a zombie).
+        try:
+            stat = Path(f"/proc/{process.pid}/stat").read_text()
+        except OSError:
+            return not Path("/proc/self").exists()  # no /proc here: trust returncode
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
     def command(self) -> list[str]:
         o = self.options
