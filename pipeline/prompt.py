@@ -1,4 +1,5 @@
-"""Chat messages for one reply: persona and preferences as the system prompt, then history.
+"""Token estimates and the person's preferences as prompt lines, for pipeline/context.py
+(which builds a turn's messages) and memory recall.
 
 Tokens are estimated, not counted (no tokenizer ships offline): about four characters per token
 for English, plus a few tokens of per-message overhead, rounded up. The estimate errs high for
@@ -9,10 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-from pipeline.emotions import TAG_INSTRUCTION
-from pipeline.llm.base import ChatMessage, Role
+from pipeline.llm.base import ChatMessage
 
 MESSAGE_OVERHEAD_TOKENS = 4
 _MAX_PREF_CHARS = 200
@@ -21,15 +20,6 @@ _REPLY_LENGTHS = {
     "medium": "Keep replies to a short paragraph.",
     "long": "You may give longer, detailed replies when useful.",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Persona:
-    name: str
-    persona: str
-    traits: tuple[str, ...] = ()
-    language: str = "en"
-    greeting: str = ""
 
 
 def estimate_tokens(text: str) -> int:
@@ -66,45 +56,3 @@ def preference_lines(preferences: Mapping[str, object]) -> list[str]:
         elif isinstance(value, Sequence) and not isinstance(value, str) and value:
             lines.append(f"{intro}: {', '.join(_clean(v) for v in value)}.")
     return lines
-
-
-def build_system_prompt(persona: Persona, preferences: Mapping[str, object]) -> str:
-    parts = [f"You are {persona.name}, an AI companion shown as a hologram.", persona.persona]
-    if persona.traits:
-        parts.append("Your traits: " + ", ".join(persona.traits) + ".")
-    if persona.greeting:
-        parts.append(f'Your usual greeting: "{persona.greeting}"')
-    parts.append(f"Reply in the language with code '{persona.language}'.")
-    parts.append("Your replies are spoken aloud: no markdown, lists, emoji or URLs.")
-    parts.extend(preference_lines(preferences))
-    parts.append(TAG_INSTRUCTION)
-    return "\n".join(p.strip() for p in parts if p.strip())
-
-
-def build_messages(
-    persona: Persona,
-    preferences: Mapping[str, object],
-    history: Sequence[tuple[Role, str]],
-    *,
-    max_tokens: int = 3000,
-) -> list[ChatMessage]:
-    """System prompt, then as much recent history as fits ``max_tokens``, oldest first.
-
-    ``history`` ends with the user's latest message. The system prompt is always kept; the newest
-    history is kept first, and the latest message is kept (cut from the front) even if it alone
-    overflows, because replying without it makes no sense.
-    """
-    system = ChatMessage("system", build_system_prompt(persona, preferences))
-    budget = max_tokens - message_tokens(system)
-    kept: list[ChatMessage] = []
-    for index, (role, text) in enumerate(reversed(history)):
-        message = ChatMessage(role, text)
-        cost = message_tokens(message)
-        if cost > budget:
-            if index == 0:
-                keep_chars = max(0, (budget - MESSAGE_OVERHEAD_TOKENS) * 4)
-                kept.append(ChatMessage(role, text[len(text) - keep_chars :] if keep_chars else ""))
-            break
-        kept.append(message)
-        budget -= cost
-    return [system, *reversed(kept)]

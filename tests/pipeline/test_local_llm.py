@@ -6,21 +6,22 @@ import asyncio
 import time
 from pathlib import Path
 
+from pipeline.context import Budget, Card, Turn, TurnInput, build_context
 from pipeline.emotions import TagStripper
 from pipeline.events import ReplyCompleted
 from pipeline.llm.base import ChatMessage
 from pipeline.llm.local import PersonaResponder
-from pipeline.prompt import Persona, build_messages
 from pipeline.reply import ReplyPipeline, ReplyRequest
 from pipeline.storage.local import LocalBlobStorage
 from pipeline.tts.base import VoiceSettings
 from tests.pipeline.fakes import FakeTTS, Recorder
 
-AIKO = Persona(name="Aiko", persona="A cheerful astronomer.")
+AIKO = Card(name="Aiko", description="A cheerful astronomer.")
 
 
 def messages(text: str) -> list[ChatMessage]:
-    return build_messages(AIKO, {"preferred_name": "Sam"}, [("user", text)])
+    turn = TurnInput(AIKO, "Sam", [Turn("user", text)], {"preferred_name": "Sam"})
+    return build_context(turn, Budget(tokens=3000)).messages
 
 
 async def collect(responder: PersonaResponder, text: str) -> list[str]:
