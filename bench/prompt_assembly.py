@@ -17,7 +17,10 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 
-from pipeline.context import Card, Turn, TurnInput, build_context
+from api.providers import build_llm
+from api.settings import Settings
+from pipeline.context import BuiltContext, Card, Turn, TurnInput, build_context
+from pipeline.llm.local_model import LocalModelLLM
 from pipeline.prompt import estimate_tokens
 from services import turn_context
 from services.turn_context import ContextConfig
@@ -194,6 +197,26 @@ async def _bench(url: str) -> None:
         f"(system prompt {len(system)} characters, {estimate_tokens(system) + 4} tokens)"
     )
     await engine.dispose()
+    await _tokenizer_check({"typical turn": typical_built, "long conversation": built})
+
+
+async def _tokenizer_check(prompts: dict[str, BuiltContext]) -> None:
+    """The estimates against SmolLM2's own tokenizer, when ./dev installed the local model."""
+    llm = build_llm(Settings(llm_engine="local"))
+    if not isinstance(llm, LocalModelLLM) or not await llm.start():
+        print("(local model not installed: no tokenizer check)")
+        return
+    try:
+        for label, prompt in prompts.items():
+            real = 0
+            for message in prompt.messages:  # + the chat template's role markers, ~5 a message
+                real += await llm.count_tokens(message.content) + 5
+            print(
+                f"{label}: SmolLM2 tokenizer {real} tokens, estimate {prompt.tokens} "
+                f"({prompt.tokens / real:.2f}x)"
+            )
+    finally:
+        await llm.aclose()
 
 
 async def _pure(turn: TurnInput, config: ContextConfig) -> int:
