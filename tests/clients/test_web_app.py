@@ -188,3 +188,18 @@ def test_a_retryable_failure_offers_to_send_the_message_again(
         down = {"HOLOMATE_LLM_BASE_URL": f"http://127.0.0.1:{closed.getsockname()[1]}/v1"}
         with web_stack(database_url, tmp_path, **down) as (server, web_url):
             run_e2e("retry.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url)
+
+
+def test_a_person_sees_and_controls_what_a_companion_remembers_and_brings_a_character_card(
+    web_build: float, database_url: str, clean_db: None, tmp_path: Path
+) -> None:
+    # A small prompt (256 tokens for the history and the rest) so three turns fold into the
+    # conversation's summary, which the page's header then shows.
+    small = {"HOLOMATE_LLM_CONTEXT_TOKENS": "512", "HOLOMATE_LLM_REPLY_TOKENS": "256"}
+    with web_stack(database_url, tmp_path, **small) as (server, web_url):
+        result = run_e2e("memory.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url)
+    print(f"memory view: {tmp_path / 'e2e' / 'memory-view.png'}")
+    assert result["model"] == "persona-responder"
+    assert result["memoriesShown"] >= 1  # the fact from the first conversation, at least
+    assert result["summaryChars"] > 0
+    assert result["exportedFile"].endswith(".json")

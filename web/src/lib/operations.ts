@@ -64,6 +64,9 @@ export const COMPANION_FIELDS = graphql(`
     traits
     language
     greeting
+    memoryEnabled
+    pictureUrl
+    lorebookEntryCount
     voiceProfile {
       id
       name
@@ -147,6 +150,7 @@ export const START_CONVERSATION = graphql(`
   mutation StartConversation($companionId: ID!) {
     startConversation(companionId: $companionId) {
       id
+      liveCursor
     }
   }
 `);
@@ -176,10 +180,13 @@ export const CONVERSATION = graphql(`
     conversation(id: $id) {
       id
       title
+      summary
+      summaryUpdatedAt
       companion {
         id
         name
         greeting
+        memoryEnabled
       }
       messages(last: $last, before: $before) {
         edges {
@@ -236,6 +243,10 @@ export const CONVERSATION_EVENTS = graphql(`
           ...MessageFields
         }
       }
+      ... on ReplyStarted {
+        model
+        fallback
+      }
       ... on MessageDelta {
         seq
         text
@@ -281,6 +292,118 @@ export const CONVERSATION_EVENTS = graphql(`
         detail
         retryable
       }
+      ... on MemoryFormed {
+        memory {
+          ...MemoryFields
+        }
+      }
+    }
+  }
+`);
+
+/** The conversation header's summary, read again when the stream says a reply ended. */
+export const CONVERSATION_SUMMARY = graphql(`
+  query ConversationSummary($id: ID!) {
+    conversation(id: $id) {
+      id
+      summary
+      summaryUpdatedAt
+    }
+  }
+`);
+
+export const IMPORT_CHARACTER_CARD = graphql(`
+  mutation ImportCharacterCard($file: Upload!) {
+    importCharacterCard(file: $file) {
+      ...CompanionFields
+    }
+  }
+`);
+
+export const EXPORT_CHARACTER_CARD = graphql(`
+  mutation ExportCharacterCard($companionId: ID!, $format: CharacterCardFormat!) {
+    exportCharacterCard(companionId: $companionId, format: $format) {
+      url
+      filename
+      format
+      expiresAt
+    }
+  }
+`);
+
+export const MEMORY_FIELDS = graphql(`
+  fragment MemoryFields on Memory {
+    id
+    companionId
+    text
+    kind
+    importance
+    origin
+    conversationId
+    createdAt
+    updatedAt
+    lastRecalledAt
+  }
+`);
+
+export const COMPANION_MEMORY = graphql(`
+  query CompanionMemory($id: ID!) {
+    companion(id: $id) {
+      id
+      name
+      memoryEnabled
+      pictureUrl
+    }
+  }
+`);
+
+export const MEMORIES = graphql(`
+  query Memories($companionId: ID!, $query: String, $first: Int!, $after: String) {
+    memories(companionId: $companionId, query: $query, first: $first, after: $after) {
+      nodes {
+        ...MemoryFields
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const REMEMBER_MEMORY = graphql(`
+  mutation RememberMemory($companionId: ID!, $text: String!, $importance: Float) {
+    rememberMemory(companionId: $companionId, text: $text, importance: $importance) {
+      ...MemoryFields
+    }
+  }
+`);
+
+export const UPDATE_MEMORY = graphql(`
+  mutation UpdateMemory($id: ID!, $text: String, $importance: Float) {
+    updateMemory(id: $id, text: $text, importance: $importance) {
+      ...MemoryFields
+    }
+  }
+`);
+
+export const FORGET_MEMORY = graphql(`
+  mutation ForgetMemory($id: ID!) {
+    forgetMemory(id: $id)
+  }
+`);
+
+export const FORGET_ALL_MEMORIES = graphql(`
+  mutation ForgetAllMemories($companionId: ID!) {
+    forgetAllMemories(companionId: $companionId)
+  }
+`);
+
+export const SET_MEMORY_ENABLED = graphql(`
+  mutation SetMemoryEnabled($id: ID!, $enabled: Boolean!) {
+    updateCompanion(id: $id, input: { memoryEnabled: $enabled }) {
+      id
+      memoryEnabled
     }
   }
 `);

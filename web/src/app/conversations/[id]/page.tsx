@@ -10,7 +10,7 @@ import { Face, type FaceState } from "@/components/Face";
 import { RequireAuth } from "@/components/Nav";
 import type { MessageFieldsFragment } from "@/gql/graphql";
 import { errorText } from "@/lib/errors";
-import { CONVERSATION, INTERRUPT_REPLY, LIVE_CURSOR, SEND_MESSAGE } from "@/lib/operations";
+import { CONVERSATION, CONVERSATION_SUMMARY, INTERRUPT_REPLY, LIVE_CURSOR, SEND_MESSAGE } from "@/lib/operations";
 import { ReplyPlayer, unlockAudio } from "@/lib/player";
 import { type ConversationEvent, useConversationEvents } from "@/lib/stream";
 import { sendVoiceMessage } from "@/lib/upload";
@@ -20,9 +20,27 @@ const PAGE = 20;
 
 type Message = Pick<MessageFieldsFragment, "id" | "role" | "text" | "status">;
 
-/** What the live stream said about a reply beyond its text: it went on without voice
- * (ReplyDegraded), or it failed in a way that sending the message again may fix. */
-type ReplyNotice = { degraded?: boolean; retryable?: boolean };
+/** What the live stream said about a message beyond its text: a reply went on without voice
+ * (ReplyDegraded) or failed in a way that sending the message again may fix; the companion
+ * will remember something from a person's message (MemoryFormed). */
+type ReplyNotice = { degraded?: boolean; retryable?: boolean; remembered?: string[] };
+
+/** What ReplyStarted.model says for a conversation's opening greeting (pipeline/llm/fixed.py). */
+const GREETING_MODEL = "greeting";
+
+/** Which model answers (ReplyStarted): fallback when the configured one could not run. */
+type Answering = { model: string; fallback: boolean };
+
+/** startConversation's liveCursor, passed as ?from=: the stream then carries the whole greeting.
+ * Read once (then dropped from the address), so a later reload reads a fresh liveCursor. */
+function takeStartCursor(): string | null {
+  const url = new URL(window.location.href);
+  const from = url.searchParams.get("from");
+  if (from === null) return null;
+  url.searchParams.delete("from");
+  window.history.replaceState(window.history.state, "", url);
+  return from;
+}
 
 export default function ConversationPage() {
   const { id } = useParams<{ id: string }>();
@@ -39,6 +57,9 @@ function Conversation({ id }: { id: string }) {
   const [messages, setMessages] = useState<Message[]>([]);
   const [title, setTitle] = useState("");
   const [companionName, setCompanionName] = useState("");
+  const [companionId, setCompanionId] = useState<string | null>(null);
+  const [summary, setSummary] = useState("");
+  const [answering, setAnswering] = useState<Answering | null>(null);
   const [older, setOlder] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [text, setText] = useState("");
@@ -82,6 +103,8 @@ function Conversation({ id }: { id: string }) {
         const conversation = data.conversation;
         setTitle(conversation.title);
         setCompanionName(conversation.companion?.name ?? "Companion");
+        setCompanionId(conversation.companion?.id ?? null);
+        setSummary(conversation.summary);
         const page = conversation.messages.edges.map((e) => e.node);
         setMessages((list) => {
           if (reset) {
@@ -106,16 +129,31 @@ function Conversation({ id }: { id: string }) {
 
   /** The newest page of history, reloaded; resolves with the liveCursor read just before it. */
   const reload = useCallback(async (): Promise<string | null> => {
-    let cursor: string | null = null;
-    try {
-      const { data } = await client.query({ query: LIVE_CURSOR, variables: { id }, fetchPolicy: "network-only" });
-      cursor = data?.conversation.liveCursor ?? null;
-    } catch (e) {
-      setError(errorText(e));
+    let cursor: string | null = takeStartCursor();
+    if (cursor === null) {
+      try {
+        const { data } = await client.query({ query: LIVE_CURSOR, variables: { id }, fetchPolicy: "network-only" });
+        cursor = data?.conversation.liveCursor ?? null;
+      } catch (e) {
+        setError(errorText(e));
+      }
     }
     await loadPage(null, true);
     return cursor;
   }, [client, id, loadPage]);
+
+  /** The summary is folded after a turn, in the background: read it again a little later. */
+  const summaryTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const refreshSummary = useCallback(() => {
+    clearTimeout(summaryTimer.current);
+    summaryTimer.current = setTimeout(() => {
+      client
+        .query({ query: CONVERSATION_SUMMARY, variables: { id }, fetchPolicy: "network-only" })
+        .then(({ data }) => data && setSummary(data.conversation.summary))
+        .catch(() => undefined); // the header keeps the summary it has
+    }, 2000);
+  }, [client, id]);
+  useEffect(() => () => clearTimeout(summaryTimer.current), []);
 
   const onEvent = useCallback(
     (event: ConversationEvent) => {
@@ -129,6 +167,8 @@ function Conversation({ id }: { id: string }) {
           player.current = new ReplyPlayer(messageId, unlockAudio());
           emotionNow.current = { emotion: "neutral", intensity: 0.5 };
           setReplying(messageId);
+          // A greeting is the companion's written text (model "greeting"): no model answers it.
+          if (event.model !== GREETING_MODEL) setAnswering({ model: event.model, fallback: event.fallback });
           upsert({ id: messageId, role: "COMPANION", text: "", status: "STREAMING" });
           break;
         case "MessageDelta": {
@@ -140,6 +180,9 @@ function Conversation({ id }: { id: string }) {
           setMessages((list) => {
             const at = list.findIndex((m) => m.id === messageId);
             if (at < 0) return [...list, { id: messageId, role: "COMPANION", text: event.text, status: "STREAMING" }];
+            // A stream started before the history it goes with (a new conversation's greeting)
+            // replays deltas of a reply the history already shows whole.
+            if (list[at]!.status !== "STREAMING") return list;
             const next = [...list];
             next[at] = { ...next[at]!, text: next[at]!.text + event.text };
             return next;
@@ -161,7 +204,16 @@ function Conversation({ id }: { id: string }) {
         case "ReplyInterrupted":
           upsert(event.message);
           setReplying((current) => (current === messageId ? null : current));
+          refreshSummary();
           break;
+        case "MemoryFormed": {
+          const text = event.memory.text;
+          setNotices((all) => {
+            const had = all[messageId]?.remembered ?? [];
+            return had.includes(text) ? all : { ...all, [messageId]: { ...all[messageId], remembered: [...had, text] } };
+          });
+          break;
+        }
         case "ReplyDegraded":
           setNotices((all) => ({ ...all, [messageId]: { ...all[messageId], degraded: true } }));
           break;
@@ -172,7 +224,7 @@ function Conversation({ id }: { id: string }) {
           break;
       }
     },
-    [upsert],
+    [upsert, refreshSummary],
   );
 
   const { live } = useConversationEvents(id, onEvent, reload);
@@ -279,11 +331,28 @@ function Conversation({ id }: { id: string }) {
         <Link href="/companions">← Companions</Link>
         <h1>{companionName ? `${companionName}` : "Conversation"}</h1>
         <span className="muted">{title}</span>
+        {companionId && (
+          <Link href={`/companions/${companionId}/memories`} data-testid="memories-link">
+            Memories
+          </Link>
+        )}
         <span className="spacer" />
+        {answering && (
+          <span className="muted model" data-testid="model" data-model={answering.model} data-fallback={answering.fallback}>
+            {answering.model}
+            {answering.fallback && " (stand-in: the configured model could not run)"}
+          </span>
+        )}
         <span className={live ? "live on" : "live"} data-testid="live" data-live={live ? "true" : "false"}>
           {live ? "live" : "connecting…"}
         </span>
       </header>
+      {summary && (
+        <details className="summary" data-testid="summary">
+          <summary>So far in this conversation</summary>
+          <p>{summary}</p>
+        </details>
+      )}
       <div className="talk">
         <div className="stage">
           <Face read={readFace} />
@@ -303,6 +372,11 @@ function Conversation({ id }: { id: string }) {
             {messages.map((m) => (
               <li key={m.id} className={`message ${m.role.toLowerCase()}`} data-id={m.id} data-role={m.role} data-status={m.status}>
                 {m.text || (m.status === "STREAMING" ? "…" : "")}
+                {notices[m.id]?.remembered && (
+                  <small className="notice remembered" data-testid="memory-formed" title={notices[m.id]!.remembered!.join("\n")}>
+                    {companionName || "Your companion"} will remember that
+                  </small>
+                )}
                 {notices[m.id]?.degraded && m.status !== "FAILED" && (
                   <small className="notice muted" data-testid="reply-degraded">
                     Voice unavailable for this reply — showing text

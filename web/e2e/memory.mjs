@@ -1,0 +1,222 @@
+// Long-term memory and character cards in the web app, against a server with the offline
+// responder and extractor: a fact told in one conversation is in the companion's memory view
+// when another conversation starts; the person searches, corrects, forgets one, forgets all and
+// switches memory off (each checked on the server too). A new conversation opens with the
+// companion's greeting streamed as a reply, the header says which model answers and shows the
+// summary once the history outgrows the prompt (a server with a small context). A V2 card the
+// test writes is imported through the file input; its V3 JSON export downloads and parses.
+//
+//   WEB_URL=… GRAPHQL_URL=… node e2e/memory.mjs
+//
+// Env: ARTIFACTS (screenshots of the memory view, the conversation and the companions page go
+// there: memory-view.png, conversation.png, companions.png).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+import { GRAPHQL_URL, WEB_URL, expect, live, run, say, signUp } from "./lib.mjs";
+
+const ARTIFACTS = resolve(process.env.ARTIFACTS ?? "e2e/artifacts");
+const FACT = "My name is Ada and I love tea";
+const LIKES = "Ada likes tea";
+const CARD = {
+  spec: "chara_card_v2",
+  spec_version: "2.0",
+  data: {
+    name: "Seraphina",
+    description: "A gentle guardian of the forest glade.",
+    personality: "kind, protective",
+    scenario: "{{user}} wakes up in Seraphina's glade.",
+    first_mes: "You're awake, {{user}}. Rest a little longer.",
+    mes_example: "<START>\n{{user}}: Where am I?\n{{char}}: Safe, in my glade.",
+    creator_notes: "",
+    system_prompt: "",
+    post_history_instructions: "",
+    alternate_greetings: ["The glade is quiet today."],
+    character_book: {
+      entries: [{ keys: ["glade"], content: "The glade is hidden by old magic.", enabled: true, insertion_order: 0 }],
+    },
+    tags: ["fantasy"],
+    creator: "e2e",
+    character_version: "1",
+    extensions: { e2e: { kept: true } },
+  },
+};
+
+/** A GraphQL request as the signed-in page would make it (its token from localStorage). */
+async function asPerson(page, query, variables) {
+  const token = await page.evaluate(() => JSON.parse(window.localStorage.getItem("holomate.session")).accessToken);
+  const response = await fetch(GRAPHQL_URL, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  expect(!body.errors, `server refused ${query}: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+const memoriesOnServer = async (page, companionId) =>
+  (await asPerson(page, "query($c: ID!) { memories(companionId: $c, first: 100) { nodes { text importance } } }", { c: companionId }))
+    .memories.nodes;
+
+const shownMemories = (page) => page.locator("[data-testid=memories] [data-memory]").evaluateAll((items) => items.map((li) => li.dataset.memory));
+
+/** The companion's greeting, streamed into a conversation that just started. */
+async function greeted(page, text) {
+  await page.locator('[data-role="COMPANION"][data-status="COMPLETE"]', { hasText: text }).first().waitFor();
+}
+
+await run(async ({ page, step, results }) => {
+  let companionId = "";
+  let firstConversation = "";
+
+  await step("sign up and create a companion with a greeting", async () => {
+    await signUp(page, "Ada");
+    await page.getByRole("button", { name: "New companion" }).click();
+    await page.fill('input[name="name"]', "Nova");
+    await page.fill('textarea[name="persona"]', "A warm tea-loving librarian");
+    await page.fill('input[name="greeting"]', "Hello {{user}}, I'm {{char}}. What's on your mind?");
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.locator('[data-companion="Nova"]').waitFor();
+  });
+
+  await step("a new conversation opens with the greeting, streamed as a reply", async () => {
+    await page.locator('[data-companion="Nova"]').getByRole("button", { name: "Talk" }).click();
+    await page.waitForURL("**/conversations/**");
+    await live(page);
+    await greeted(page, "Hello Ada, I'm Nova.");
+    expect(!page.url().includes("from="), `the start cursor stayed in the address: ${page.url()}`);
+    firstConversation = page.url();
+    const greetings = await page.locator('[data-role="COMPANION"]').count();
+    expect(greetings === 1, `${greetings} greetings on screen`);
+  });
+
+  await step("tell Nova a fact: the header names the model, the page says Nova will remember it", async () => {
+    await say(page, FACT);
+    const model = page.getByTestId("model"); // which model answered, in the header
+    results.model = await model.getAttribute("data-model");
+    expect(results.model === "persona-responder", `the header names ${results.model}`);
+    expect((await model.getAttribute("data-fallback")) === "false", "the responder is the configured model here");
+    const notice = page.getByTestId("memory-formed");
+    await notice.waitFor();
+    expect((await notice.textContent()) === "Nova will remember that", `notice: ${await notice.textContent()}`);
+    expect(((await notice.getAttribute("title")) ?? "").includes(LIKES), "the notice does not say what");
+  });
+
+  await step("the history outgrows the small prompt: its summary is in the header", async () => {
+    await say(page, "Yesterday I walked along the river for hours and watched the herons fishing in the shallows.");
+    await say(page, "Then I read a long novel about a lighthouse keeper who writes letters to the sea every night.");
+    const summary = page.getByTestId("summary");
+    await summary.waitFor({ timeout: 20_000 });
+    await summary.locator("summary").click();
+    results.summaryChars = ((await summary.locator("p").textContent()) ?? "").length;
+    expect(results.summaryChars > 0, "the summary is empty");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "conversation.png") });
+  });
+
+  await step("another conversation with Nova; its memory view lists the fact", async () => {
+    await page.goto(`${WEB_URL}/companions`);
+    await page.locator('[data-companion="Nova"]').getByRole("button", { name: "New conversation" }).click();
+    await page.waitForURL((url) => url.href !== firstConversation && url.pathname.startsWith("/conversations/"));
+    await live(page);
+    await greeted(page, "Hello Ada, I'm Nova.");
+    await page.getByTestId("memories-link").click();
+    await page.waitForURL("**/memories");
+    companionId = new URL(page.url()).pathname.split("/")[2];
+    await page.locator(`[data-memory="${LIKES}"]`).waitFor();
+    results.memoriesShown = (await shownMemories(page)).length;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "memory-view.png"), fullPage: true });
+  });
+
+  await step("search finds the fact", async () => {
+    await page.fill('input[name="memorySearch"]', "tea");
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("[data-testid=memories] [data-memory]")].every((li) => li.dataset.memory.includes("tea")),
+    );
+    const found = await shownMemories(page);
+    expect(found.length === 1 && found[0] === LIKES, `search for tea shows ${JSON.stringify(found)}`);
+    await page.fill('input[name="memorySearch"]', "");
+    await page.waitForFunction((n) => document.querySelectorAll("[data-testid=memories] [data-memory]").length === n, results.memoriesShown);
+  });
+
+  await step("edit it: new text and importance, on the server too", async () => {
+    const item = page.locator(`[data-memory="${LIKES}"]`);
+    await item.getByRole("button", { name: "Edit" }).click();
+    await item.locator('input[name="memoryText"]').fill("Ada likes green tea");
+    await item.locator('input[name="memoryImportance"]').fill("0.9");
+    await item.getByRole("button", { name: "Save" }).click();
+    await page.locator('[data-memory="Ada likes green tea"]').getByText("importance 0.9").waitFor();
+    const stored = await memoriesOnServer(page, companionId);
+    expect(stored.some((m) => m.text === "Ada likes green tea" && Math.abs(m.importance - 0.9) < 1e-6), `on the server: ${JSON.stringify(stored)}`);
+  });
+
+  await step("a memory too long is refused on its field; a short one is remembered", async () => {
+    await page.fill('input[name="newMemory"]', "x".repeat(501));
+    await page.getByRole("button", { name: "Remember" }).click();
+    await page.getByTestId("field-error-text").waitFor();
+    await page.fill('input[name="newMemory"]', "Ada is allergic to peanuts");
+    await page.getByRole("button", { name: "Remember" }).click();
+    await page.locator('[data-memory="Ada is allergic to peanuts"]').waitFor();
+    expect((await page.getByTestId("field-error-text").count()) === 0, "the refusal stayed after a success");
+  });
+
+  await step("forget one: gone from the list and from the server", async () => {
+    await page.locator('[data-memory="Ada likes green tea"]').getByRole("button", { name: "Forget" }).click();
+    await page.locator('[data-memory="Ada likes green tea"]').waitFor({ state: "detached" });
+    const stored = await memoriesOnServer(page, companionId);
+    expect(!stored.some((m) => m.text.includes("tea")), `still on the server: ${JSON.stringify(stored)}`);
+    expect(stored.length > 0, "forgetting one forgot them all");
+  });
+
+  await step("forget everything (confirmed): none listed, none on the server", async () => {
+    await page.getByRole("button", { name: "Forget everything" }).click(); // the dialog is accepted
+    await page.getByTestId("no-memories").waitFor();
+    results.forgotten = (await page.getByTestId("forgotten").textContent()) ?? "";
+    const stored = await memoriesOnServer(page, companionId);
+    expect(stored.length === 0, `left on the server: ${JSON.stringify(stored)}`);
+  });
+
+  await step("switch memory off, on the server too", async () => {
+    await page.getByLabel("Memory on").click();
+    await page.getByTestId("memory-off").waitFor();
+    const { companion } = await asPerson(page, "query($c: ID!) { companion(id: $c) { memoryEnabled } }", { c: companionId });
+    expect(companion.memoryEnabled === false, "memory is still on on the server");
+  });
+
+  await step("import a V2 character card: the companion appears with its name", async () => {
+    await page.goto(`${WEB_URL}/companions`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = join(ARTIFACTS, "seraphina.json");
+    writeFileSync(file, JSON.stringify(CARD));
+    await page.locator('input[name="card"]').setInputFiles(file);
+    await page.getByTestId("imported").filter({ hasText: "Seraphina" }).waitFor();
+    const card = page.locator('[data-companion="Seraphina"]');
+    await card.waitFor();
+    await card.getByText("Lorebook: 1 entries").waitFor();
+    results.importedPicture = (await card.locator("img.avatar").count()) > 0;
+  });
+
+  await step("a broken card is refused with the server's reason", async () => {
+    const file = join(ARTIFACTS, "broken.json");
+    writeFileSync(file, "{ not a card");
+    await page.locator('input[name="card"]').setInputFiles(file);
+    await page.locator(".error", { hasText: "broken.json was not imported" }).waitFor();
+  });
+
+  await step("export it as JSON: the link gives a V3 card", async () => {
+    const card = page.locator('[data-companion="Seraphina"]');
+    await card.getByRole("button", { name: "JSON" }).click();
+    const link = card.getByTestId("card-download");
+    await link.waitFor();
+    const response = await fetch(await link.getAttribute("href"));
+    expect(response.ok, `the export link answered ${response.status}`);
+    const exported = JSON.parse(await response.text());
+    expect(exported.spec === "chara_card_v3", `exported spec ${exported.spec}`);
+    expect(exported.data?.name === "Seraphina", `exported name ${exported.data?.name}`);
+    expect(exported.data?.extensions?.e2e?.kept === true, "the card's extensions were lost");
+    results.exportedFile = await link.getAttribute("download");
+    await page.screenshot({ path: join(ARTIFACTS, "companions.png"), fullPage: true });
+  });
+});
