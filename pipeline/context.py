@@ -71,6 +71,7 @@ class Recollection:
 class Turn:
     role: Role
     text: str
+    speaker: str = ""  # who said it: named in the prompt when several people take part
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class TurnInput:
     memories: Sequence[Recollection] = ()
     lorebook: Sequence[LoreEntry] = ()
     summary: str = ""
-    shared: bool = False  # several people take part: memories say whose they are
+    shared: bool = False  # several people take part: their lines and memories say whose
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +219,13 @@ def build_context(turn: TurnInput, budget: Budget) -> BuiltContext:
     if post:
         left -= estimate_tokens(post) + MESSAGE_OVERHEAD_TOKENS
 
-    history = [t for t in turn.history if t.text.strip()]
+    history = [
+        Turn(t.role, f"{t.speaker}: {t.text}")
+        if turn.shared and t.speaker and t.role == "user"
+        else t
+        for t in turn.history
+        if t.text.strip()
+    ]
     latest: list[ChatMessage] = []
     if history:
         last = history[-1]

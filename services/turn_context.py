@@ -124,7 +124,8 @@ async def load_turn(
     after = conversation.summary_through_id or 0
     rows = (
         await session.execute(
-            select(Message.role, Message.text)
+            select(Message.role, Message.text, User.display_name)
+            .outerjoin(User, User.id == Message.author_id)
             .where(
                 Message.conversation_id == conversation.id,
                 Message.id > after,
@@ -137,7 +138,9 @@ async def load_turn(
         )
     ).all()
     history = [
-        Turn("assistant" if m.role == MessageRole.COMPANION else "user", m.text)
+        Turn(
+            "assistant" if m.role == MessageRole.COMPANION else "user", m.text, m.display_name or ""
+        )
         for m in reversed(rows)
     ]
     lore = (

@@ -186,3 +186,15 @@ def test_typical_turn_is_small_for_a_small_model() -> None:
     history = [Turn("user", "Hi Nova! How was your day?"), Turn("assistant", "[joy] Lovely!")]
     built = build_context(turn(history=[*history, Turn("user", "Tell me a star fact.")]), ROOMY)
     assert built.tokens < 300
+
+
+def test_in_a_shared_conversation_each_line_says_who_spoke() -> None:
+    history = [
+        Turn("user", "I'm Ada.", "Ada"),
+        Turn("assistant", "Hi!"),
+        Turn("user", "Me too", "Ben"),
+    ]
+    shared = build_context(turn(history=history, shared=True), ROOMY).messages[1:]
+    assert [m.content for m in shared] == ["Ada: I'm Ada.", "Hi!", "Ben: Me too"]
+    alone = build_context(turn(history=history), ROOMY).messages[1:]
+    assert [m.content for m in alone] == ["I'm Ada.", "Hi!", "Me too"]
