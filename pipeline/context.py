@@ -168,14 +168,25 @@ def _any_key(keys: Sequence[str], text: str, case_sensitive: bool) -> bool:
 
 
 def clip(text: str, tokens: int) -> str:
-    """``text`` cut to about ``tokens`` at a word boundary, with an ellipsis when cut."""
+    """``text`` cut to at most ``tokens`` at a word boundary, with an ellipsis when cut."""
     if estimate_tokens(text) <= tokens:
         return text
     if tokens <= 1:
         return ""
     cut = text[: (tokens - 1) * 4]
+    while (excess := estimate_tokens(cut) - (tokens - 1)) > 0:  # non-ASCII: a token a char
+        cut = cut[:-excess]
     space = cut.rfind(" ")
     return (cut[:space] if space > len(cut) // 2 else cut).rstrip() + "…"
+
+
+def tail(text: str, tokens: int) -> str:
+    """The end of ``text`` worth at most ``tokens`` (a message too long for the prompt keeps
+    its end, where its question usually is)."""
+    cut = text[-tokens * 4 :] if tokens > 0 else ""
+    while (excess := estimate_tokens(cut) - tokens) > 0:
+        cut = cut[excess:]
+    return cut
 
 
 def _cost(text: str) -> int:
@@ -229,10 +240,9 @@ def build_context(turn: TurnInput, budget: Budget) -> BuiltContext:
     latest: list[ChatMessage] = []
     if history:
         last = history[-1]
-        room = max(0, left - MESSAGE_OVERHEAD_TOKENS)
-        text = last.text if estimate_tokens(last.text) <= room else last.text[-room * 4 :]
-        latest.append(ChatMessage(last.role, text if room else ""))
-        left -= estimate_tokens(text if room else "") + MESSAGE_OVERHEAD_TOKENS
+        text = tail(last.text, max(0, left - MESSAGE_OVERHEAD_TOKENS))
+        latest.append(ChatMessage(last.role, text))
+        left -= estimate_tokens(text) + MESSAGE_OVERHEAD_TOKENS
 
     memory_lines = [
         f"- {m.person}: {sub(m.text)}" if turn.shared and m.person else f"- {sub(m.text)}"

@@ -198,3 +198,11 @@ def test_in_a_shared_conversation_each_line_says_who_spoke() -> None:
     assert [m.content for m in shared] == ["Ada: I'm Ada.", "Hi!", "Ben: Me too"]
     alone = build_context(turn(history=history), ROOMY).messages[1:]
     assert [m.content for m in alone] == ["I'm Ada.", "Hi!", "Me too"]
+
+
+def test_text_that_is_not_ascii_is_cut_to_the_budget_too() -> None:
+    long = "星" * 5000 + "？"
+    card = Card(name="Nova", description="空" * 5000)
+    built = build_context(turn(long, card=card), Budget(tokens=1000))
+    assert built.messages[-1].content.endswith("星？")
+    assert tokens(built.messages) <= 1000
