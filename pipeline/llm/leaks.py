@@ -1,7 +1,8 @@
 """Strip what a small model leaks into its reply, on the stream.
 
 SmolLM2-135M sometimes writes chat-template tokens (``<|im_start|>assistant``, ``<|im_end|>``),
-speaker labels ("Assistant:", "Nova:") or goes on to write the person's next line ("User: ...").
+speaker labels ("Assistant:", "Nova:") or goes on to write the person's next line ("User: ...",
+"Ada: ...").
 Labels and stray template tokens are dropped; the end of a turn or the person's line ends the
 reply there. Markers may be split across deltas, so text that could still become one is held
 back (with trailing whitespace) until the next delta tells, which costs at most a word of delay.
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 _STOP = (
     r"<\|im_start\|>\s*(?:user|system)\b"
     r"|<\|im_end\|>|<\|endoftext\|>"
-    r"|(?:^|(?<=\s))(?:user|human)\s?:"
+    r"|(?:^|(?<=\s))(?:{people})\s?:"
 )
 _TEMPLATE_LITERALS = (
     "<|im_start|>assistant",
@@ -30,20 +31,20 @@ class LeakFilter:
     """``feed`` each delta and send what it returns; ``finish`` at the end. Once ``stopped``,
     the model's further output is the person's line or another turn: stop reading it."""
 
-    def __init__(self, speaker_names: Iterable[str] = ()) -> None:
+    def __init__(self, speaker_names: Iterable[str] = (), user_names: Iterable[str] = ()) -> None:
         labels = ["assistant", "ai", *(n.strip() for n in speaker_names if n.strip())]
         label = "|".join(re.escape(n) for n in labels)
+        people = ["user", "human", *(n.strip() for n in user_names if n.strip())]
+        stop = _STOP.format(people="|".join(re.escape(n) for n in people))
         strip = (
             r"<\|im_start\|>(?:\s*assistant\b)?(?![a-z])\s*"  # a stray token, or the reply's own
             rf"|(?:^|(?<=\n))[ \t]*(?:{label})[ \t]*:\s*"  # "Nova:" opening a line
         )
-        self._pattern = re.compile(rf"(?P<stop>{_STOP})|(?P<strip>{strip})", re.IGNORECASE)
+        self._pattern = re.compile(rf"(?P<stop>{stop})|(?P<strip>{strip})", re.IGNORECASE)
         self._literals = (
             *_TEMPLATE_LITERALS,
-            "user:",
             "user :",
-            "human:",
-            *(f"{n.lower()}:" for n in labels),
+            *(f"{n.lower()}:" for n in (*people, *labels)),
         )
         self._longest = max(len(x) for x in self._literals)
         self._text = ""
@@ -104,10 +105,10 @@ class LeakFilter:
 
 
 async def without_leaks(
-    fragments: AsyncIterator[str], speaker_names: Iterable[str] = ()
+    fragments: AsyncIterator[str], speaker_names: Iterable[str] = (), user_names: Iterable[str] = ()
 ) -> AsyncIterator[str]:
     """``fragments`` with leaks stripped; stops reading (and closes it) at the end of a turn."""
-    leaks = LeakFilter(speaker_names)
+    leaks = LeakFilter(speaker_names, user_names)
     try:
         async for fragment in fragments:
             if text := leaks.feed(fragment):

@@ -37,7 +37,9 @@ from pipeline.llm.openai_llm import OpenAICompatibleLLM
 
 log = logging.getLogger(__name__)
 
-_SPEAKER_RE = re.compile(r"You are ([^,.\n]{1,60})[,.]")  # as pipeline.prompt writes it
+# As pipeline/context.py's main prompt names the companion and the person.
+_SPEAKER_RE = re.compile(r"You are ([^,.\n]{1,60})[,.]")
+_USER_RE = re.compile(r"talking with ([^,.\n]{1,60})[,.]")
 # SmolLM2's card suggests a low temperature; above ~0.7 the 135M model drifts off topic.
 TEMPERATURE = 0.5
 STREAM_TIMEOUT_S = 30.0  # between bytes of a reply: a frozen server fails the reply, not hangs
@@ -119,7 +121,8 @@ class LocalModelLLM:
             raise ProviderUnavailable(self.name, "the local model is not running")
         system = next((m.content for m in messages if m.role == "system"), "")
         names = [m.group(1).strip()] if (m := _SPEAKER_RE.search(system)) else []
-        async for text in without_leaks(client.stream(messages), names):
+        users = [m.group(1).strip()] if (m := _USER_RE.search(system)) else []
+        async for text in without_leaks(client.stream(messages), names, users):
             yield text
 
     async def count_tokens(self, text: str) -> int:

@@ -22,6 +22,7 @@ LEAKED = [
     ("Sure thing.<|endoftext|>Human: next", "Sure thing."),
     ("[joy] Oh, how wonderful!\n\nHuman: and then?", "[joy] Oh, how wonderful!"),
     ("Good night.\n<|im_start|>assistant\nSleep well!", "Good night.\nSleep well!"),
+    ("What did you see?\nAda: I saw Mars!\nNova: Wow.", "What did you see?"),
 ]
 # Text that only looks like a leak stays whole.
 CLEAN = [
@@ -30,11 +31,12 @@ CLEAN = [
     "As an AI: no, I can't see, but I can imagine it.",
     "We met Nova: the bright new star, remember?",
     "Ask us anything, Ada.",
+    "Ada, look: Mars is rising.",
 ]
 
 
 def run(chunks: list[str]) -> tuple[str, LeakFilter]:
-    leaks = LeakFilter(["Nova"])
+    leaks = LeakFilter(["Nova"], ["Ada"])
     out = [leaks.feed(chunk) for chunk in chunks]
     out.append(leaks.finish())
     return "".join(out), leaks
