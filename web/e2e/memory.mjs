@@ -3,8 +3,9 @@
 // when another conversation starts; the person searches, corrects, forgets one, forgets all and
 // switches memory off (each checked on the server too). A new conversation opens with the
 // companion's greeting streamed as a reply, the header says which model answers and shows the
-// summary once the history outgrows the prompt (a server with a small context). A V2 card the
-// test writes is imported through the file input; its V3 JSON export downloads and parses.
+// summary once the history outgrows the prompt (a server with a small context). V2 cards the
+// test writes (JSON, and a PNG whose picture the page then shows) are imported through the file
+// input; the V3 JSON export downloads and parses, the PNG export downloads.
 //
 //   WEB_URL=… GRAPHQL_URL=… node e2e/memory.mjs
 //
@@ -12,6 +13,7 @@
 // there: memory-view.png, conversation.png, companions.png).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { crc32, deflateSync } from "node:zlib";
 
 import { GRAPHQL_URL, WEB_URL, expect, live, run, say, signUp } from "./lib.mjs";
 
@@ -41,6 +43,31 @@ const CARD = {
     extensions: { e2e: { kept: true } },
   },
 };
+
+/** A 16x16 teal PNG carrying `card` in a `chara` tEXt chunk (base64 JSON), as SillyTavern writes. */
+function pngCard(card) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(16, 0);
+  header.writeUInt32BE(16, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array(16).fill([0x2a, 0x9d, 0x8f]).flat())]);
+  const text = Buffer.from(`chara\0${Buffer.from(JSON.stringify(card)).toString("base64")}`, "latin1");
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("tEXt", text),
+    chunk("IDAT", deflateSync(Buffer.concat(Array(16).fill(row)))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
 
 /** A GraphQL request as the signed-in page would make it (its token from localStorage). */
 async function asPerson(page, query, variables) {
@@ -194,8 +221,16 @@ await run(async ({ page, step, results }) => {
     await page.getByTestId("imported").filter({ hasText: "Seraphina" }).waitFor();
     const card = page.locator('[data-companion="Seraphina"]');
     await card.waitFor();
-    await card.getByText("Lorebook: 1 entries").waitFor();
-    results.importedPicture = (await card.locator("img.avatar").count()) > 0;
+    await card.getByText("Lorebook: 1 entry").waitFor();
+  });
+
+  await step("import a PNG card: the companion shows its picture", async () => {
+    const file = join(ARTIFACTS, "lumen.png");
+    writeFileSync(file, pngCard({ ...CARD, data: { ...CARD.data, name: "Lumen", character_book: undefined } }));
+    await page.locator('input[name="card"]').setInputFiles(file);
+    const picture = page.locator('[data-companion="Lumen"] img.avatar');
+    await picture.waitFor();
+    await page.waitForFunction((img) => img.complete && img.naturalWidth === 16, await picture.elementHandle());
   });
 
   await step("a broken card is refused with the server's reason", async () => {
@@ -217,6 +252,11 @@ await run(async ({ page, step, results }) => {
     expect(exported.data?.name === "Seraphina", `exported name ${exported.data?.name}`);
     expect(exported.data?.extensions?.e2e?.kept === true, "the card's extensions were lost");
     results.exportedFile = await link.getAttribute("download");
+    await card.getByRole("button", { name: "PNG" }).click();
+    await card.locator('[data-testid="card-download"][data-format="PNG"]').waitFor();
+    const png = await fetch(await card.getByTestId("card-download").getAttribute("href"));
+    const bytes = Buffer.from(await png.arrayBuffer());
+    expect(png.ok && bytes.subarray(1, 4).toString() === "PNG", `the PNG export answered ${png.status}`);
     await page.screenshot({ path: join(ARTIFACTS, "companions.png"), fullPage: true });
   });
 });

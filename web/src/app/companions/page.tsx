@@ -184,7 +184,8 @@ function Companions() {
                 </p>
                 <p className="muted">
                   {c.memoryEnabled ? "Remembers what you tell them" : "Memory off"}
-                  {c.lorebookEntryCount > 0 && ` · Lorebook: ${c.lorebookEntryCount} entries`}
+                  {c.lorebookEntryCount > 0 &&
+                    ` · Lorebook: ${c.lorebookEntryCount} ${c.lorebookEntryCount === 1 ? "entry" : "entries"}`}
                 </p>
                 <div className="row">
                   <button type="button" onClick={() => talk(c.id, c.conversations.nodes[0]?.id)}>
@@ -195,7 +196,6 @@ function Companions() {
                       New conversation
                     </button>
                   )}
-                  <Link href={`/companions/${c.id}/memories`}>Memories</Link>
                   <button type="button" className="secondary" onClick={() => setEditing(c.id)}>
                     Edit
                   </button>
@@ -203,8 +203,9 @@ function Companions() {
                     Delete
                   </button>
                 </div>
-                <div className="row card-export">
-                  <span className="muted">Export card:</span>
+                <div className="row card-links">
+                  <Link href={`/companions/${c.id}/memories`}>Memories</Link>
+                  <span className="muted">· Export card:</span>
                   <button type="button" className="link" onClick={() => exportAs(c.id, "JSON")}>
                     JSON
                   </button>

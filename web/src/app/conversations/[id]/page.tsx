@@ -339,7 +339,7 @@ function Conversation({ id }: { id: string }) {
         <span className="spacer" />
         {answering && (
           <span className="muted model" data-testid="model" data-model={answering.model} data-fallback={answering.fallback}>
-            {answering.model}
+            answered by {answering.model}
             {answering.fallback && " (stand-in: the configured model could not run)"}
           </span>
         )}
