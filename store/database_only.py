@@ -1,9 +1,10 @@
-"""Objects that live only in the database, never in the models: full-text search.
+"""Objects that live only in the database, never in the models: memories' search.
 
 The memories' FTS5 table (and the shadow tables SQLite makes for it) and PostgreSQL's
-generated ``search_vector`` column with its GIN index are created by migration 0005 and read
-with SQL by services/memories. Comparing models with migrations (Alembic's ``include_object``,
-used by store/migrations/env.py and the hygiene test) looks past exactly these names.
+generated ``search_vector`` column with its GIN index, and the (owner, companion, importance)
+index recall reads with, are created by migration 0005 and used by SQL in services/memories.
+Comparing models with migrations (Alembic's ``include_object``, used by
+store/migrations/env.py and the hygiene test) looks past exactly these names.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 DATABASE_ONLY_TABLE_PREFIX = "memories_fts"
-DATABASE_ONLY_NAMES = frozenset({"search_vector", "ix_memories_search_vector"})
+DATABASE_ONLY_NAMES = frozenset(
+    {"search_vector", "ix_memories_search_vector", "ix_memories_owner_companion_importance"}
+)
 
 
 def include_object(

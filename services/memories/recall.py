@@ -13,18 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipeline.embeddings.base import Embedder, EmbeddingError, cosine, from_bytes
 from pipeline.prompt import estimate_tokens
-from services.memories.search import ranked_matches, search_terms
-from store.models import Companion, Memory
+from services.memories.search import candidates, search_terms
+from store.models import Memory
 
 log = logging.getLogger(__name__)
 
-MATCH_CANDIDATES = 64
-BACKGROUND_CANDIDATES = 24
+MATCH_CANDIDATES = 40
+BACKGROUND_CANDIDATES = 16
 RECENCY_HALF_LIFE_DAYS = 30.0
 # Each recalled memory becomes one "- text" line of the prompt.
 LINE_OVERHEAD_TOKENS = 2
@@ -60,24 +60,30 @@ async def recall(
     owners = sorted(set(person_ids))
     if not owners or budget_tokens <= 0:
         return []
-    enabled = await session.scalar(
-        select(Companion.memory_enabled).where(Companion.id == companion_id)
-    )
-    if not enabled:
-        return []
     now = now or datetime.now(UTC)
-    terms = search_terms(query)
-    relevance = await ranked_matches(
-        session, companion_id=companion_id, owner_ids=owners, terms=terms, limit=MATCH_CANDIDATES
+    relevance, ids = await candidates(
+        session,
+        companion_id=companion_id,
+        owner_ids=owners,
+        terms=search_terms(query),
+        match_limit=MATCH_CANDIDATES,
+        background_limit=BACKGROUND_CANDIDATES,
     )
+    if not ids:  # nothing remembered, or memory is off
+        return []
     if embedder is not None and query.strip():
         semantic = await _semantic(session, embedder, companion_id, owners, query)
-        for memory_id, similarity in semantic.items():
-            relevance[memory_id] = 0.5 * relevance.get(memory_id, 0.0) + 0.5 * similarity
-    candidates = await _load(session, companion_id, owners, list(relevance))
+        closest = sorted(semantic, key=semantic.__getitem__, reverse=True)[:MATCH_CANDIDATES]
+        for memory_id in set(relevance) | set(closest):
+            relevance[memory_id] = 0.5 * relevance.get(memory_id, 0.0) + 0.5 * semantic.get(
+                memory_id, 0.0
+            )
+        ids.update(closest)
+    mine = (Memory.companion_id == companion_id, Memory.owner_id.in_(owners))
+    rows = list((await session.scalars(select(Memory).where(Memory.id.in_(ids), *mine))).all())
     weights = WEIGHTS if relevance else NO_QUERY_WEIGHTS
     scored = sorted(
-        candidates,
+        rows,
         key=lambda m: (_score(m, relevance.get(m.id, 0.0), now, weights), m.id),
         reverse=True,
     )
@@ -100,22 +106,6 @@ def _score(memory: Memory, relevance: float, now: datetime, w: Weights) -> float
     age_days = max((now - memory.updated_at).total_seconds(), 0.0) / 86400
     recency: float = 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
     return w.relevance * relevance + w.importance * memory.importance + w.recency * recency
-
-
-async def _load(
-    session: AsyncSession, companion_id: int, owners: list[int], matched: list[int]
-) -> list[Memory]:
-    """The matches plus the most important and the newest memories (background knowledge)."""
-    mine = (Memory.companion_id == companion_id, Memory.owner_id.in_(owners))
-    important = select(Memory.id).where(*mine).order_by(Memory.importance.desc(), Memory.id.desc())
-    newest = select(Memory.id).where(*mine).order_by(Memory.id.desc())
-    ids = set(matched)
-    ids.update((await session.scalars(important.limit(BACKGROUND_CANDIDATES))).all())
-    ids.update((await session.scalars(newest.limit(BACKGROUND_CANDIDATES))).all())
-    if not ids:
-        return []
-    rows = await session.scalars(select(Memory).where(Memory.id.in_(ids), *mine))
-    return list(rows.all())
 
 
 async def _semantic(
@@ -147,6 +137,10 @@ async def _semantic(
 
 
 async def _mark_recalled(session: AsyncSession, ids: list[int], now: datetime) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # A lost last_recalled_at after a crash is harmless: do not wait for the WAL flush
+        # (bench/memory_recall.py: the commit was the slowest step of recall).
+        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     # Recall is not an edit: updated_at (what recency and the apps read) stays as it was.
     await session.execute(
         update(Memory)

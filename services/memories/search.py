@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _WORD = re.compile(r"[^\W_]+")
@@ -55,44 +55,70 @@ def tsquery_all_expression(terms: Sequence[str]) -> str:
     return " & ".join(terms)
 
 
-_SQLITE = text(
-    "SELECT m.id, bm25(memories_fts) AS rank FROM memories_fts"
+# One round trip gathers every candidate: the best full-text matches (with their rank) and the
+# person's most important and newest memories (rank NULL), nothing when memory is off.
+_ENABLED = "EXISTS (SELECT 1 FROM companions AS c WHERE c.id = :companion_id AND c.memory_enabled)"
+_MINE = "m.companion_id = :companion_id AND m.owner_id IN :owner_ids AND " + _ENABLED
+_MATCHES = {
+    "sqlite": "SELECT m.id AS id, bm25(memories_fts) AS rank FROM memories_fts"
     " JOIN memories AS m ON m.id = memories_fts.rowid"
-    " WHERE memories_fts MATCH :match AND m.companion_id = :companion_id"
-    " AND m.owner_id IN :owner_ids ORDER BY rank LIMIT :limit"
-).bindparams(bindparam("owner_ids", expanding=True))
-
-_POSTGRES = text(
-    "SELECT m.id, ts_rank(m.search_vector, q) AS rank"
+    f" WHERE memories_fts MATCH :match AND {_MINE} ORDER BY rank LIMIT :match_limit",
+    "postgresql": "SELECT m.id AS id, ts_rank(m.search_vector, q) AS rank"
     " FROM memories AS m, to_tsquery('english', :match) AS q"
-    " WHERE m.search_vector @@ q AND m.companion_id = :companion_id"
-    " AND m.owner_id IN :owner_ids ORDER BY rank DESC LIMIT :limit"
-).bindparams(bindparam("owner_ids", expanding=True))
+    f" WHERE m.search_vector @@ q AND {_MINE} ORDER BY rank DESC LIMIT :match_limit",
+}
+_BACKGROUND = (
+    "SELECT id, NULL AS rank FROM (SELECT m.id AS id FROM memories AS m WHERE {mine}"
+    " ORDER BY m.{order} DESC LIMIT :background_limit) AS {name}"
+)
 
 
-async def ranked_matches(
+def _candidates_sql(dialect: str, with_matches: bool) -> TextClause:
+    parts = [f"SELECT id, rank FROM ({_MATCHES[dialect]}) AS matches"] if with_matches else []
+    parts += [
+        _BACKGROUND.format(mine=_MINE, order="importance", name="important"),
+        _BACKGROUND.format(mine=_MINE, order="id", name="newest"),
+    ]
+    return text(" UNION ALL ".join(parts)).bindparams(bindparam("owner_ids", expanding=True))
+
+
+_STATEMENTS = {
+    (dialect, with_matches): _candidates_sql(dialect, with_matches)
+    for dialect in _MATCHES
+    for with_matches in (True, False)
+}
+
+
+async def candidates(
     session: AsyncSession,
     *,
     companion_id: int,
     owner_ids: Sequence[int],
     terms: Sequence[str],
-    limit: int,
-) -> dict[int, float]:
-    """Best matches first: memory id -> relevance in (0, 1], 1 for the best match."""
-    if not terms or not owner_ids:
-        return {}
-    postgres = session.get_bind().dialect.name == "postgresql"
-    stmt = _POSTGRES if postgres else _SQLITE
-    params = {
-        "match": tsquery_expression(terms) if postgres else fts5_expression(terms),
+    match_limit: int,
+    background_limit: int,
+) -> tuple[dict[int, float], set[int]]:
+    """(full-text matches: memory id -> relevance in (0, 1], 1 for the best; every candidate id).
+    Both empty when the companion's memory is off."""
+    if not owner_ids:
+        return {}, set()
+    dialect = session.get_bind().dialect.name
+    postgres = dialect == "postgresql"
+    params: dict[str, object] = {
         "companion_id": companion_id,
         "owner_ids": list(owner_ids),
-        "limit": limit,
+        "background_limit": background_limit,
     }
-    rows = (await session.execute(stmt, params)).all()
+    if terms:
+        params["match"] = tsquery_expression(terms) if postgres else fts5_expression(terms)
+        params["match_limit"] = match_limit
+    rows = (await session.execute(_STATEMENTS[(dialect, bool(terms))], params)).all()
     # bm25 is negative (lower is better); ts_rank positive (higher is better).
-    scores = [(int(r[0]), -float(r[1]) if not postgres else float(r[1])) for r in rows]
-    best = max((s for _, s in scores), default=0.0)
-    if best <= 0:
-        return {memory_id: 1.0 for memory_id, _ in scores}
-    return {memory_id: max(s, 0.0) / best for memory_id, s in scores}
+    scores = [
+        (int(r[0]), float(r[1]) if postgres else -float(r[1])) for r in rows if r[1] is not None
+    ]
+    best = max((score for _, score in scores), default=0.0)
+    relevance = {
+        memory_id: (max(score, 0.0) / best if best > 0 else 1.0) for memory_id, score in scores
+    }
+    return relevance, {int(r[0]) for r in rows}

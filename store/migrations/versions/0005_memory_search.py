@@ -3,7 +3,8 @@
 Recall ranks a person's memories by relevance to the current message (services/memories).
 SQLite gets an external-content FTS5 table over ``memories.text`` kept in step by triggers;
 PostgreSQL a stored generated ``tsvector`` column with a GIN index. Neither is in the models
-(store/database_only.py tells the model/migration comparison to look past them).
+(store/database_only.py tells the model/migration comparison to look past them), nor is the
+index recall reads a person's most important memories with.
 
 Revision ID: 0005
 Revises: 0004
@@ -32,6 +33,13 @@ _SQLITE_UP = (
     " INSERT INTO memories_fts(rowid, text) VALUES (new.id, new.text); END",
     "INSERT INTO memories_fts(memories_fts) VALUES ('rebuild')",
 )
+# Recall's background candidates, a person's most important memories, without a sort of all
+# their rows (bench/memory_recall.py).
+_IMPORTANCE_UP = (
+    "CREATE INDEX ix_memories_owner_companion_importance"
+    " ON memories (owner_id, companion_id, importance)"
+)
+_IMPORTANCE_DOWN = "DROP INDEX IF EXISTS ix_memories_owner_companion_importance"
 _SQLITE_DOWN = (
     "DROP TRIGGER IF EXISTS memories_fts_au",
     "DROP TRIGGER IF EXISTS memories_fts_ad",
@@ -56,7 +64,9 @@ def _run(statements: dict[str, tuple[str, ...]]) -> None:
 
 def upgrade() -> None:
     _run({"sqlite": _SQLITE_UP, "postgresql": _POSTGRES_UP})
+    op.execute(_IMPORTANCE_UP)
 
 
 def downgrade() -> None:
+    op.execute(_IMPORTANCE_DOWN)
     _run({"sqlite": _SQLITE_DOWN, "postgresql": _POSTGRES_DOWN})
