@@ -118,7 +118,7 @@ def _server(url: str) -> Iterator[str]:
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # start-up includes the local model's server
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
         try:

