@@ -12,9 +12,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pipeline.embeddings.base import Embedder, EmbeddingError, cosine, from_bytes
 from pipeline.prompt import estimate_tokens
@@ -97,8 +99,8 @@ async def recall(
         spent += cost
     if chosen:
         await _mark_recalled(session, [m.id for m in chosen], now)
-        for memory in chosen:
-            memory.last_recalled_at = now
+        for memory in chosen:  # as stored, without making the rows dirty (no second UPDATE)
+            set_committed_value(memory, "last_recalled_at", now)
     return chosen
 
 
@@ -141,11 +143,8 @@ async def _mark_recalled(session: AsyncSession, ids: list[int], now: datetime) -
         # A lost last_recalled_at after a crash is harmless: do not wait for the WAL flush
         # (bench/memory_recall.py: the commit was the slowest step of recall).
         await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    # Recall is not an edit: updated_at (what recency and the apps read) stays as it was.
-    await session.execute(
-        update(Memory)
-        .where(Memory.id.in_(ids))
-        .values(last_recalled_at=now, updated_at=Memory.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    # Recall is not an edit: updated_at (what recency and the apps read) stays as it was. A
+    # Core statement on the table: no ORM bulk-update bookkeeping, no onupdate defaults.
+    table = cast(Table, Memory.__table__)
+    await session.execute(update(table).where(table.c.id.in_(ids)).values(last_recalled_at=now))
     await session.commit()
