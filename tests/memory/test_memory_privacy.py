@@ -3,6 +3,7 @@ companion."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
+from store.metadata import event_log
 from store.models import Memory
 from tests.memory.api import remember
 from tests.privacy.test_export import EXPORT, wait_until_ready
@@ -26,6 +28,7 @@ from tests.support.graphql import (
 pytestmark = pytest.mark.usefixtures("clean_db")
 
 DELETE_ACCOUNT = "mutation($password: String!) { deleteMyAccount(password: $password) }"
+SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }"
 INVITE = "mutation($c: ID!, $e: String!) { inviteToConversation(id: $c, email: $e) { id } }"
 
 
@@ -82,3 +85,32 @@ async def test_deleting_a_companion_erases_what_it_remembered(
     await remember(api, ada, kept, "Ada likes Orion's jokes")
     await api.ok("mutation($id: ID!) { deleteCompanion(id: $id) }", {"id": nova}, ada)
     assert await stored(app) == ["Ada likes Orion's jokes"]
+
+
+async def test_an_erased_persons_memory_events_leave_the_replay_log(
+    api: GraphQLClient, app: Starlette
+) -> None:
+    ada = (await register(api, "ada@example.com", "Ada"))["accessToken"]
+    bo = (await register(api, "bo@example.com", "Bo"))["accessToken"]
+    nova = (await create_companion(api, ada, "Nova"))["id"]
+    conversation = (await start_conversation(api, ada, nova))["id"]
+    await api.ok(INVITE, {"c": conversation, "e": "bo@example.com"}, ada)
+    await api.ok(SEND, {"c": conversation, "t": "I'm allergic to cats."}, bo)
+    await api.ok(SEND, {"c": conversation, "t": "I'm allergic to wasps."}, ada)
+    for _ in range(200):  # memories form in the background after each reply
+        if len(await stored(app)) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert await stored(app) == ["Ada is allergic to wasps", "Bo is allergic to cats"]
+    assert "Bo is allergic to cats" in await logged(app)
+
+    assert (await api.ok(DELETE_ACCOUNT, {"password": PASSWORD}, bo))["deleteMyAccount"]
+    log = await logged(app)
+    assert "Bo is allergic to cats" not in log
+    assert "Ada is allergic to wasps" in log
+    assert await stored(app) == ["Ada is allergic to wasps"]
+
+
+async def logged(app: Starlette) -> str:
+    async with app.state.holo.sessionmaker() as session:
+        return "\n".join((await session.scalars(select(event_log.c.payload))).all())
