@@ -45,6 +45,41 @@ TEMPERATURE = 0.5
 STREAM_TIMEOUT_S = 30.0  # between bytes of a reply: a frozen server fails the reply, not hangs
 
 
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]]*(?=\s)|\n")
+SOFT_SHARE = 0.75  # of the reply's token cap: from there, the next sentence end ends the reply
+
+
+async def whole_sentences(fragments: AsyncIterator[str], max_tokens: int) -> AsyncIterator[str]:
+    """End a long reply on a sentence, not where the server's token cap cuts it mid-word.
+
+    llama-server streams about one token per fragment. Past ``SOFT_SHARE`` of ``max_tokens``,
+    text after the last sentence end is held back: the next sentence end ends the reply there;
+    if the cap comes first, the held fragment is dropped (a natural end before the cap keeps
+    it). Only the tail of a long reply is delayed."""
+    soft, count, held = int(max_tokens * SOFT_SHARE), 0, ""
+    try:
+        async for fragment in fragments:
+            count += 1
+            if count <= soft:
+                yield fragment
+                continue
+            held += fragment
+            if (end := _last_end(held)) is not None:
+                yield held[:end]
+                return
+        if held and count < max_tokens - 1:
+            yield held
+    finally:
+        aclose = getattr(fragments, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _last_end(text: str) -> int | None:
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return ends[-1] if ends else None
+
+
 class LocalModelLLM:
     name = "local-model"
 
@@ -122,7 +157,8 @@ class LocalModelLLM:
         system = next((m.content for m in messages if m.role == "system"), "")
         names = [m.group(1).strip()] if (m := _SPEAKER_RE.search(system)) else []
         users = [m.group(1).strip()] if (m := _USER_RE.search(system)) else []
-        async for text in without_leaks(client.stream(messages), names, users):
+        raw = whole_sentences(client.stream(messages), self.options.max_reply_tokens)
+        async for text in without_leaks(raw, names, users):
             yield text
 
     async def count_tokens(self, text: str) -> int:

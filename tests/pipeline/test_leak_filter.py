@@ -1,4 +1,5 @@
-"""What SmolLM2 leaks into a reply is stripped on the stream, however the deltas split it."""
+"""What SmolLM2 leaks into a reply is stripped on the stream, however the deltas split it; a
+long reply ends on a sentence rather than where the token cap cuts it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from pipeline.llm.leaks import LeakFilter, without_leaks
+from pipeline.llm.local_model import whole_sentences
 
 # (what the model streamed, what the person should see): shapes seen from small chat models.
 LEAKED = [
@@ -84,3 +86,22 @@ async def test_the_stream_stops_reading_the_model_at_the_end_of_the_turn() -> No
     shown = [piece async for piece in without_leaks(model(), ["Nova"])]
     assert "".join(shown) == "Hi Ada!"
     assert closed == [True]
+
+
+async def fragments_of(words: list[str]) -> AsyncIterator[str]:
+    for word in words:
+        yield word
+
+
+async def test_a_long_reply_ends_on_a_sentence_not_mid_word_at_the_token_cap() -> None:
+    # 8 tokens at most: from the 7th (75%), the next sentence end ends the reply.
+    words = ["One", " two", " three", " four", " five", " six.", " Seven", " eight", " nine."]
+    shown = [t async for t in whole_sentences(fragments_of(words), max_tokens=8)]
+    assert "".join(shown) == "One two three four five six."
+
+    cut = ["A", " b", " c", " d", " e", " f", " g", " h"]  # the cap cuts it, no sentence end
+    shown = [t async for t in whole_sentences(fragments_of(cut), max_tokens=8)]
+    assert "".join(shown) == "A b c d e f"
+
+    short = ["Hi", " there", " friend"]  # ended by the model itself: kept whole
+    assert [t async for t in whole_sentences(fragments_of(short), max_tokens=3 + 2)] == short
