@@ -167,3 +167,16 @@ async def test_memory_can_be_switched_off_per_companion(api: GraphQLClient) -> N
     assert got["updateCompanion"] == {"id": nova, "memoryEnabled": False}
     data = await api.ok(f'{{ companion(id: "{nova}") {{ memoryEnabled }} }}', None, token)
     assert data["companion"]["memoryEnabled"] is False
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "NEAR(peanuts ada)", "peanut*", "text: x", "!peanuts & | <->", "'; DROP TABLE x; --"],
+)
+async def test_a_hostile_search_is_only_words(api: GraphQLClient, query: str) -> None:
+    token = (await register(api, "ada@example.com"))["accessToken"]
+    nova = (await create_companion(api, token, "Nova"))["id"]
+    await remember(api, token, nova, "Ada is allergic to peanuts")
+    await remember(api, token, nova, "Ada's NEAR-sighted cat")
+    got = await memory_texts(api, token, nova, query)
+    assert set(got) <= {"Ada is allergic to peanuts", "Ada's NEAR-sighted cat"}
