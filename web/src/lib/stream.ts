@@ -38,12 +38,13 @@ function lostCursor(error: unknown): boolean {
 /**
  * Calls onEvent for every event of the conversation; `live` is true while subscribed.
  * `reload` loads what the screen shows and resolves with the liveCursor it read first (null if
- * it could not): it runs before the first subscription and after every CURSOR_EXPIRED.
+ * it could not): it runs before the first subscription (`initial` true: a cursor the page was
+ * handed, such as startConversation's, may be used) and after every CURSOR_EXPIRED.
  */
 export function useConversationEvents(
   conversationId: string,
   onEvent: (event: ConversationEvent) => void,
-  reload: () => Promise<string | null>,
+  reload: (initial: boolean) => Promise<string | null>,
 ): { live: boolean } {
   const client = useApolloClient();
   const { connection, session } = useApp();
@@ -72,12 +73,12 @@ export function useConversationEvents(
       attempt += 1;
       const delay = Math.min(10_000, 250 * 2 ** attempt);
       // The log no longer reaches back to our cursor: reload the history, go on from there.
-      retry = setTimeout(lostCursor(error) ? resync : start, delay);
+      retry = setTimeout(lostCursor(error) ? () => resync() : start, delay);
     };
 
-    const resync = () => {
+    const resync = (initial = false) => {
       if (stopped) return;
-      reloader.current().then(
+      reloader.current(initial).then(
         (liveCursor) => {
           cursor = liveCursor;
           start();
@@ -113,7 +114,7 @@ export function useConversationEvents(
     const offState = connection.onSocketState((state) => {
       setLive(state === "connected" && subscription !== null);
     });
-    resync();
+    resync(true);
     if (connection.socketState() === "connected") setLive(true);
     return () => {
       stopped = true;

@@ -32,7 +32,8 @@ const GREETING_MODEL = "greeting";
 type Answering = { model: string; fallback: boolean };
 
 /** startConversation's liveCursor, passed as ?from=: the stream then carries the whole greeting.
- * Read once (then dropped from the address), so a later reload reads a fresh liveCursor. */
+ * It is dropped from the address (a reload of the page reads a fresh liveCursor) and kept for
+ * the page's first subscription only (not for one after CURSOR_EXPIRED). */
 function takeStartCursor(): string | null {
   const url = new URL(window.location.href);
   const from = url.searchParams.get("from");
@@ -60,6 +61,7 @@ function Conversation({ id }: { id: string }) {
   const [companionId, setCompanionId] = useState<string | null>(null);
   const [summary, setSummary] = useState("");
   const [answering, setAnswering] = useState<Answering | null>(null);
+  const startCursor = useRef<string | null | undefined>(undefined);
   const [older, setOlder] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [text, setText] = useState("");
@@ -128,8 +130,10 @@ function Conversation({ id }: { id: string }) {
   );
 
   /** The newest page of history, reloaded; resolves with the liveCursor read just before it. */
-  const reload = useCallback(async (): Promise<string | null> => {
-    let cursor: string | null = takeStartCursor();
+  const reload = useCallback(async (initial: boolean): Promise<string | null> => {
+    // Read once per page (React's strict mode runs the first subscription's effect twice).
+    if (startCursor.current === undefined) startCursor.current = takeStartCursor();
+    let cursor = initial ? startCursor.current : null;
     if (cursor === null) {
       try {
         const { data } = await client.query({ query: LIVE_CURSOR, variables: { id }, fetchPolicy: "network-only" });

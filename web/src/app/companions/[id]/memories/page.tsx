@@ -5,7 +5,7 @@
 import { useApolloClient, useMutation, useQuery } from "@apollo/client/react";
 import Link from "next/link";
 import { useParams } from "next/navigation";
-import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 
 import { RequireAuth } from "@/components/Nav";
 import type { MemoryFieldsFragment } from "@/gql/graphql";
@@ -74,6 +74,7 @@ function Memories({ companionId }: { companionId: string }) {
   const [adding, setAdding] = useState<Refusal | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const [forgotten, setForgotten] = useState<number | null>(null);
+  const latest = useRef(0); // answers to an older search, arriving late, are dropped
   const [setEnabled] = useMutation(SET_MEMORY_ENABLED);
   const [remember] = useMutation(REMEMBER_MEMORY);
   const [forget] = useMutation(FORGET_MEMORY);
@@ -85,13 +86,14 @@ function Memories({ companionId }: { companionId: string }) {
   /** The first page for the current search (after: null), or the next one. */
   const load = useCallback(
     async (after: string | null) => {
+      const asked = ++latest.current;
       try {
         const { data } = await client.query({
           query: MEMORIES,
           variables: { companionId, query: query.trim() || null, first: PAGE, after },
           fetchPolicy: "network-only",
         });
-        if (!data) return;
+        if (!data || asked !== latest.current) return;
         const page = data.memories;
         setMemories((shown) => (after ? [...shown, ...page.nodes] : page.nodes));
         setNext(page.pageInfo.hasNextPage ? page.pageInfo.endCursor ?? null : null);
