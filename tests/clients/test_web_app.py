@@ -171,12 +171,18 @@ def test_the_web_app_reloads_the_history_when_its_cursor_expired(
     assert result["expiredAnswers"] >= 1
 
 
-def test_a_reply_without_voice_says_so_under_its_text(
+def test_a_reply_without_voice_or_without_its_model_says_so(
     web_build: float, database_url: str, clean_db: None, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "storage-is-a-file"  # every audio write fails: AUDIO_STORAGE_FAILED
     blocker.write_text("not a directory")
-    with web_stack(database_url, tmp_path, HOLOMATE_STORAGE_DIR=str(blocker)) as (server, web_url):
+    env = {
+        "HOLOMATE_STORAGE_DIR": str(blocker),
+        # The local model's engine is missing: the persona responder answers (fallback).
+        "HOLOMATE_LLM_ENGINE": "local",
+        "HOLOMATE_LLM_LOCAL_SERVER": str(tmp_path / "no-such-llama-server"),
+    }
+    with web_stack(database_url, tmp_path, **env) as (server, web_url):
         run_e2e("degraded.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url)
 
 

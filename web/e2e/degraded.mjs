@@ -1,6 +1,7 @@
 // A reply whose voice cannot be kept: run against a server whose audio storage refuses every
 // write (HOLOMATE_STORAGE_DIR is a file). The server sends ReplyDegraded (AUDIO_STORAGE_FAILED)
-// and goes on as text; the page shows the reply's text with a plain notice under it.
+// and goes on as text; the page shows the reply's text with a plain notice under it. Its local
+// model cannot run either (no engine): the persona responder answers, and the header says so.
 //
 //   WEB_URL=… GRAPHQL_URL=… node e2e/degraded.mjs
 import { createCompanion, expect, openConversation, run, say, signUp } from "./lib.mjs";
@@ -21,5 +22,12 @@ await run(async ({ page, step }) => {
     expect(notices === 1, `${notices} notices on screen, expected 1`);
     const shown = page.locator('[data-role="COMPANION"][data-status="COMPLETE"]').last();
     expect(((await shown.textContent()) ?? "").replace(NOTICE, "").trim().length > 0, "the reply has no text");
+  });
+
+  await step("the header says the persona responder stands in for the model", async () => {
+    const model = page.getByTestId("model");
+    expect((await model.getAttribute("data-fallback")) === "true", "ReplyStarted.fallback not shown");
+    const text = (await model.textContent()) ?? "";
+    expect(text.includes("persona-responder") && text.includes("could not run"), `the header says: ${text}`);
   });
 });
