@@ -1,6 +1,7 @@
-"""Conversation summaries: once a conversation's unsummarised history outgrows its share of the
-prompt, its older turns are folded into ``Conversation.summary``, which the prompt then reads
-instead of them (services/turn_context.py reads only messages after ``summary_through_id``).
+"""Conversation summaries: once a conversation's unsummarised history outgrows the room its
+prompts leave for history, its older turns are folded into ``Conversation.summary``, which the
+prompt then reads instead of them (services/turn_context.py reads only messages after
+``summary_through_id``).
 
 Runs in the background after each turn (ReplyService.after_turn). Only a run of finished turns
 from the oldest is folded (a reply still streaming stops the fold there); an interrupted reply's
@@ -19,16 +20,16 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pipeline.context import Budget, TurnInput, build_context
 from pipeline.llm.base import ChatMessage, LLMProvider
 from pipeline.prompt import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
 from pipeline.summary import MAX_CHARS, SpokenTurn, extractive, transcript
-from services.turn_context import ContextConfig
+from services.turn_context import ContextConfig, card_of
 from store.base import utcnow
 from store.models import Companion, Conversation, Message, MessageRole, MessageStatus, User
 
 log = logging.getLogger("holomate.summaries")
-FOLD_AT_SHARE = 0.5  # unsummarised history past this share of the prompt budget is folded...
-KEEP_SHARE = 0.25  # ...down to the newest turns worth this share, kept word for word
+KEEP_SHARE = 0.5  # a fold keeps the newest turns worth this share of the history's room
 MAX_ROWS = 2000
 _TAGS = re.compile(r"\[[^\]\n]{0,40}\]")
 _INSTRUCTION = (
@@ -36,6 +37,14 @@ _INSTRUCTION = (
     "most six short sentences. Keep facts about the people (names, likes, family, work, plans, "
     "dates) and what happened. Plain sentences, no lists."
 )
+
+
+def history_room(companion: Companion, budget: Budget) -> int:
+    """Tokens the history can have in this companion's prompts: what its main prompt and card
+    leave once memories, lorebook and summary took their shares (at least an eighth)."""
+    fixed = build_context(TurnInput(card_of(companion), "someone", []), budget).tokens
+    shares = budget.memory_share + budget.lore_share + budget.summary_share
+    return max(budget.tokens - fixed - int(budget.tokens * shares), budget.tokens // 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +138,18 @@ class Summaries:
             finished.append(row)
         heard = [r for r in finished if r.text and r.status != MessageStatus.FAILED]
         cost = [estimate_tokens(r.text) + MESSAGE_OVERHEAD_TOKENS for r in heard]
-        budget = self.config.budget.tokens
-        if sum(cost) <= budget * FOLD_AT_SHARE:
+        companion = await session.get_one(Companion, conversation.companion_id)
+        room = history_room(companion, self.config.budget)
+        if sum(cost) <= room:
             return None
-        keep, kept = budget * KEEP_SHARE, 0
+        keep, kept = room * KEEP_SHARE, 0
         cut = len(heard)
         while cut > 0 and kept + cost[cut - 1] <= keep:
             cut -= 1
             kept += cost[cut]
         folded = heard[:cut] or heard[:1]
-        companion = await session.scalar(
-            select(Companion.name).where(Companion.id == conversation.companion_id)
-        )
         turns = [
-            SpokenTurn(companion or "Companion", r.text, False)
+            SpokenTurn(companion.name, r.text, False)
             if r.role == MessageRole.COMPANION
             else SpokenTurn(r.display_name or "Someone", r.text, True)
             for r in folded

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.llm.base import ChatMessage
-from services.summaries import Summaries
+from services.summaries import Summaries, history_room
 from services.turn_context import ContextConfig
 from store.models import (
     Companion,
@@ -102,3 +102,17 @@ async def test_a_reply_still_streaming_stops_the_fold_there(app: Any) -> None:
     assert streaming is not None and conversation.summary_through_id is not None
     assert conversation.summary_through_id < streaming  # it and what follows wait
     assert "I planted 8 " not in conversation.summary
+
+
+def _companion(persona: str) -> Companion:
+    text = {"backstory": "", "personality": "", "scenario": "", "system_prompt": "",
+            "post_history_instructions": "", "example_dialogue": ""}  # fmt: skip
+    return Companion(name="Nova", persona=persona, traits=[], language="en", **text)
+
+
+def test_a_long_card_leaves_less_room_for_history_so_folds_come_sooner() -> None:
+    budget = ContextConfig().budget
+    plain = history_room(_companion(""), budget)
+    long = history_room(_companion("w " * 2000), budget)
+    assert 0 < long < plain < budget.tokens
+    assert plain - long > budget.tokens * 0.3  # the description took its 35% share
