@@ -11,6 +11,7 @@ from tests.context.recorder import Recorder
 from tests.context.talk import QUIET, conversation, eventually, talk
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
 
+INTERRUPT = "mutation($id: ID!) { interruptReply(messageId: $id, heardUntilMs: 1) { status text } }"
 # A 512-token model with 128 for the reply: the history is folded past ~190 tokens.
 SMALL = {"llm_context_tokens": 512, "llm_reply_tokens": 128}
 SAID = [
@@ -92,3 +93,33 @@ class TestByTheModel:
 
         assert "Ada: I adopted a grey cat named Pixel" in await eventually(summary)
         assert recorder.summary_prompts
+
+
+class TestInterrupted:
+    @pytest.fixture
+    def app_changes(self) -> dict[str, Any]:
+        return {**SMALL, "llm_summaries": True}
+
+    async def test_an_interrupted_reply_counts_only_what_was_heard(
+        self, model_api: GraphQLClient, recorder: Recorder
+    ) -> None:
+        token = (await register(model_api, "ada@example.com", "Ada"))["accessToken"]
+        companion = await create_companion(model_api, token, "Nova")
+        conv = (await start_conversation(model_api, token, companion["id"]))["id"]
+        recorder.answer = "Bananas are berries, botanically. Strawberries are not berries."
+        await talk(model_api, token, conv, SAID[0])  # spoken aloud: it has audio to cut
+        reply = (await conversation(model_api, token, conv))["messages"]["nodes"][0]
+        heard = await model_api.ok(INTERRUPT, {"id": reply["id"]}, token)
+        assert heard["interruptReply"] == {"status": "INTERRUPTED", "text": ""}  # nothing heard
+        recorder.answer = "I see."
+        await model_api.ok(QUIET, token=token)
+        for text in SAID[1:]:
+            await talk(model_api, token, conv, text)
+
+        async def asked() -> list[list[dict[str, str]]]:
+            return recorder.summary_prompts
+
+        assert "Ada: I adopted a grey cat named Pixel" in (await eventually(asked))[0][1]["content"]
+        await talk(model_api, token, conv, "One more thing.")
+        asked_all = "\n".join(p[1]["content"] for p in recorder.summary_prompts)
+        assert "Nova: I see." in asked_all and "Bananas" not in asked_all
