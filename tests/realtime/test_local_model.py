@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import stat
 import time
 from pathlib import Path
@@ -84,6 +85,22 @@ async def test_the_local_model_streams_a_real_reply_and_stops_with_the_server(
     while running(engine) and time.monotonic() < deadline:  # noqa: ASYNC110 - /proc, no event
         await asyncio.sleep(0.1)
     assert not running(engine), "llama-server outlived the server"
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("local-model")
+@pytest.mark.skipif(bool(engine_missing()), reason=f"local model not installed: {engine_missing()}")
+async def test_the_model_server_stops_even_when_the_server_is_killed(
+    database_url: str, clean_db: None, tmp_path: Path
+) -> None:
+    env = {"HOLOMATE_LLM_ENGINE": "local", "HOLOMATE_LLM_LOCAL_DIR": str(tmp_path / "models")}
+    with live_server(database_url, tmp_path / "storage", **env, **broadcast_env()) as server:
+        (engine,) = children_named(server.pid, "llama-server")
+        os.kill(server.pid, signal.SIGKILL)  # no lifespan shutdown: the kernel must tell it
+        deadline = time.monotonic() + 10
+        while running(engine) and time.monotonic() < deadline:  # noqa: ASYNC110 - /proc, no event
+            await asyncio.sleep(0.1)
+        assert not running(engine), "llama-server outlived a killed server"
 
 
 async def test_without_the_engine_the_persona_responder_answers_and_says_so(
