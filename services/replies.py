@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -234,18 +234,7 @@ class ReplyService:
             )
             session.add(user_message)
             await session.flush()
-            assert self.leases is not None, "start() first"
-            reply = Message(
-                conversation_id=conversation.id,
-                role=MessageRole.COMPANION,
-                text="",
-                status=MessageStatus.STREAMING,
-                reply_to_id=user_message.id,
-                created_at=now,
-                **self.leases.claim(now),  # in the same INSERT: never STREAMING without a lease
-            )
-            session.add(reply)
-            conversation.last_message_at = now
+            reply = self._new_reply(session, conversation, now, user_message.id)
             await session.commit()
             request = await turn_context.build_request(
                 session, conversation, viewer.user_id, reply.id, self.context
@@ -273,18 +262,7 @@ class ReplyService:
             text = await turn_context.greeting_text(session, conversation, viewer.user_id)
             if not text:
                 return cursor
-            assert self.leases is not None, "start() first"
-            now = utcnow()
-            reply = Message(
-                conversation_id=conversation.id,
-                role=MessageRole.COMPANION,
-                text="",
-                status=MessageStatus.STREAMING,
-                created_at=now,
-                **self.leases.claim(now),
-            )
-            session.add(reply)
-            conversation.last_message_at = now
+            reply = self._new_reply(session, conversation, utcnow())
             await session.commit()
             request = await turn_context.voice_request(
                 session, conversation, viewer.user_id, reply.id, []
@@ -292,6 +270,25 @@ class ReplyService:
             request, owner = await self._voiced(session, viewer, conversation, reply.id, request)
         self._launch(conversation.id, reply.id, request, owner, started, None, FixedText(text))
         return cursor
+
+    def _new_reply(
+        self, session: AsyncSession, chat: Conversation, now: datetime, to: int | None = None
+    ) -> Message:
+        """The companion's reply, STREAMING, its lease claimed in the same INSERT (never
+        STREAMING without a lease)."""
+        assert self.leases is not None, "start() first"
+        reply = Message(
+            conversation_id=chat.id,
+            role=MessageRole.COMPANION,
+            text="",
+            status=MessageStatus.STREAMING,
+            reply_to_id=to,
+            created_at=now,
+            **self.leases.claim(now),
+        )
+        session.add(reply)
+        chat.last_message_at = now
+        return reply
 
     async def _voiced(
         self,
