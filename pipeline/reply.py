@@ -305,8 +305,10 @@ class _Run:
         self.tags.extend(tags)
         if not text:
             return
-        self.text.append(text)
+        # Sent first: a barge-in that stops this delta (``_Stopped``) must not count its text
+        # as shown (a text-only reply keeps exactly what was shown).
         await self.send(MessageDelta(self.delta_seq, text))
+        self.text.append(text)
         self.mark("first_delta_ms")
         self.delta_seq += 1
         for sentence in self.splitter.feed(text):
