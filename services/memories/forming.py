@@ -25,6 +25,7 @@ from pipeline.embeddings.base import Embedder, EmbeddingError, to_bytes
 from pipeline.memory_extractor import ExtractedFact, extract
 from services import quotas
 from services.events import channel_for, envelope
+from services.memories.semantic import forget_cached
 from services.memories.store import make_room
 from store.base import utcnow
 from store.models import (
@@ -80,6 +81,8 @@ class MemoryForming:
                     changed.append(memory)
         await session.commit()
         await self._embed(session, changed)
+        if changed:
+            forget_cached(companion.id)
         return changed
 
     async def _facts(self, text: str, speaker: str) -> tuple[list[ExtractedFact], MemoryOrigin]:

@@ -8,7 +8,6 @@ Each is scored ``relevance * 0.6 + importance * 0.25 + recency * 0.15`` (when no
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,12 +17,11 @@ from sqlalchemy import Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from pipeline.embeddings.base import Embedder, EmbeddingError, cosine, from_bytes
+from pipeline.embeddings.base import Embedder
 from pipeline.prompt import estimate_tokens
 from services.memories.search import candidates, search_terms
+from services.memories.semantic import similarities
 from store.models import Memory
-
-log = logging.getLogger(__name__)
 
 MATCH_CANDIDATES = 40
 BACKGROUND_CANDIDATES = 16
@@ -74,13 +72,13 @@ async def recall(
     if not ids:  # nothing remembered, or memory is off
         return []
     if embedder is not None and query.strip():
-        semantic = await _semantic(session, embedder, companion_id, owners, query)
-        closest = sorted(semantic, key=semantic.__getitem__, reverse=True)[:MATCH_CANDIDATES]
-        for memory_id in set(relevance) | set(closest):
-            relevance[memory_id] = 0.5 * relevance.get(memory_id, 0.0) + 0.5 * semantic.get(
-                memory_id, 0.0
-            )
-        ids.update(closest)
+        semantic = await similarities(
+            session, embedder, companion_id, owners, query, also=relevance, limit=MATCH_CANDIDATES
+        )
+        for memory_id in set(relevance) | set(semantic):
+            blended = 0.5 * relevance.get(memory_id, 0.0) + 0.5 * semantic.get(memory_id, 0.0)
+            relevance[memory_id] = blended
+        ids.update(semantic)
     mine = (Memory.companion_id == companion_id, Memory.owner_id.in_(owners))
     rows = list((await session.scalars(select(Memory).where(Memory.id.in_(ids), *mine))).all())
     weights = WEIGHTS if relevance else NO_QUERY_WEIGHTS
@@ -110,41 +108,18 @@ def _score(memory: Memory, relevance: float, now: datetime, w: Weights) -> float
     return w.relevance * relevance + w.importance * memory.importance + w.recency * recency
 
 
-async def _semantic(
-    session: AsyncSession,
-    embedder: Embedder,
-    companion_id: int,
-    owners: list[int],
-    query: str,
-) -> dict[int, float]:
-    """Cosine similarity (clipped at 0) of the query to each of the people's embedded memories."""
-    try:
-        [vector] = await embedder.embed([query])
-    except EmbeddingError as e:
-        log.warning("memory recall without embeddings: %s", e)
-        return {}
-    rows = await session.execute(
-        select(Memory.id, Memory.embedding).where(
-            Memory.companion_id == companion_id,
-            Memory.owner_id.in_(owners),
-            Memory.embedding_model == embedder.model,
-            Memory.embedding.is_not(None),
-        )
-    )
-    return {
-        memory_id: max(cosine(vector, from_bytes(blob)), 0.0)
-        for memory_id, blob in rows.all()
-        if blob
-    }
-
-
 async def _mark_recalled(session: AsyncSession, ids: list[int], now: datetime) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # A lost last_recalled_at after a crash is harmless: do not wait for the WAL flush
         # (bench/memory_recall.py: the commit was the slowest step of recall).
         await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    # Recall is not an edit: updated_at (what recency and the apps read) stays as it was. A
-    # Core statement on the table: no ORM bulk-update bookkeeping, no onupdate defaults.
+    # Recall is not an edit: updated_at (what recency, the apps and the vector cache read) is
+    # set to itself, else its onupdate default would bump it. A Core statement on the table:
+    # no ORM bulk-update bookkeeping.
     table = cast(Table, Memory.__table__)
-    await session.execute(update(table).where(table.c.id.in_(ids)).values(last_recalled_at=now))
+    await session.execute(
+        update(table)
+        .where(table.c.id.in_(ids))
+        .values(last_recalled_at=now, updated_at=table.c.updated_at)
+    )
     await session.commit()

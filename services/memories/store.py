@@ -22,6 +22,7 @@ from services import quotas, validation
 from services.errors import NotFound, QuotaExceeded
 from services.identity import Viewer
 from services.memories.search import fts5_all_expression, search_terms, tsquery_all_expression
+from services.memories.semantic import forget_cached
 from services.paging import Page, PageArgs, paginate_many
 from store.base import utcnow
 from store.models import (
@@ -137,6 +138,7 @@ async def update(session: AsyncSession, viewer: Viewer, memory_id: int, edit: Me
     if edit.importance is not None:
         memory.importance = _importance(edit.importance)
     await session.commit()
+    forget_cached(memory.companion_id)
     return memory
 
 

@@ -14,6 +14,7 @@ from pipeline.embeddings.base import from_bytes
 from pipeline.embeddings.openai_embeddings import OpenAIEmbeddings
 from pipeline.llm.memory_facts import MemoryFactModel
 from services.memories import recall
+from services.memories import semantic as semantic_module
 from services.memories.forming import MemoryForming
 from store.db import make_sessionmaker
 from store.models import (
@@ -120,7 +121,12 @@ async def test_when_the_model_fails_the_offline_extractor_remembers(
     ]
 
 
-async def test_recall_finds_by_meaning_with_embeddings(database_url: str, fake: FakeOpenAI) -> None:
+@pytest.mark.parametrize("vector_math", ["numpy", "plain Python"])
+async def test_recall_finds_by_meaning_with_embeddings(
+    database_url: str, fake: FakeOpenAI, vector_math: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if vector_math == "plain Python":  # as on a machine without the local model's numpy
+        monkeypatch.setattr(semantic_module, "numpy", None)
     embedder = OpenAIEmbeddings(fake.base_url, "sk-test", "fake-embed")
     async with db_session(database_url) as s:
         conv, reply, ada_id = await turn(s, "I'm allergic to peanuts. I play the cello.")
@@ -138,9 +144,14 @@ async def test_recall_finds_by_meaning_with_embeddings(database_url: str, fake: 
                              budget_tokens=12, now=NOW)  # fmt: skip
         semantic = await recall(s, companion_id=nova_id, person_ids=[ada_id], query=question,
                                 budget_tokens=12, now=NOW, embedder=embedder)  # fmt: skip
+        await s.delete(await s.get_one(Memory, formed[0].id))
+        await s.commit()
+        forgotten = await recall(s, companion_id=nova_id, person_ids=[ada_id], query=question,
+                                 budget_tokens=12, now=NOW, embedder=embedder)  # fmt: skip
     await embedder.aclose()
     assert "Ada is allergic to peanuts" not in [m.text for m in plain]
     assert [m.text for m in semantic][0] == "Ada is allergic to peanuts"
+    assert "Ada is allergic to peanuts" not in [m.text for m in forgotten]
 
 
 async def test_recall_without_the_embedding_service_still_answers(

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from pipeline.prompt import estimate_tokens
 from services.memories import recall
+from store.models import Memory
 from tests.memory.rows import companion, db_session, memory, person
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -24,6 +26,7 @@ async def test_the_memory_that_matches_the_message_comes_first(database_url: str
         await memory(s, ada, nova, "Ada's sister Ana lives in Lisbon", importance=0.5)
         peanuts = await memory(s, ada, nova, "Ada is allergic to peanuts", importance=0.4)
         await s.commit()
+        edited = [m.updated_at for m in (await s.scalars(select(Memory).order_by(Memory.id)))]
         got = await recall(
             s,
             companion_id=nova.id,
@@ -35,6 +38,10 @@ async def test_the_memory_that_matches_the_message_comes_first(database_url: str
         assert got[0].id == peanuts.id
         assert len(got) == 3
         assert all(m.last_recalled_at == NOW for m in got)
+    async with db_session(database_url) as fresh:  # as stored; recalling is not editing
+        stored = (await fresh.scalars(select(Memory).order_by(Memory.id))).all()
+        assert [m.last_recalled_at for m in stored] == [NOW, NOW, NOW]
+        assert [m.updated_at for m in stored] == edited
 
 
 async def test_recall_stays_within_the_token_budget(database_url: str) -> None:
