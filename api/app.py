@@ -259,6 +259,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await asyncio.gather(housekeeping, sweeper, return_exceptions=True)
             await exports.aclose()
             await state.replies.stop()
+            await forming.aclose()
             await state.policy.revocations.stop()
             if private_metrics is not None:
                 await private_metrics.stop()

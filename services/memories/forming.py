@@ -53,6 +53,13 @@ class MemoryForming:
     model: FactModel | None = None
     embedder: Embedder | None = None
 
+    async def aclose(self) -> None:
+        """Close the model's and the embedder's HTTP clients (at server shutdown)."""
+        for client in (self.model, self.embedder):
+            close = getattr(client, "aclose", None)
+            if close is not None:
+                await close()
+
     async def after_turn(self, conversation_id: int, reply_id: int) -> None:
         async with self.sessionmaker() as session:
             formed = await self.form(session, conversation_id, reply_id)

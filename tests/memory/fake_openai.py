@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -29,6 +30,15 @@ def vector(text: str) -> list[float]:
     vec = [sum(w in names for w in words) + 0.0 for names in CONCEPTS.values()]
     vec.append(0.1)  # never the zero vector
     return vec
+
+
+async def _reply_chunks(model: str) -> AsyncIterator[str]:
+    for piece in ("That ", "is ", "good ", "to ", "know."):
+        chunk = {"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 0,
+                 "model": model, "choices": [{"index": 0, "delta": {"content": piece},
+                                              "finish_reason": None}]}  # fmt: skip
+        yield f"data: {json.dumps(chunk)}\n\n"
+    yield "data: [DONE]\n\n"
 
 
 @dataclass
@@ -55,6 +65,8 @@ class FakeOpenAI:
         if self.fail_chat:
             error = {"message": "overloaded", "type": "server_error", "param": None, "code": None}
             return JSONResponse({"error": error}, status_code=503)
+        if body.get("stream"):  # the companion's reply itself
+            return StreamingResponse(_reply_chunks(body["model"]), media_type="text/event-stream")
         said = body["messages"][-1]["content"]
         content = "not json" if self.malformed else json.dumps({"facts": self.facts.get(said, [])})
         return JSONResponse(

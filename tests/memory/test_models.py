@@ -4,12 +4,17 @@ offline. The official openai SDK talks to a local server in the real wire format
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.app import create_app
+from api.settings import Settings
 from pipeline.embeddings.base import from_bytes
 from pipeline.embeddings.openai_embeddings import OpenAIEmbeddings
 from pipeline.llm.memory_facts import MemoryFactModel
@@ -27,11 +32,14 @@ from store.models import (
     MessageStatus,
     User,
 )
+from tests.memory.api import MEMORIES
 from tests.memory.fake_openai import FakeOpenAI
 from tests.memory.rows import companion, db_session, memory, person
 from tests.pipeline.wire_servers import serve
+from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
 
 pytestmark = pytest.mark.usefixtures("clean_db")
+SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 SAID = "Ugh, long day. Ana (my sister) says hi - oh, and I can't eat peanuts at all."
 
@@ -169,3 +177,41 @@ async def test_recall_without_the_embedding_service_still_answers(
     await embedder.aclose()
     assert [m.text for m in got] == ["Ada is allergic to peanuts"]
     assert isinstance(got[0], Memory)
+
+
+async def test_the_server_forms_memories_with_the_configured_model_and_embeds_them(
+    settings: Settings, clean_db: None, fake: FakeOpenAI
+) -> None:
+    configured = settings.model_copy(
+        update={
+            "llm_base_url": fake.base_url,
+            "llm_model": "chat-model",
+            "memory_llm": "gpt-4o-mini",
+            "embeddings_base_url": fake.base_url,
+            "embeddings_model": "fake-embed",
+        }
+    )
+    app = create_app(configured)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            api = GraphQLClient(http)
+            token = (await register(api, "ada@example.com", "Ada"))["accessToken"]
+            nova = (await create_companion(api, token, "Nova"))["id"]
+            conversation = (await start_conversation(api, token, nova))["id"]
+            await api.ok(SEND, {"c": conversation, "t": SAID}, token)
+            for _ in range(200):  # formed in the background after the reply
+                data = await api.ok(MEMORIES, {"companionId": nova}, token)
+                if len(data["memories"]["edges"]) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            nodes = [e["node"] for e in data["memories"]["edges"]]
+            async with app.state.holo.sessionmaker() as s:
+                models = set((await s.scalars(select(Memory.embedding_model))).all())
+    assert sorted((n["text"], n["origin"]) for n in nodes) == [
+        ("Ada is allergic to peanuts", "MODEL"),
+        ("Ada's sister is Ana", "MODEL"),
+    ]
+    assert models == {"fake-embed"}
+    assert fake.chat_requests[-1]["model"] == "gpt-4o-mini"
+    assert any(r["model"] == "fake-embed" for r in fake.embedding_requests)
