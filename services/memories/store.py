@@ -106,11 +106,24 @@ async def remember(
     memory_text: str,
     importance: float | None,
 ) -> Memory:
-    """What the person asks the companion to remember; QUOTA_EXCEEDED past the plan's limit."""
+    """What the person asks the companion to remember; QUOTA_EXCEEDED past the plan's limit.
+    The same text again (ignoring case) refreshes the memory already there."""
     await companion_for(session, viewer, companion_id)
     clean = validation.text(memory_text, "text", min_len=1, max_len=MAX_TEXT)
     weight = _importance(importance if importance is not None else DEFAULT_IMPORTANCE)
     await quotas.one_at_a_time(session, viewer.user_id)
+    same = await session.scalar(
+        select(Memory).where(
+            Memory.owner_id == viewer.user_id,
+            Memory.companion_id == companion_id,
+            func.lower(Memory.text) == clean.lower(),
+        )
+    )
+    if same is not None:  # told again: the one memory, refreshed, not a second copy
+        same.importance = weight if importance is not None else same.importance
+        same.updated_at = utcnow()
+        await session.commit()
+        return same
     allowed = (await quotas.limits_now(session, viewer.user_id, utcnow())).memories
     if await count(session, viewer.user_id) >= allowed:
         raise QuotaExceeded("memories", allowed, None)

@@ -54,6 +54,10 @@ async def test_remember_edit_search_and_forget(api: GraphQLClient) -> None:
     assert await memory_texts(api, token, nova) == ["Ada prefers black tea"]
     assert await memory_texts(api, token, nova, "peanuts") == []
 
+    again = await remember(api, token, nova, "ADA PREFERS BLACK TEA", importance=0.8)
+    assert again["id"] == tea["id"] and again["importance"] == 0.8
+    assert await memory_texts(api, token, nova) == ["Ada prefers black tea"]
+
     await remember(api, token, nova, "Ada's sister is Ana")
     other = (await create_companion(api, token, "Orion"))["id"]
     await remember(api, token, other, "Ada told Orion a secret")
