@@ -141,7 +141,10 @@ def _names(clause: str, speaker: str) -> Iterator[ExtractedFact]:
         yield _fact("name", "name", f"{speaker}'s name is {name}", 0.9)
         return
     m = re.search(
-        rf"(?:^|\b(?:hi|hello|hey)[, ]+){_I_AM}\s+{_NAME}(?=\s*(?:[,.!]|$|and\b))", clause, re.I
+        rf"(?:^|\b(?:hi|hello|hey|actually|well|oh|ok|okay)[, ]+){_I_AM}\s+{_NAME}"
+        r"(?=\s*(?:[,.!]|$|and\b))",
+        clause,
+        re.I,
     )
     if m and m.group(1)[0].isupper() and m.group(1).split()[0].lower() not in _NOT_NAMES:
         yield _fact("name", "name", f"{speaker}'s name is {m.group(1)}", 0.9)
@@ -295,6 +298,7 @@ def _plans(clause: str, speaker: str) -> Iterator[ExtractedFact]:
         re.I,
     )
     if m is None:
+        yield from _family_plans(clause, speaker)
         return
     rest = _clean_object(m.group(1)) if m.group(1) else ""
     lead = m.group(0)[: m.start(1) - m.start(0)].strip()
@@ -312,6 +316,20 @@ def _plans(clause: str, speaker: str) -> Iterator[ExtractedFact]:
     whole = re.sub(r"^they\b", speaker, whole, flags=re.I)
     key = _key(rest)[:60] or _key(whole)
     yield _fact("plan", f"plan:{key}", whole, 0.5)
+
+
+def _family_plans(clause: str, speaker: str) -> Iterator[ExtractedFact]:
+    """ "My sister Ana is visiting this weekend": someone close doing something, with a time."""
+    m = re.match(
+        rf"my ((?:little |big |older |younger )?(?:{_FAMILY}))(?: [A-Z][a-z]+)? (?:is|are|'s) "
+        r"(\w+ing\b.*)",
+        clause.strip(),
+        re.I,
+    )
+    if m is None or not _TIME_HINT.search(clause.lower()):
+        return
+    whole = re.sub(r"^my\b", f"{speaker}'s", clause.strip(" .!;"), flags=re.I)
+    yield _fact("plan", f"plan:{_key(m.group(1) + ' ' + m.group(2))[:60]}", whole, 0.5)
 
 
 _RULES: tuple[Callable[[str, str], Iterator[ExtractedFact]], ...] = (

@@ -63,6 +63,9 @@ CASES: list[tuple[str, set[tuple[str, str]]]] = [
     ("I like how you explain things.", set()),
     ("I'm English but I live in Madrid.", {("place", "place:home")}),
     ("Honestly I'm Done.", set()),
+    ("I'm Feeling Great Today!", set()),
+    ("My brother is coming home tomorrow.", {("plan", "plan:")}),
+    ("My mom is always cooking.", set()),
     (
         "Hi, I'm Ada. I'm allergic to peanuts and I live in Lisbon.",
         {("name", "name"), ("allergy", "allergy:peanuts"), ("place", "place:home")},

@@ -52,6 +52,7 @@ def test_the_extractor_is_precise_and_finds_most_facts() -> None:
         ("My sister Ana is visiting this weekend.", "Ada's sister is called Ana"),
         ("I work as a nurse at the city hospital.", "Ada works as a nurse at the city hospital"),
         ("I'm going to Paris next week.", "Ada is going to Paris next week"),
+        ("My sister Ana is visiting this weekend.", "Ada's sister Ana is visiting this weekend"),
     ],
 )
 def test_facts_read_as_sentences_about_the_speaker(sentence: str, text: str) -> None:
