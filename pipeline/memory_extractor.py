@@ -61,7 +61,7 @@ _PRONOUN_OBJECTS = frozenset(
 )
 _LIKE_FILLER_END = re.compile(
     r"\s*\b(?:anymore|any more|very much|so much|a lot|too|at all|lately|now|either|"
-    r"though|really|honestly|a bit|much)\s*$"
+    r"though|really|honestly|a bit|much|these days|nowadays|for \w+ (?:years|months|weeks))\s*$"
 )
 _ARTICLES = re.compile(r"^(?:the|a|an|some|my|your)\s+")
 _TIME_HINT = re.compile(
@@ -164,6 +164,12 @@ def _likes(clause: str, speaker: str) -> Iterator[ExtractedFact]:
         clause,
         re.I,
     )
+    positive = positive or re.search(
+        rf"\b{_I_AM} (?:really |so |totally )?(?:into|a (?:big |huge )?fan of|obsessed with|"
+        r"crazy about|passionate about)\s+(.+)",
+        clause,
+        re.I,
+    )
     favourite = re.search(r"\bmy favou?rite (\w+(?: \w+)?) is\s+(.+)", clause, re.I)
     if favourite:
         what, value = favourite.group(1).lower(), _clean_object(favourite.group(2))
@@ -192,6 +198,17 @@ def _likes(clause: str, speaker: str) -> Iterator[ExtractedFact]:
 
 
 def _allergies(clause: str, speaker: str) -> Iterator[ExtractedFact]:
+    diet = re.search(
+        rf"\b{_I_AM} (?:a |now )?(vegetarian|vegan|pescatarian|coeliac|celiac)\b", clause, re.I
+    )
+    if diet and not re.search(rf"\b{_I_AM} not\b", clause, re.I):
+        yield _fact("diet", "diet", f"{speaker} is {diet.group(1).lower()}", 0.8)
+    intolerant = re.search(rf"\b{_I_AM} (\w+) intolerant\b", clause, re.I) or re.search(
+        r"\bi have (?:an? )?(\w+) intolerance\b", clause, re.I
+    )
+    if intolerant and intolerant.group(1).lower() not in {"not", "so", "very", "a"}:
+        what = intolerant.group(1).lower()
+        yield _fact("allergy", f"allergy:{what}", f"{speaker} is {what} intolerant", 0.9)
     m = re.search(rf"\b{_I_AM} (?:\w+ )?allergic to\s+(.+)", clause, re.I) or re.search(
         r"\bi have an? ([\w -]+?) allergy\b", clause, re.I
     )
@@ -246,13 +263,21 @@ def _work(clause: str, speaker: str) -> Iterator[ExtractedFact]:
         job = m.group(1)
         article = "an" if job[0].lower() in "aeiou" else "a"
         yield _fact("work", "work:as", f"{speaker} is {article} {job}", 0.7)
+    m = re.search(r"\bi teach (.+)", clause, re.I)
+    if m and (what := _clean_object(m.group(1))):
+        yield _fact("work", "work:as", f"{speaker} teaches {_third_person(what)}", 0.7)
     m = re.search(r"\bi (?:study|am studying|'m studying) (.+)", clause, re.I)
     if m and (what := _clean_object(m.group(1))):
         yield _fact("work", "work:study", f"{speaker} studies {_third_person(what)}", 0.6)
 
 
 def _places(clause: str, speaker: str) -> Iterator[ExtractedFact]:
-    m = re.search(r"\bi (?:live|grew up|moved|just moved|have moved)( in| to)\s+(.+)", clause, re.I)
+    m = re.search(
+        r"\bi(?:'ve| have)? (?:live|lived|been living|grew up|moved|just moved|have moved)"
+        r"( in| to)\s+(.+)",
+        clause,
+        re.I,
+    )
     if m:
         place = _clean_object(m.group(2))
         if place and place.split()[0].lower() not in _PRONOUN_OBJECTS | {"fear", "hope"}:
@@ -285,6 +310,7 @@ def _dates(clause: str, speaker: str) -> Iterator[ExtractedFact]:
     m = re.search(
         rf"\b{_I_AM} (\d{{1,3}})(?: years old| year old|\b(?!\s*(?:%|minutes|km)))", clause, re.I
     )
+    m = m or re.search(r"\bi (?:just )?turned (\d{1,3})\b", clause, re.I)
     if m and 3 <= int(m.group(1)) <= 120:
         yield _fact("age", "age", f"{speaker} is {m.group(1)} years old", 0.6)
 
@@ -297,6 +323,13 @@ def _plans(clause: str, speaker: str) -> Iterator[ExtractedFact]:
         clause,
         re.I,
     )
+    if m is None:
+        m = re.search(
+            r"\bi (?:start|begin|fly|leave|move|travel|visit|meet|see|get married|graduate)\b"
+            r"\s*(.*)",
+            clause,
+            re.I,
+        )
     if m is None:
         yield from _family_plans(clause, speaker)
         return

@@ -18,7 +18,7 @@ from pipeline.memory_extractor import MAX_TEXT, ExtractedFact
 
 KINDS = (
     "name", "like", "dislike", "allergy", "family", "pet", "work", "place", "date", "age",
-    "plan", "fact",
+    "plan", "diet", "fact",
 )  # fmt: skip
 
 SCHEMA: dict[str, Any] = {

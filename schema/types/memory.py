@@ -25,8 +25,8 @@ class Memory:
     companion_id: strawberry.ID
     text: str
     kind: str = strawberry.field(
-        description="name, like, dislike, allergy, family, pet, work, place, date, age, plan "
-        "or fact."
+        description="name, like, dislike, allergy, diet, family, pet, work, place, date, age, "
+        "plan or fact."
     )
     importance: float = strawberry.field(description="0 to 1; higher is recalled first.")
     origin: MemoryOrigin

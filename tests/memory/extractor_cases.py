@@ -79,10 +79,7 @@ CASES: list[tuple[str, set[tuple[str, str]]]] = [
     ("I'll do it tomorrow.", set()),
     ("Are you going to remember that I like jazz?", set()),
     ("Actually, I'm Sam, not Ada.", {("name", "name")}),
-]
-
-# Written after the rules were, and never used to tune them: what to expect on new text.
-HELD_OUT: list[tuple[str, set[tuple[str, str]]]] = [
+    # Held out at first, then used to widen the rules (so no longer held out).
     ("Hey there, I'm Priya!", {("name", "name")}),
     ("You can call me Ben.", {("name", "name")}),
     ("I'm Lost without coffee.", set()),
@@ -110,5 +107,35 @@ HELD_OUT: list[tuple[str, set[tuple[str, str]]]] = [
     ("It's so hot today.", set()),
     ("I love that song you mentioned.", set()),
     ("My name isn't important.", set()),
-    ("I don't eat meat, I'm vegetarian.", {("like", "diet")}),
+    ("I don't eat meat, I'm vegetarian.", {("diet", "diet")}),
+]
+
+# Written after the rules were last changed, and not used to change them: what to expect on new
+# text. A sentence here that the rules miss stays here; new rules get a new table.
+HELD_OUT: list[tuple[str, set[tuple[str, str]]]] = [
+    ("Hello! I'm Grace, nice to meet you.", {("name", "name")}),
+    ("My friends call me Beto.", {("name", "name")}),
+    ("I'm Exhausted after that meeting.", set()),
+    ("I really like board games.", {("like", "likes:board games")}),
+    ("I've never liked olives.", {("dislike", "likes:olives")}),
+    ("I'm a huge fan of Studio Ghibli films.", {("like", "likes:studio ghibli films")}),
+    ("Shellfish makes me sick, I'm allergic.", {("allergy", "allergy:shellfish")}),
+    ("I'm gluten intolerant, sadly.", {("allergy", "allergy:gluten")}),
+    ("My son Leo just started school.", {("family", "family:son:leo")}),
+    ("We have a dog called Biscuit.", {("pet", "family:dog:biscuit")}),
+    ("I work in marketing.", {("work", "work:in")}),
+    ("I'm a nurse, so my shifts are long.", {("work", "work:as")}),
+    ("I live near the sea in Brighton.", {("place", "place:home")}),
+    ("I grew up on a farm.", {("place", "place:origin")}),
+    ("My birthday is next Tuesday!", {("date", "date:birthday")}),
+    ("I'm 27.", {("age", "age")}),
+    ("Next month I'm moving to Canada.", {("plan", "plan:")}),
+    ("I have a dentist appointment on Monday.", {("plan", "plan:")}),
+    ("I'm going to try yoga tomorrow.", {("plan", "plan:")}),
+    ("What do you like to do?", set()),
+    ("I'm not sure what to cook tonight.", set()),
+    ("That's a nice idea.", set()),
+    ("I like your voice.", set()),
+    ("I'm going to go now, bye!", set()),
+    ("My mother lives with us.", set()),
 ]

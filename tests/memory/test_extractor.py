@@ -11,9 +11,9 @@ from tests.memory.extractor_cases import CASES, HELD_OUT
 # Measured on CASES (tests/memory/extractor_cases.py); a change that lowers either fails here.
 PRECISION_FLOOR = 0.95
 RECALL_FLOOR = 0.9
-# On HELD_OUT, sentences never used to tune the rules: 1.00 and 0.53 when written.
+# On HELD_OUT, sentences never used to tune the rules: 0.92 and 0.67 when written.
 HELD_OUT_PRECISION_FLOOR = 0.9
-HELD_OUT_RECALL_FLOOR = 0.5
+HELD_OUT_RECALL_FLOOR = 0.6
 
 
 def score(cases: list[tuple[str, set[tuple[str, str]]]]) -> tuple[float, float, list[str]]:
