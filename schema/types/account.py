@@ -85,9 +85,7 @@ class PlanLimitsType:
     voice_message_seconds: int = strawberry.field(
         description="The longest voice message accepted, in seconds."
     )
-    memories: int = strawberry.field(
-        description="Long-term memories kept, across companions."
-    )
+    memories: int = strawberry.field(description="Long-term memories kept, across companions.")
 
     @classmethod
     def from_limits(cls, limits: PlanLimits) -> PlanLimitsType:
