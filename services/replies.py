@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -42,7 +42,7 @@ from pipeline.reply import heard_text as heard_text_of
 from pipeline.storage.base import BlobStorage
 from pipeline.stt.base import STTProvider
 from pipeline.tts.base import TTSProvider
-from services import conversations, turn_context, validation, voice_input
+from services import conversations, reply_rows, turn_context, validation, voice_input
 from services.coalesce import DeltaCoalescer
 from services.errors import BadUserInput, NotFound, QuotaExceeded
 from services.events import channel_for, envelope, message_snapshot, reply_event_data
@@ -50,7 +50,7 @@ from services.identity import Viewer
 from services.reply_leases import LostReply, ReplyLeases
 from store.base import utcnow
 from store.db import connection_lost
-from store.models import Companion, Conversation, Message, MessageRole, MessageStatus, VoiceProfile
+from store.models import Companion, Conversation, Message, MessageRole, MessageStatus
 
 log = logging.getLogger("holomate.replies")
 CONTROL_CHANNEL = "replies:control"
@@ -125,31 +125,11 @@ class ReplyService:
     async def start(self) -> None:
         if self.leases is None:
             self.leases = ReplyLeases(self.sessionmaker)
-        await self._fail_orphans()
+        await reply_rows.fail_orphans(self.sessionmaker)
         ready = asyncio.Event()
         self._listener = asyncio.create_task(self._listen_for_interrupts(ready))
         await ready.wait()
         self._lease_keeper = asyncio.create_task(self._keep_leases(self.leases), name="leases")
-
-    async def _fail_orphans(self, older_than_s: int = 300) -> None:
-        """Replies with no lease (written by a version before leases) left streaming by a
-        process that died: no reply takes five minutes."""
-        cutoff = utcnow() - timedelta(seconds=older_than_s)
-        async with self.sessionmaker() as session:
-            await session.execute(
-                update(Message)
-                .where(
-                    Message.status == MessageStatus.STREAMING,
-                    Message.lease_expires_at.is_(None),
-                    Message.created_at < cutoff,
-                )
-                .values(
-                    status=MessageStatus.FAILED,
-                    error_code="SERVER_RESTARTED",
-                    completed_at=utcnow(),
-                )
-            )
-            await session.commit()
 
     async def _keep_leases(self, leases: ReplyLeases) -> None:
         """Each heartbeat: renew this process's leases, then end replies whose owner died."""
@@ -502,7 +482,8 @@ class ReplyService:
         stt_ms: float | None,
         llm: LLMProvider | None = None,
     ) -> None:
-        provider = await self._voice_provider(reply_id)
+        async with self.sessionmaker() as session:
+            provider = await reply_rows.voice_provider_of(session, reply_id)
         pipeline = ReplyPipeline(
             llm or self.providers.llm,
             self.providers.tts_for(provider),
@@ -580,16 +561,6 @@ class ReplyService:
             delay = min(delay * 2, 1.0)
         raise AssertionError("unreachable")
 
-    async def _voice_provider(self, reply_id: int) -> str | None:
-        async with self.sessionmaker() as session:
-            return await session.scalar(
-                select(VoiceProfile.provider)
-                .join(Companion, Companion.voice_profile_id == VoiceProfile.id)
-                .join(Conversation, Conversation.companion_id == Companion.id)
-                .join(Message, Message.conversation_id == Conversation.id)
-                .where(Message.id == reply_id)
-            )
-
     async def _finish(
         self,
         conversation_id: int,
@@ -601,34 +572,21 @@ class ReplyService:
         control: ReplyControl,
         running: _Running | None = None,
     ) -> None:
-        t = outcome.timings
-
-        def shifted(value: float | None) -> int | None:
-            return None if value is None else round(value + offset_ms)
-
-        timings = {
-            "stt_ms": None if stt_ms is None else round(stt_ms),
-            "llm_first_token_ms": shifted(t.llm_first_token_ms),
-            "first_delta_ms": round(first_publish[0]) if first_publish else None,
-            "first_audio_ms": shifted(t.first_audio_ms),
-            "first_viseme_ms": shifted(t.first_viseme_ms),
-            "total_ms": shifted(t.total_ms),
-            "audio_ms": sum(c.duration_ms for c in outcome.chunks),
-        }
-        status = {
-            "complete": MessageStatus.COMPLETE,
-            "interrupted": MessageStatus.INTERRUPTED,
-            "failed": MessageStatus.FAILED,
-        }[outcome.status]
-        if control.heard_until_ms is not None:
-            timings["heard_until_ms"] = control.heard_until_ms
+        timings = reply_rows.timings_of(
+            outcome,
+            offset_ms,
+            first_publish[0] if first_publish else None,
+            stt_ms,
+            control.heard_until_ms,
+        )
+        status = reply_rows.STATUS_OF[outcome.status]
         committed = False
 
         async def save() -> Message | None:
             nonlocal committed
             async with self.sessionmaker() as session:
                 if not committed:  # a retry after the commit only reads the row back
-                    if not await self._save_row(session, reply_id, outcome, status, timings):
+                    if not await reply_rows.save_end(session, reply_id, outcome, timings):
                         return None  # deleted while it was being produced, or swept
                     committed = True
                 return await session.get_one(Message, reply_id)
@@ -678,45 +636,6 @@ class ReplyService:
         task = asyncio.create_task(run(), name=what)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    async def _save_row(
-        self,
-        session: AsyncSession,
-        reply_id: int,
-        outcome: ReplyOutcome,
-        status: MessageStatus,
-        timings: dict[str, int | None],
-    ) -> bool:
-        audio = [
-            {
-                "key": c.key,
-                "seq": c.seq,
-                "start_ms": c.start_ms,
-                "duration_ms": c.duration_ms,
-                "text": c.text,
-                "mime_type": c.mime_type,
-            }
-            for c in outcome.chunks
-        ]
-        # Write first: on SQLite a transaction that reads and then writes fails at once
-        # ("database is locked") when another connection wrote in between.
-        # Only while still STREAMING: a sweeper that took the lease over has ended it.
-        saved = await session.execute(
-            update(Message)
-            .where(Message.id == reply_id, Message.status == MessageStatus.STREAMING)
-            .values(
-                text=outcome.text,
-                status=status,
-                completed_at=utcnow(),
-                error_code=outcome.error_code,
-                timings={k: v for k, v in timings.items() if v is not None},
-                audio=audio,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
-        )
-        await session.commit()
-        return bool(saved.rowcount)  # type: ignore[attr-defined]
 
     async def _publish(
         self, conversation_id: int, message_id: int, kind: str, data: dict[str, Any]

@@ -40,6 +40,7 @@ async def test_replies_orphaned_by_a_dead_process_are_marked_failed(app: object)
 
     from sqlalchemy import select
 
+    from services import reply_rows
     from store.base import utcnow
     from store.models import (
         Companion,
@@ -76,7 +77,7 @@ async def test_replies_orphaned_by_a_dead_process_are_marked_failed(app: object)
         )
         session.add_all([old, fresh])
         await session.commit()
-    await state.replies._fail_orphans()
+    await reply_rows.fail_orphans(state.sessionmaker)
     async with state.sessionmaker() as session:
         statuses = dict((await session.execute(select(Message.text, Message.status))).all())
     assert statuses == {"half": MessageStatus.FAILED, "": MessageStatus.STREAMING}
