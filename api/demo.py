@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import tempfile
 import threading
 import time
@@ -24,6 +23,8 @@ from typing import Any
 
 import httpx
 import websockets
+
+from pipeline.ports import free_port
 
 SUBSCRIPTION = """
 subscription($id: ID!, $after: String) { conversationEvents(conversationId: $id, after: $after) {
@@ -105,7 +106,7 @@ def _server(url: str) -> Iterator[str]:
         from api.settings import get_settings
 
         get_settings.cache_clear()
-        port = _free_port()
+        port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(
                 "api.asgi:app",
@@ -126,13 +127,6 @@ def _server(url: str) -> Iterator[str]:
         finally:
             server.should_exit = True
             thread.join(10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _demo(url: str, messages: list[str]) -> int:

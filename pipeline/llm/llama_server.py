@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import shutil
-import socket
 import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
+
+from pipeline.ports import free_port
 
 log = logging.getLogger("holomate.llm")  # reaches the server's output (api/logs.py)
 
@@ -107,13 +108,6 @@ def _dies_with_parent(argv: list[str]) -> list[str]:
     its place (same pid). Python's own way, ``preexec_fn``, is unsafe with threads."""
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else argv
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pipeline.errors import (
 )
 from pipeline.llm.base import ChatMessage
 from pipeline.llm.openai_llm import OpenAICompatibleLLM
+from pipeline.ports import free_port
 
 MESSAGES = [ChatMessage("system", "You are Aiko."), ChatMessage("user", "Hello?")]
 FRAGMENTS = ["[joy] Hi", " there", "! How", " are you?"]
@@ -91,13 +91,6 @@ class FakeServer:
         yield chunk("Partial")
         error = {"error": {"message": "model crashed", "type": "server_error"}}
         yield f"data: {json.dumps(error)}\n\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
