@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.context import Budget, Card, Turn, TurnInput, build_context
+from pipeline.context import Budget, Character, Turn, TurnInput, build_context
 from pipeline.llm.base import ChatMessage
 from pipeline.llm.llama_server import ServerOptions
 from pipeline.llm.local import PersonaResponder
@@ -39,7 +39,7 @@ MESSAGES = [
     "What is your favourite constellation, and why?",
     "Thank you, good night!",
 ]
-CARD = Card("Nova", "A warm, curious guide to the night sky.", traits=("kind", "curious"))
+CARD = Character("Nova", "A warm, curious guide to the night sky.", traits=("kind", "curious"))
 
 
 def p50(values: list[float]) -> float:

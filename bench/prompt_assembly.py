@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from api.providers import build_llm
 from api.settings import Settings
-from pipeline.context import BuiltContext, Card, Turn, TurnInput, build_context
+from pipeline.context import BuiltContext, Character, Turn, TurnInput, build_context
 from pipeline.llm.local_model import LocalModelLLM
 from pipeline.prompt import estimate_tokens
 from services import turn_context
@@ -182,7 +182,7 @@ async def _bench(url: str) -> None:
         f"{built.lore_kept} lore entries, {built.examples_kept} example dialogues"
     )
     typical = TurnInput(
-        card=Card(name="Nova", description="A cheerful astronomer who loves tea."),
+        card=Character(name="Nova", description="A cheerful astronomer who loves tea."),
         user_name="Ada",
         history=[
             Turn("user", "Hi Nova! How was your day?"),

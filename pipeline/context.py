@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pipeline.cards.model import LoreEntry
 from pipeline.emotions import TAG_INSTRUCTION
 from pipeline.llm.base import ChatMessage, Role
 from pipeline.prompt import MESSAGE_OVERHEAD_TOKENS, estimate_tokens, preference_lines
@@ -32,7 +33,7 @@ LORE_SCAN_DEPTH = 4  # the latest message and the three before it
 
 
 @dataclass(frozen=True, slots=True)
-class Card:
+class Character:
     """The companion as the model should play it (Character Card V2 field names in comments)."""
 
     name: str
@@ -44,19 +45,6 @@ class Card:
     system_prompt: str = ""  # replaces the main prompt; {{original}} brings it back
     post_history_instructions: str = ""
     example_dialogue: str = ""  # mes_example
-
-
-@dataclass(frozen=True, slots=True)
-class LoreEntry:
-    keys: tuple[str, ...]
-    content: str
-    secondary_keys: tuple[str, ...] = ()
-    constant: bool = False  # always in, keys or not
-    selective: bool = False  # needs one of ``keys`` and one of ``secondary_keys``
-    case_sensitive: bool = False
-    insertion_order: int = 100  # lower comes first in the prompt
-    priority: int = 10  # lower is dropped first when the lorebook's budget is short
-    position: str = "before_char"  # or "after_char"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +75,7 @@ class Budget:
 
 @dataclass(frozen=True, slots=True)
 class TurnInput:
-    card: Card
+    card: Character
     user_name: str  # replaces {{user}}
     history: Sequence[Turn]  # oldest first, ending with the latest message
     preferences: Mapping[str, object] = field(default_factory=dict)
@@ -117,7 +105,7 @@ def substitute(text: str, char: str, user: str) -> str:
     return _MACROS.sub(name, text)
 
 
-def main_prompt(card: Card, preferences: Mapping[str, object]) -> str:
+def main_prompt(card: Character, preferences: Mapping[str, object]) -> str:
     """The default system prompt, short enough for a 135M model to follow.
 
     ``You are <name>,`` and ``The user likes to be called <name>.`` are read back by the offline
@@ -142,6 +130,8 @@ def example_blocks(example_dialogue: str) -> list[str]:
 
 
 def lore_matches(entry: LoreEntry, text: str) -> bool:
+    if not entry.enabled:
+        return False
     if entry.constant:
         return True
     if not entry.content.strip() or not _any_key(entry.keys, text, entry.case_sensitive):

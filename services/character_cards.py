@@ -24,9 +24,9 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pipeline.cards import Card, CardError, LoreEntry, card_png, card_v3, read_card
+from pipeline.cards import Card, CardError, card_png, card_v3, read_card
 from pipeline.storage.base import BlobStorage
-from services import companions, quotas
+from services import companions, lorebook, quotas
 from services.errors import BadUserInput
 from services.identity import Viewer
 from store.base import utcnow
@@ -76,7 +76,7 @@ async def import_card(
     )
     session.add(companion)
     await session.flush()
-    session.add_all(_entry_row(companion.id, e) for e in card.entries)
+    session.add_all(lorebook.row_of(companion.id, e) for e in card.entries)
     picture = parsed.picture
     if picture is None:
         await session.commit()
@@ -103,7 +103,7 @@ async def export_card(
     base_url: str = "",
 ) -> CardExport:
     companion = await companions.get_owned(session, viewer, companion_id)
-    card = card_of(companion, await entries_of(session, companion.id))
+    card = card_of(companion, await lorebook.entries_of(session, companion.id))
     if format == "png":
         data = await asyncio.to_thread(card_png, card, await _png_picture(storage, companion))
         mime = "image/png"
@@ -120,15 +120,6 @@ async def export_card(
         format=format,
         expires_at=utcnow() + timedelta(seconds=ttl_s),
     )
-
-
-async def entries_of(session: AsyncSession, companion_id: int) -> list[LorebookEntry]:
-    rows = await session.scalars(
-        select(LorebookEntry)
-        .where(LorebookEntry.companion_id == companion_id)
-        .order_by(LorebookEntry.id)
-    )
-    return list(rows.all())
 
 
 async def count_entries(session: AsyncSession, companion_ids: list[int]) -> dict[int, int]:
@@ -158,7 +149,7 @@ def card_of(companion: Companion, entries: list[LorebookEntry]) -> Card:
         system_prompt=companion.system_prompt,
         post_history_instructions=companion.post_history_instructions,
         alternate_greetings=list(companion.alternate_greetings or []),
-        entries=[_entry_of(row) for row in entries],
+        entries=[lorebook.entry_of(row) for row in entries],
         book=book if isinstance(book, dict) else None,
         rest=data,
     )
@@ -169,41 +160,6 @@ def _card_data(card: Card) -> dict[str, Any]:
     if card.book is not None:
         data[BOOK] = card.book
     return data
-
-
-def _entry_row(companion_id: int, entry: LoreEntry) -> LorebookEntry:
-    return LorebookEntry(
-        companion_id=companion_id,
-        name=entry.name,
-        keys=list(entry.keys),
-        secondary_keys=list(entry.secondary_keys),
-        content=entry.content,
-        enabled=entry.enabled,
-        constant=entry.constant,
-        selective=entry.selective,
-        case_sensitive=entry.case_sensitive,
-        insertion_order=entry.insertion_order,
-        priority=entry.priority,
-        position=entry.position,
-        extra=dict(entry.extra),
-    )
-
-
-def _entry_of(row: LorebookEntry) -> LoreEntry:
-    return LoreEntry(
-        keys=list(row.keys or []),
-        content=row.content,
-        secondary_keys=list(row.secondary_keys or []),
-        enabled=row.enabled,
-        constant=row.constant,
-        selective=row.selective,
-        case_sensitive=row.case_sensitive,
-        insertion_order=row.insertion_order,
-        priority=row.priority,
-        position=row.position,
-        name=row.name,
-        extra=dict(row.extra or {}),
-    )
 
 
 async def _png_picture(storage: BlobStorage, companion: Companion) -> bytes | None:

@@ -24,7 +24,7 @@ from pipeline.context import Budget, TurnInput, build_context
 from pipeline.llm.base import ChatMessage, LLMProvider
 from pipeline.prompt import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
 from pipeline.summary import MAX_CHARS, SpokenTurn, extractive, transcript
-from services.turn_context import ContextConfig, card_of
+from services.turn_context import ContextConfig, character_of
 from store.base import utcnow
 from store.models import Companion, Conversation, Message, MessageRole, MessageStatus, User
 
@@ -42,7 +42,7 @@ _INSTRUCTION = (
 def history_room(companion: Companion, budget: Budget) -> int:
     """Tokens the history can have in this companion's prompts: what its main prompt and card
     leave once memories, lorebook and summary took their shares (at least an eighth)."""
-    fixed = build_context(TurnInput(card_of(companion), "someone", []), budget).tokens
+    fixed = build_context(TurnInput(character_of(companion), "someone", []), budget).tokens
     shares = budget.memory_share + budget.lore_share + budget.summary_share
     return max(budget.tokens - fixed - int(budget.tokens * shares), budget.tokens // 8)
 

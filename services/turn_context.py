@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pipeline.context import (
     Budget,
     BuiltContext,
-    Card,
-    LoreEntry,
+    Character,
     Recollection,
     Turn,
     TurnInput,
@@ -29,12 +27,12 @@ from pipeline.embeddings.base import Embedder
 from pipeline.llm.base import ChatMessage
 from pipeline.reply import ReplyRequest
 from pipeline.tts.base import VoiceSettings
+from services import lorebook
 from services.memories import recall
 from store.models import (
     Companion,
     Conversation,
     ConversationParticipant,
-    LorebookEntry,
     Message,
     MessageRole,
     User,
@@ -43,7 +41,6 @@ from store.models import (
 )
 
 HISTORY_MESSAGES = 60  # read at most; the budget decides how many reach the prompt
-LOREBOOK_ENTRIES = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +59,8 @@ class ContextConfig:
         return Budget(tokens=max(int((self.context_tokens - self.reply_tokens) * 0.9), 256))
 
 
-def card_of(companion: Companion) -> Card:
-    return Card(
+def character_of(companion: Companion) -> Character:
+    return Character(
         name=companion.name,
         description="\n".join(p for p in (companion.persona, companion.backstory) if p.strip()),
         personality=companion.personality,
@@ -73,34 +70,6 @@ def card_of(companion: Companion) -> Card:
         system_prompt=companion.system_prompt,
         post_history_instructions=companion.post_history_instructions,
         example_dialogue=companion.example_dialogue,
-    )
-
-
-_LORE_COLUMNS = (
-    LorebookEntry.keys,
-    LorebookEntry.content,
-    LorebookEntry.secondary_keys,
-    LorebookEntry.constant,
-    LorebookEntry.selective,
-    LorebookEntry.case_sensitive,
-    LorebookEntry.insertion_order,
-    LorebookEntry.priority,
-    LorebookEntry.position,
-)
-
-
-def lore_of(row: Any) -> LoreEntry:
-    """An entry from its columns (a row of ``_LORE_COLUMNS`` or the model itself)."""
-    return LoreEntry(
-        keys=tuple(row.keys or ()),
-        content=row.content,
-        secondary_keys=tuple(row.secondary_keys or ()),
-        constant=row.constant,
-        selective=row.selective,
-        case_sensitive=row.case_sensitive,
-        insertion_order=row.insertion_order,
-        priority=row.priority,
-        position=row.position,
     )
 
 
@@ -143,14 +112,7 @@ async def load_turn(
         )
         for m in reversed(rows)
     ]
-    lore = (
-        await session.execute(
-            select(*_LORE_COLUMNS)
-            .where(LorebookEntry.companion_id == companion.id, LorebookEntry.enabled.is_(True))
-            .order_by(LorebookEntry.insertion_order, LorebookEntry.id)
-            .limit(LOREBOOK_ENTRIES)
-        )
-    ).all()
+    lore = await lorebook.entries_of(session, companion.id, enabled_only=True)
     people = await _participants(session, conversation.id)
     latest = next((t.text for t in reversed(history) if t.role == "user"), "")
     budget = config.budget
@@ -170,12 +132,12 @@ async def load_turn(
             "topics_to_avoid": list(prefs.topics_to_avoid or []),
         }
     return TurnInput(
-        card=card_of(companion),
+        card=character_of(companion),
         user_name=await person_name(session, user_id),
         history=history,
         preferences=preferences,
         memories=[Recollection(m.text, people.get(m.owner_id, "")) for m in memories],
-        lorebook=[lore_of(r) for r in lore],
+        lorebook=[lorebook.entry_of(r) for r in lore],
         summary=conversation.summary,
         shared=len(people) > 1,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pipeline.context import (
     Budget,
-    Card,
+    Character,
     LoreEntry,
     Recollection,
     Turn,
@@ -18,7 +18,7 @@ from pipeline.context import (
 from pipeline.llm.base import ChatMessage
 from pipeline.prompt import estimate_tokens
 
-NOVA = Card(name="Nova", description="{{char}} is a stargazer who teaches {{user}} the sky.")
+NOVA = Character(name="Nova", description="{{char}} is a stargazer who teaches {{user}} the sky.")
 ROOMY = Budget(tokens=4000)
 
 
@@ -47,17 +47,17 @@ def test_macros_name_the_companion_and_the_person() -> None:
 
 
 def test_a_card_system_prompt_replaces_the_main_prompt_and_original_brings_it_back() -> None:
-    own = Card(name="Nova", system_prompt="Write like a pirate, {{user}}.")
+    own = Character(name="Nova", system_prompt="Write like a pirate, {{user}}.")
     system = system_of(build_context(turn(card=own), ROOMY).messages)
     assert system.startswith("Write like a pirate, Ada.") and "You are Nova," not in system
 
-    wrapped = Card(name="Nova", system_prompt="{{original}}\nWrite like a pirate.")
+    wrapped = Character(name="Nova", system_prompt="{{original}}\nWrite like a pirate.")
     system = system_of(build_context(turn(card=wrapped), ROOMY).messages)
     assert system.startswith("You are Nova,") and "Write like a pirate." in system
 
 
 def test_post_history_instructions_follow_the_history() -> None:
-    card = Card(name="Nova", post_history_instructions="{{original}}Stay in {{char}}'s voice.")
+    card = Character(name="Nova", post_history_instructions="{{original}}Stay in {{char}}'s voice.")
     history = [Turn("user", "hi"), Turn("assistant", "hello"), Turn("user", "how are you")]
     messages = build_context(turn(card=card, history=history), ROOMY).messages
     assert [m.role for m in messages] == ["system", "user", "assistant", "user", "system"]
@@ -67,7 +67,7 @@ def test_post_history_instructions_follow_the_history() -> None:
 def test_example_dialogue_is_parsed_on_start_blocks() -> None:
     dialogue = "<START>\n{{user}}: Hi\n{{char}}: Hello, star!\n<START>\n\n<START>\n{{user}}: Bye"
     assert example_blocks(dialogue) == ["{{user}}: Hi\n{{char}}: Hello, star!", "{{user}}: Bye"]
-    card = Card(name="Nova", example_dialogue=dialogue)
+    card = Character(name="Nova", example_dialogue=dialogue)
     built = build_context(turn(card=card), ROOMY)
     assert built.examples_kept == 2
     assert "Ada: Hi\nNova: Hello, star!" in system_of(built.messages)
@@ -75,7 +75,7 @@ def test_example_dialogue_is_parsed_on_start_blocks() -> None:
 
 def test_example_dialogue_goes_first_when_space_is_short() -> None:
     history = [Turn("user" if i % 2 else "assistant", f"turn {i} " + "w" * 60) for i in range(30)]
-    card = Card(name="Nova", example_dialogue="<START>\n{{char}}: " + "e" * 400)
+    card = Character(name="Nova", example_dialogue="<START>\n{{char}}: " + "e" * 400)
     built = build_context(turn(card=card, history=history), Budget(tokens=600))
     assert built.examples_kept == 0 and built.history_kept > 3
     assert tokens(built.messages) <= 600
@@ -176,7 +176,7 @@ def test_a_latest_message_over_the_whole_budget_is_cut_from_the_front() -> None:
 
 
 def test_long_card_fields_are_clipped_so_the_conversation_still_fits() -> None:
-    card = Card(name="Nova", description="word " * 3000, scenario="scene " * 3000)
+    card = Character(name="Nova", description="word " * 3000, scenario="scene " * 3000)
     built = build_context(turn("are you there?", card=card), Budget(tokens=2000))
     assert built.messages[-1].content == "are you there?"
     assert tokens(built.messages) <= 2000
@@ -202,7 +202,7 @@ def test_in_a_shared_conversation_each_line_says_who_spoke() -> None:
 
 def test_text_that_is_not_ascii_is_cut_to_the_budget_too() -> None:
     long = "星" * 5000 + "？"
-    card = Card(name="Nova", description="空" * 5000)
+    card = Character(name="Nova", description="空" * 5000)
     built = build_context(turn(long, card=card), Budget(tokens=1000))
     assert built.messages[-1].content.endswith("星？")
     assert tokens(built.messages) <= 1000

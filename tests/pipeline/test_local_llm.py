@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from pipeline.context import Budget, Card, Turn, TurnInput, build_context
+from pipeline.context import Budget, Character, Turn, TurnInput, build_context
 from pipeline.emotions import TagStripper
 from pipeline.events import ReplyCompleted
 from pipeline.llm.base import ChatMessage
@@ -16,7 +16,7 @@ from pipeline.storage.local import LocalBlobStorage
 from pipeline.tts.base import VoiceSettings
 from tests.pipeline.fakes import FakeTTS, Recorder
 
-AIKO = Card(name="Aiko", description="A cheerful astronomer.")
+AIKO = Character(name="Aiko", description="A cheerful astronomer.")
 
 
 def messages(text: str) -> list[ChatMessage]:

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from pipeline.context import Budget, Card, Turn, TurnInput, build_context
+from pipeline.context import Budget, Character, Turn, TurnInput, build_context
 from pipeline.emotions import TAG_INSTRUCTION
 from pipeline.prompt import estimate_tokens
 
-AIKO = Card(
+AIKO = Character(
     name="Aiko",
     description="A cheerful astronomer who loves tea.",
     traits=("warm", "curious"),
