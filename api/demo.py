@@ -47,9 +47,13 @@ query($c: ID!) { conversation(id: $c) { liveCursor messages(last: 1) { nodes { i
 """
 TERMINAL = ("ReplyCompleted", "ReplyInterrupted", "ReplyFailed")
 CONVERSATION = [
-    "Hello! Who are you, and what do you love?",
+    "Hello! I love green tea and my sister Lena is an astronomer. Who are you?",
     "What could I look for in the night sky tonight?",
 ]
+MEMORIES = """
+query($c: ID!) { memories(companionId: $c, first: 20) { nodes { text kind importance } } }
+"""
+MEMORY_WAIT_S = 5.0  # memories form in the background after each turn
 TIMINGS = """
 query($c: ID!) { conversation(id: $c) { messages(last: 1) { edges { node { timings {
   sttMs llmFirstTokenMs firstDeltaMs firstAudioMs firstVisemeMs totalMs } } } } } }
@@ -151,7 +155,7 @@ async def _demo(url: str, messages: list[str]) -> int:
         token = (
             await call(
                 "mutation($e: String!) { register(email: $e, password: "
-                '"demo-password-123", displayName: "Demo") { accessToken } }',
+                '"demo-password-123", displayName: "Ada") { accessToken } }',
                 {"e": email},
             )
         )["register"]["accessToken"]
@@ -174,7 +178,22 @@ async def _demo(url: str, messages: list[str]) -> int:
         for message in messages:
             models.append(await _turn(call, url, token, conversation, message))
         print(f"\nanswered by: {', '.join(dict.fromkeys(models))}")
+        await _remembered(call, token, companion["createCompanion"]["id"])
     return 0
+
+
+async def _remembered(call: Call, token: str, companion: str) -> None:
+    """Print what Nova remembers about the person now (memories(companionId), the same list a
+    memory view shows); any new conversation with Nova recalls these into its prompt."""
+    deadline = time.monotonic() + MEMORY_WAIT_S
+    while True:
+        nodes = (await call(MEMORIES, {"c": companion}, token))["memories"]["nodes"]
+        if nodes or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.25)
+    print("Nova remembers:" if nodes else "Nova remembers nothing yet.")
+    for memory in nodes:
+        print(f"  - {memory['text']} ({memory['kind']}, importance {memory['importance']:.1f})")
 
 
 Call = Callable[..., Awaitable[Any]]

@@ -27,7 +27,7 @@ def test_demo_prints_the_live_stream(server: LiveServer, command: str) -> None:
             "--url",
             url,
             "--message",
-            "Hi Nova, tell me about Jupiter.",
+            "Hi Nova, I love Jupiter. Tell me about it.",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -37,11 +37,13 @@ def test_demo_prints_the_live_stream(server: LiveServer, command: str) -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
-    assert "you  > Hi Nova, tell me about Jupiter." in text
+    assert "you  > Hi Nova, I love Jupiter. Tell me about it." in text
     assert "audio #0:" in text and "/media/users/" in text
     assert "visemes #0:" in text and "emotion:" in text
     assert "ReplyCompleted" in text
     assert "firstAudioMs=" in text
+    # What the person said about themselves is remembered, and the demo shows it.
+    assert "Nova remembers:\n  - Ada likes Jupiter (like," in text, text
 
 
 @pytest.fixture
