@@ -12,9 +12,13 @@ _EMAIL = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def is_email(value: str) -> bool:
+    return len(value) <= 254 and _EMAIL.match(value) is not None and not _CONTROL.search(value)
+
+
 def email(value: str, field: str = "email") -> str:
     value = value.strip().lower()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if not is_email(value):
         raise BadUserInput("Enter a valid email address", field=field)
     return value
 

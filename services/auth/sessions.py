@@ -63,7 +63,13 @@ async def login(
     throttle = policy.login_throttle
     if throttle is not None:
         await throttle.admit(normalized, client_ip)
-    user = await session.scalar(select(User).where(User.email == normalized))
+    # Accounts only have valid addresses: anything else (a NUL byte PostgreSQL would refuse)
+    # matches no one, and is checked against no hash in the same time as an unknown account.
+    user = (
+        await session.scalar(select(User).where(User.email == normalized))
+        if validation.is_email(normalized)
+        else None
+    )
     ok = await policy.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok:
         if throttle is not None:

@@ -109,6 +109,24 @@ async def test_lone_surrogates_are_bad_user_input(
     assert ok["data"]["updateMe"]["displayName"] == "Ada \U0001f600"
 
 
+async def test_a_nul_byte_in_an_email_matches_no_account_and_registers_none(
+    http: httpx.AsyncClient,
+) -> None:
+    # PostgreSQL refuses NUL in text: before, login and register answered INTERNAL_SERVER_ERROR.
+    login = (
+        b'{"query": "mutation { login(email: \\"\\u0000\\", password: \\"\\") { accessToken } }"}'
+    )
+    error = _first(await _post(http, login))
+    assert error["extensions"]["code"] == "UNAUTHENTICATED", error
+    register = (
+        b'{"query": "mutation($e: String!) { register(email: $e, password: \\"long-enough-1\\",'
+        b' displayName: \\"Ada\\") { accessToken } }",'
+        b' "variables": {"e": "ada\\u0000@example.com"}}'
+    )
+    error = _first(await _post(http, register))
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "email"}, error
+
+
 def _cursor(raw: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
