@@ -173,9 +173,7 @@ class ReplyService:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 2)
-        for task in list(self._background):  # started by the replies that just ended
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 2)
+        await self._drain_background()
         if self._lease_keeper:  # after the replies above saved their end
             self._lease_keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -621,6 +619,18 @@ class ReplyService:
         if status != MessageStatus.FAILED:
             for work in self.after_turn:
                 self._in_background(work(conversation_id, reply_id), f"after turn {reply_id}")
+
+    async def _drain_background(self, timeout_s: float = 5) -> None:
+        """Let the turns' aftermath (some started by the replies stop() just ended) finish, so
+        no database call is cut off mid-flight as the server goes away; stragglers past
+        ``timeout_s`` are cancelled, and awaited."""
+        if not self._background:
+            return
+        _, late = await asyncio.wait(set(self._background), timeout=timeout_s)
+        for task in late:
+            log.warning("%s still running at shutdown; cancelled", task.get_name())
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     def _in_background(self, work: Awaitable[None], what: str) -> None:
         """Work a reply leaves behind: logged when it fails, awaited (briefly) by stop()."""
