@@ -27,7 +27,7 @@ from pipeline.embeddings.base import Embedder
 from pipeline.llm.base import ChatMessage
 from pipeline.reply import ReplyRequest
 from pipeline.tts.base import VoiceSettings
-from services import lorebook
+from services import lorebook, users
 from services.memories import recall
 from store.models import (
     Companion,
@@ -74,11 +74,8 @@ def character_of(companion: Companion) -> Character:
 
 
 async def person_name(session: AsyncSession, user_id: int) -> str:
-    """What {{user}} becomes: the name the person asked to be called, else their display name."""
-    prefs = await session.get(UserPreference, user_id)
-    if prefs is not None and prefs.preferred_name:
-        return prefs.preferred_name
-    return await session.scalar(select(User.display_name).where(User.id == user_id)) or "you"
+    """What {{user}} becomes."""
+    return await users.called(session, user_id) or "you"
 
 
 async def load_turn(

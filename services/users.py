@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import validation
@@ -20,6 +21,16 @@ class PreferenceFields:
     reply_length: str | None = None
     voice_enabled: bool | None = None
     topics_to_avoid: list[str] | None = None
+
+
+async def called(session: AsyncSession, user_id: int) -> str | None:
+    """What to call the person: the name they asked to be called, else their display name."""
+    preferred = await session.scalar(
+        select(UserPreference.preferred_name).where(UserPreference.user_id == user_id)
+    )
+    if preferred:
+        return preferred
+    return await session.scalar(select(User.display_name).where(User.id == user_id)) or None
 
 
 async def update_me(session: AsyncSession, user_id: int, display_name: str | None) -> User:

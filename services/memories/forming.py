@@ -23,7 +23,7 @@ from pipeline.broadcast.errors import LogUnavailable
 from pipeline.broadcast.hub import EventHub
 from pipeline.embeddings.base import Embedder, EmbeddingError, to_bytes
 from pipeline.memory_extractor import ExtractedFact, extract
-from services import quotas
+from services import quotas, users
 from services.events import channel_for, envelope
 from services.memories.semantic import forget_cached
 from services.memories.store import make_room
@@ -35,8 +35,6 @@ from store.models import (
     MemoryOrigin,
     Message,
     MessageRole,
-    User,
-    UserPreference,
 )
 
 log = logging.getLogger(__name__)
@@ -80,7 +78,7 @@ class MemoryForming:
         changed: list[Memory] = []
         for message in await _messages_of_turn(session, conversation_id, reply_id):
             assert message.author_id is not None
-            speaker = await _speaker(session, message.author_id)
+            speaker = await users.called(session, message.author_id) or "The person"
             facts, origin = await self._facts(message.text, speaker)
             for fact in facts[:MAX_FACTS_PER_MESSAGE]:
                 memory = await _upsert(session, companion.id, message, fact, origin)
@@ -176,16 +174,6 @@ async def _messages_of_turn(
         .order_by(Message.id)
     )
     return list(rows.all())
-
-
-async def _speaker(session: AsyncSession, user_id: int) -> str:
-    preferred = await session.scalar(
-        select(UserPreference.preferred_name).where(UserPreference.user_id == user_id)
-    )
-    if preferred:
-        return preferred
-    name = await session.scalar(select(User.display_name).where(User.id == user_id))
-    return name or "The person"
 
 
 async def _upsert(
