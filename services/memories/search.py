@@ -37,22 +37,14 @@ def search_terms(query: str) -> list[str]:
     return list(seen)
 
 
-def fts5_expression(terms: Sequence[str]) -> str:
+def fts5_expression(terms: Sequence[str], *, every: bool = False) -> str:
+    """Any of the terms (recall), or every one of them (a search box)."""
     # Terms are letters and digits only; quoting still makes NEAR/AND/OR/NOT plain words.
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    return (" AND " if every else " OR ").join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-def tsquery_expression(terms: Sequence[str]) -> str:
-    return " | ".join(terms)
-
-
-def fts5_all_expression(terms: Sequence[str]) -> str:
-    """Every term must match (a search box), where recall wants any of them."""
-    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
-
-
-def tsquery_all_expression(terms: Sequence[str]) -> str:
-    return " & ".join(terms)
+def tsquery_expression(terms: Sequence[str], *, every: bool = False) -> str:
+    return (" & " if every else " | ").join(terms)
 
 
 # One round trip gathers every candidate: the best full-text matches (with their rank) and the

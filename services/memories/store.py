@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import quotas, validation
 from services.errors import NotFound, QuotaExceeded
 from services.identity import Viewer
-from services.memories.search import fts5_all_expression, search_terms, tsquery_all_expression
+from services.memories.search import fts5_expression, search_terms, tsquery_expression
 from services.memories.semantic import forget_cached
 from services.paging import Page, PageArgs, paginate_many
 from store.base import utcnow
@@ -90,11 +90,11 @@ async def page(
 def _matches_all(session: AsyncSession, terms: Sequence[str]) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
         return text("memories.search_vector @@ to_tsquery('english', :memory_match)").bindparams(
-            memory_match=tsquery_all_expression(terms)
+            memory_match=tsquery_expression(terms, every=True)
         )  # type: ignore[return-value]
     return Memory.id.in_(
         text("SELECT rowid FROM memories_fts WHERE memories_fts MATCH :memory_match")
-        .bindparams(memory_match=fts5_all_expression(terms))
+        .bindparams(memory_match=fts5_expression(terms, every=True))
         .columns(column("rowid", BigInteger))
     )
 
