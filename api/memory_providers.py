@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.providers import llm_endpoint
 from api.settings import Settings
 from pipeline.embeddings.base import Embedder
 from pipeline.embeddings.openai_embeddings import OpenAIEmbeddings
@@ -12,15 +13,7 @@ def build_memory_model(settings: Settings) -> MemoryFactModel | None:
     """HOLOMATE_MEMORY_LLM names a structured-output model on the configured LLM endpoint."""
     if not settings.memory_llm:
         return None
-    if settings.llm_base_url:
-        return MemoryFactModel(
-            settings.llm_base_url, settings.llm_api_key.get_secret_value(), settings.memory_llm
-        )
-    return MemoryFactModel(
-        settings.openai_base_url or None,
-        settings.openai_api_key.get_secret_value(),
-        settings.memory_llm,
-    )
+    return MemoryFactModel(*llm_endpoint(settings), settings.memory_llm)
 
 
 def build_embedder(settings: Settings) -> Embedder | None:

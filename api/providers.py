@@ -39,16 +39,10 @@ def build_llm(settings: Settings) -> LLMProvider:
     responder answering as a fallback when it cannot run), or with HOLOMATE_LLM_ENGINE=responder
     the persona responder itself."""
     responder = PersonaResponder(word_delay_s=settings.offline_llm_word_delay_s)
-    if settings.llm_base_url:
-        return OpenAICompatibleLLM(
-            settings.llm_base_url, settings.llm_api_key.get_secret_value(), settings.llm_model
-        )
-    if settings.llm_engine != "local" and settings.openai_api_key.get_secret_value():
-        return OpenAICompatibleLLM(
-            settings.openai_base_url or None,
-            settings.openai_api_key.get_secret_value(),
-            settings.llm_model,
-        )
+    if settings.llm_base_url or (
+        settings.llm_engine != "local" and settings.openai_api_key.get_secret_value()
+    ):
+        return OpenAICompatibleLLM(*llm_endpoint(settings), settings.llm_model)
     if settings.llm_engine == "responder":
         return responder
     options = ServerOptions(
@@ -65,6 +59,13 @@ def build_llm(settings: Settings) -> LLMProvider:
         binary=settings.llm_local_server,
         model_file=settings.llm_local_model,
     )
+
+
+def llm_endpoint(settings: Settings) -> tuple[str | None, str]:
+    """(base URL, API key) of the chat endpoint: HOLOMATE_LLM_BASE_URL's, else OpenAI's."""
+    if settings.llm_base_url:
+        return settings.llm_base_url, settings.llm_api_key.get_secret_value()
+    return settings.openai_base_url or None, settings.openai_api_key.get_secret_value()
 
 
 async def start_llm(llm: LLMProvider) -> None:
