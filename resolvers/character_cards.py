@@ -11,7 +11,7 @@ from resolvers.context import Context
 from resolvers.state import AppState
 from schema import ids
 from schema.types.character_card import CharacterCardExport, CharacterCardFormat
-from schema.types.companion import Companion, media_base_url
+from schema.types.companion import Companion
 from services import character_cards
 from services.errors import BadUserInput
 
@@ -63,6 +63,6 @@ class CharacterCardMutation:
                 ids.decode("Companion", companion_id),
                 format.value,
                 ttl_s=app.media_url_ttl_s,
-                base_url=media_base_url(info.context),
+                base_url=info.context.media_base_url,
             )
         return CharacterCardExport.from_export(export)

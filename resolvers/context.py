@@ -53,6 +53,18 @@ class Context:
         if self.closer is not None:
             await self.closer(code, reason)
 
+    @property
+    def media_base_url(self) -> str:
+        """Where signed media URLs start: the public URL, else the address the client called
+        (http(s) for a WebSocket's ws(s))."""
+        if self.app.public_base_url:
+            return self.app.public_base_url.rstrip("/")
+        url = getattr(self.request, "url", None)
+        if url is None:
+            return ""
+        scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
+        return f"{scheme}://{url.netloc}"
+
     def person(self) -> Viewer:
         if self.auth_error is not None:
             raise self.auth_error

@@ -22,7 +22,7 @@ from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.context import Context
 from resolvers.devices import device_viewer, service
-from resolvers.replies import TOKEN_EXPIRED_CLOSE, _base_url, _signer
+from resolvers.replies import TOKEN_EXPIRED_CLOSE, _signer
 from schema import ids
 from schema.types.devices import HologramEvent, command_from_payload
 from schema.types.events import event_from_payload
@@ -101,7 +101,7 @@ class HologramSubscription:
             device = await registry.own_device(session, viewer)
         position, companion_after = await _start(hub, device, after)
         speaks = device.speaks
-        sign = _signer(context.app, _base_url(context))
+        sign = _signer(context.app, context.media_base_url)
         merge = _Merge(hub)
         generation = 0
         merge.start("d", 0, channels.device_channel(device.id), position.device)

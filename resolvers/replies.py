@@ -46,14 +46,6 @@ def _signer(state: AppState, base_url: str) -> Any:
     return sign
 
 
-def _base_url(context: Context) -> str:
-    if context.app.public_base_url:
-        return context.app.public_base_url.rstrip("/")
-    url = context.request.url
-    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
-    return f"{scheme}://{url.netloc}"
-
-
 @strawberry.type
 class ReplyMutation:
     @strawberry.mutation(
@@ -115,7 +107,7 @@ class ReplySubscription:
             await conversations.get_visible(session, viewer, pk)
         hub = context.app.hub
         assert hub is not None
-        base_url = _base_url(context)
+        base_url = context.media_base_url
         sign = _signer(context.app, base_url)
         channel = channel_for(pk)
         live = info.root_value if isinstance(info.root_value, LiveOperation) else None

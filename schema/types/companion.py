@@ -15,17 +15,6 @@ from services.paging import PageArgs
 from store.models import Companion as CompanionRow
 
 
-def media_base_url(context: Context) -> str:
-    """Where signed media URLs start: the public URL, else the address the client called."""
-    if context.app.public_base_url:
-        return context.app.public_base_url.rstrip("/")
-    url = getattr(context.request, "url", None)
-    if url is None:
-        return ""
-    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
-    return f"{scheme}://{url.netloc}"
-
-
 @strawberry.type
 class Companion:
     row: strawberry.Private[CompanionRow]
@@ -68,7 +57,7 @@ class Companion:
         if self.row.picture_key is None or storage is None:
             return None
         ttl = info.context.app.media_url_ttl_s
-        return media_base_url(info.context) + storage.signed_url(self.row.picture_key, ttl)
+        return info.context.media_base_url + storage.signed_url(self.row.picture_key, ttl)
 
     @strawberry.field(description="How many lorebook entries (from a character card) it has.")
     async def lorebook_entry_count(self, info: strawberry.Info[Context, None]) -> int:
