@@ -79,7 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
     if args.workers > 1 and not settings.llm_base_url and settings.llm_engine != "responder":
         print(
-            "note: each worker starts its own local model (~300 MB each); run one llama-server "
+            "note: each worker starts its own local model (~400 MB each); run one llama-server "
             "and point HOLOMATE_LLM_BASE_URL at it to share it",
             file=sys.stderr,
         )
