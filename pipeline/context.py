@@ -27,6 +27,9 @@ from pipeline.prompt import MESSAGE_OVERHEAD_TOKENS, estimate_tokens, preference
 _MACROS = re.compile(r"\{\{(char|user)\}\}|<(BOT|USER)>", re.IGNORECASE)
 _ORIGINAL = re.compile(r"\{\{original\}\}", re.IGNORECASE)
 _START = re.compile(r"^\s*<START>\s*$", re.IGNORECASE | re.MULTILINE)
+# main_prompt's first line, read back by the local models (names_in).
+_SPEAKER = re.compile(r"You are ([^,.\n]{1,60})[,.]")
+_LISTENER = re.compile(r"talking with ([^,.\n]{1,60})[,.]")
 _LANGUAGES = {"de": "German", "es": "Spanish", "fr": "French", "it": "Italian", "ja": "Japanese",
               "ko": "Korean", "nl": "Dutch", "pt": "Portuguese", "zh": "Chinese"}  # fmt: skip
 LORE_SCAN_DEPTH = 4  # the latest message and the three before it
@@ -105,11 +108,22 @@ def substitute(text: str, char: str, user: str) -> str:
     return _MACROS.sub(name, text)
 
 
+def names_in(system_prompt: str) -> tuple[str, str]:
+    """(companion, person) as ``main_prompt`` names them; "" for a name it does not find (a
+    card's own system prompt may not say "You are ...")."""
+    speaker, listener = _SPEAKER.search(system_prompt), _LISTENER.search(system_prompt)
+    return (
+        speaker.group(1).strip() if speaker else "",
+        listener.group(1).strip() if listener else "",
+    )
+
+
 def main_prompt(card: Character, preferences: Mapping[str, object]) -> str:
     """The default system prompt, short enough for a 135M model to follow.
 
-    ``You are <name>,`` and ``The user likes to be called <name>.`` are read back by the offline
-    persona responder (pipeline/llm/local.py).
+    Its first line names the companion and the person (``names_in`` reads them back for the
+    local models); ``The user likes to be called <name>.`` is read back by the offline persona
+    responder (pipeline/llm/local.py).
     """
     parts = [
         f"You are {card.name}, a companion shown as a hologram, talking with {{{{user}}}}.",

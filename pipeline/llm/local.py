@@ -13,11 +13,11 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 
+from pipeline.context import names_in
 from pipeline.emotions import classify
 from pipeline.events import Emotion
 from pipeline.llm.base import ChatMessage
 
-_NAME_RE = re.compile(r"You are ([^,.\n]{1,60})[,.]")
 _CALLED_RE = re.compile(r"The user likes to be called ([^.\n]{1,60})\.")
 _NO_BRACKETS = str.maketrans("", "", "[]")
 _NOTE = (
@@ -54,7 +54,7 @@ class PersonaResponder:
     def reply_for(messages: list[ChatMessage]) -> str:
         system = "\n".join(m.content for m in messages if m.role == "system")
         last_user = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        persona_name = m.group(1).strip() if (m := _NAME_RE.search(system)) else "your companion"
+        persona_name = names_in(system)[0] or "your companion"
         called = m.group(1).strip() if (m := _CALLED_RE.search(system)) else ""
         seed = int.from_bytes(hashlib.sha256(last_user.encode()).digest()[:4], "big")
 

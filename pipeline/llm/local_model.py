@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from pipeline.context import names_in
 from pipeline.errors import ProviderUnavailable
 from pipeline.llm.base import ChatMessage, LLMProvider, ModelInfo
 from pipeline.llm.leaks import without_leaks
@@ -37,9 +38,6 @@ from pipeline.llm.openai_llm import OpenAICompatibleLLM
 
 log = logging.getLogger("holomate.llm")  # reaches the server's output (api/logs.py)
 
-# As pipeline/context.py's main prompt names the companion and the person.
-_SPEAKER_RE = re.compile(r"You are ([^,.\n]{1,60})[,.]")
-_USER_RE = re.compile(r"talking with ([^,.\n]{1,60})[,.]")
 # SmolLM2's card suggests a low temperature; above ~0.7 the 135M model drifts off topic.
 TEMPERATURE = 0.5
 STREAM_TIMEOUT_S = 30.0  # between bytes of a reply: a frozen server fails the reply, not hangs
@@ -155,8 +153,8 @@ class LocalModelLLM:
         if client is None or not self.ready:
             raise ProviderUnavailable(self.name, "the local model is not running")
         system = next((m.content for m in messages if m.role == "system"), "")
-        names = [m.group(1).strip()] if (m := _SPEAKER_RE.search(system)) else []
-        users = [m.group(1).strip()] if (m := _USER_RE.search(system)) else []
+        companion, person = names_in(system)
+        names, users = [companion] if companion else [], [person] if person else []
         raw = whole_sentences(client.stream(messages), self.options.max_reply_tokens)
         try:
             async for text in without_leaks(raw, names, users):
