@@ -103,11 +103,13 @@ def runnable_model(packaged: Path, cache_dir: Path) -> Path:
 
 
 def _dies_with_parent(argv: list[str]) -> list[str]:
-    """Ask the kernel to SIGTERM the child if this process dies without stopping it (SIGKILL,
+    """Ask the kernel to SIGKILL the child if this process dies without stopping it (SIGKILL,
     a crash): util-linux's setpriv sets the parent-death signal, then execs llama-server in
-    its place (same pid). Python's own way, ``preexec_fn``, is unsafe with threads."""
+    its place (same pid). KILL, not TERM: llama-server's graceful exit on TERM took over 10 s
+    on a busy machine, and with its parent gone there is nothing left to finish. Python's own
+    way, ``preexec_fn``, is unsafe with threads."""
     setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else argv
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
 
 
 @dataclass(frozen=True, slots=True)
