@@ -32,13 +32,13 @@ from api.request_json import JsonLimits
 from api.security_headers import STRICT_POLICY, SecurityHeaders, graphiql_policy
 from api.settings import Settings, get_settings
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
+from context.state import AppState
 from pipeline.broadcast.factory import make_hub
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_sql import SqlEventLog
 from pipeline.ratelimit.base import RateLimiter
 from pipeline.ratelimit.factory import make_rate_limiter
 from pipeline.revocation.factory import make_revocation_store
-from resolvers.state import AppState
 from services import quotas
 from services.auth.cache import VerifiedTokens
 from services.auth.passwords import Passwords

@@ -24,8 +24,8 @@ from api.ws_handlers import (
     TransportWSHandler,
     closer_of,
 )
-from resolvers.context import Context
-from resolvers.state import AppState
+from context.request import Context
+from context.state import AppState
 from services import errors as codes
 from services.auth.authenticate import authenticate, bearer_token
 from services.errors import AppError, ServiceUnavailable, Unauthenticated

@@ -41,10 +41,10 @@ from graphql.execution import Executor, execute_subscription_event
 from graphql.language.visitor import SKIP, VisitorAction
 
 from api.errors import classify_in_place
+from context.request import Context
+from context.state import AppState
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.context import Context
 from resolvers.live_feed import LiveFeed, LiveOperation
-from resolvers.state import AppState
 
 RenderKey = tuple[Any, ...]
 

@@ -22,9 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.client_ip import TrustedProxies, client_ip, rate_key
 from api.settings import Settings
+from context.request import Context
+from context.state import AppState
 from pipeline.ratelimit.base import RateLimiter, Verdict
-from resolvers.context import Context
-from resolvers.state import AppState
 from services.auth.authenticate import bearer_token
 from services.auth.login_throttle import LoginRules, LoginThrottle
 from services.errors import AppError, Unauthenticated

@@ -60,8 +60,8 @@ from api.ws_protocol import (
     legacy_ws_violation,
     transport_ws_violation,
 )
+from context.request import Context
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.context import Context
 from resolvers.live_feed import LiveOperation
 from services.auth.revocations import Closer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.context import Context
+from context.request import Context
 from schema.types.account import AuthPayload
 from services.auth import sessions
 

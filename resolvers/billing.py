@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.context import Context
+from context.request import Context
 from schema.types.billing import CheckoutSession, PortalSession
 from services.billing import Billing
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.file_uploads import Upload
 
+from context.request import Context
+from context.state import AppState
 from pipeline.cards.limits import MAX_FILE_BYTES
 from pipeline.storage.base import BlobStorage
-from resolvers.context import Context
-from resolvers.state import AppState
 from schema import ids
 from schema.types.character_card import CharacterCardExport, CharacterCardFormat
 from schema.types.companion import Companion

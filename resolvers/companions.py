@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.context import Context
+from context.request import Context
 from schema import ids
 from schema.types.companion import Companion
 from schema.types.connection import Connection

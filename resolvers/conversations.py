@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from sqlalchemy import ColumnElement, select
 
-from resolvers.context import Context
+from context.request import Context
 from schema import ids
 from schema.types.connection import Connection
 from schema.types.conversation import Conversation

@@ -9,7 +9,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.context import Context
+from context.request import Context
 from schema import ids
 from schema.types.account import HologramDevice
 from schema.types.devices import (

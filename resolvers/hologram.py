@@ -17,10 +17,10 @@ from typing import Any
 
 import strawberry
 
+from context.request import Context
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.context import Context
 from resolvers.devices import device_viewer, service
 from resolvers.replies import TOKEN_EXPIRED_CLOSE, _signer
 from schema import ids

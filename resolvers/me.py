@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.context import Context
+from context.request import Context
 from resolvers.devices import device_type
 from schema.types.account import BillingInfo, HologramDevice, PlanLimitsType, Usage
 from schema.types.user import Preferences, User

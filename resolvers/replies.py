@@ -11,12 +11,12 @@ from typing import Any
 import strawberry
 from strawberry.file_uploads import Upload
 
+from context.request import Context
+from context.state import AppState
 from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.context import Context
 from resolvers.live_feed import LiveFeed, LiveOperation
-from resolvers.state import AppState
 from schema import ids
 from schema.types.events import ConversationEvent, event_from_payload
 from schema.types.message import Message

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers.context import Context
+from context.request import Context
 from schema import ids
 from schema.types.connection import Connection
 from schema.types.conversation import Conversation

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers.context import Context
+from context.request import Context
 from schema import ids
 from schema.types.connection import Connection
 from schema.types.enums import ParticipantRole

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers.context import Context
+from context.request import Context
 from schema import ids
 from store.models import User as UserRow
 from store.models import UserPreference as PreferenceRow

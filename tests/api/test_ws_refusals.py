@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from api.app import create_app
 from api.ws_handlers import ADAPTER, LeanWebSocketAdapter
 from api.ws_protocol import BAD_REQUEST
-from resolvers.state import AppState
+from context.state import AppState
 from services.auth.revocations import Ended
 from tests.api.test_ws_protocol_violations import (
     LEGACY,

@@ -22,9 +22,9 @@ from starlette.applications import Starlette
 from api.live_render import LiveRenderer
 from api.middleware import SERVER_SEND
 from api.ws_handlers import deliver
+from context.request import Context
 from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.context import Context
 from resolvers.live_feed import LiveFeed, LiveOperation
 from schema.types.events import event_from_payload
 from services.events import channel_for, envelope

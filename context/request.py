@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from resolvers.dataloaders import Loaders
-from resolvers.state import AppState
+from context.loaders import Loaders
+from context.state import AppState
 from services.auth.revocations import Closer
 from services.errors import AppError
 from services.identity import Viewer, require_person, require_viewer
