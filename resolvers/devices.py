@@ -28,8 +28,8 @@ from schema.types.devices import (
 )
 from schema.types.voice import CharacterAsset
 from services import characters
+from services.channels import owner_devices_channel
 from services.devices import manifest as manifests
-from services.devices.channels import owner_devices_channel
 from services.devices.presence import is_online
 from services.devices.service import DeviceService
 from services.errors import Forbidden

@@ -26,6 +26,7 @@ from resolvers.replies import TOKEN_EXPIRED_CLOSE, _signer
 from schema import ids
 from schema.types.devices import HologramEvent, command_from_payload
 from schema.types.events import event_from_payload
+from services.channels import companion_channel, device_channel
 from services.devices import channels, registry
 from services.devices.cursor import HoloCursor
 from services.devices.presence import Presence
@@ -104,9 +105,9 @@ class HologramSubscription:
         sign = _signer(context.app, context.media_base_url)
         merge = _Merge(hub)
         generation = 0
-        merge.start("d", 0, channels.device_channel(device.id), position.device)
+        merge.start("d", 0, device_channel(device.id), position.device)
         if position.companion_id is not None and companion_after is not None:
-            channel = channels.companion_channel(position.companion_id)
+            channel = companion_channel(position.companion_id)
             merge.start("c", generation, channel, companion_after)
         presence = devices.presence
         presence_id = await presence.connect(device.id)
@@ -147,7 +148,7 @@ class HologramSubscription:
                     start = data.get("companion_after")
                     position = position.with_companion(cid, start if cid is not None else None)
                     if cid is not None and start is not None:
-                        merge.start("c", generation, channels.companion_channel(cid), start)
+                        merge.start("c", generation, companion_channel(cid), start)
                 yield command_from_payload(position.encode(), command)
         except TimeoutError:
             await context.close_socket(TOKEN_EXPIRED_CLOSE, "Token expired")
@@ -167,10 +168,10 @@ async def _start(
     companion stream waits for the replayed ``CompanionSwitched``, which says where to start."""
     companion = device.active_companion_id
     if after is None:
-        device_tail = await hub.tail(channels.device_channel(device.id))
+        device_tail = await hub.tail(device_channel(device.id))
         if companion is None:
             return HoloCursor(device_tail, None, None), None
-        tail = await hub.tail(channels.companion_channel(companion))
+        tail = await hub.tail(companion_channel(companion))
         return HoloCursor(device_tail, companion, tail), tail
     position = HoloCursor.decode(after)
     try:

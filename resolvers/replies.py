@@ -21,9 +21,9 @@ from schema import ids
 from schema.types.events import ConversationEvent, event_from_payload
 from schema.types.message import Message
 from services import conversations
+from services.channels import conversation_channel
 from services.errors import BadUserInput, ServiceUnavailable
 from services.errors import CursorExpired as CursorExpiredError
-from services.events import channel_for
 
 AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
 TOKEN_EXPIRED_CLOSE = 4401
@@ -109,7 +109,7 @@ class ReplySubscription:
         assert hub is not None
         base_url = context.media_base_url
         sign = _signer(context.app, base_url)
-        channel = channel_for(pk)
+        channel = conversation_channel(pk)
         live = info.root_value if isinstance(info.root_value, LiveOperation) else None
         direct = DirectDelivery() if live is not None else None
         stream = hub.subscribe(channel, after, direct)

@@ -21,9 +21,8 @@ from pipeline.broadcast import EventHub, LogUnavailable
 from pipeline.storage.base import BlobStorage
 from services.auth.policy import AuthPolicy
 from services.auth.revocations import Ended
-from services.devices.channels import companion_channel
+from services.channels import companion_channel, conversation_channel
 from services.errors import Unauthenticated
-from services.events import channel_for
 from services.privacy import DataExports
 from store.models import (
     AnimationSequence,
@@ -140,9 +139,9 @@ async def _replay_log_erasure(
         )
     ).all()
     return ReplayLogErasure(
-        channels=[channel_for(i) for i in conversation_ids]
+        channels=[conversation_channel(i) for i in conversation_ids]
         + [companion_channel(i) for i in companion_ids],
-        scrub=[channel_for(c) for c, _ in spoken_in]
+        scrub=[conversation_channel(c) for c, _ in spoken_in]
         + [companion_channel(k) for k in sorted({k for _, k in spoken_in})],
         marker=f'"author_id":{user_id},',
     )

@@ -16,10 +16,6 @@ from pipeline import events as ev
 from store.models import Message
 
 
-def channel_for(conversation_id: int) -> str:
-    return f"conversation:{conversation_id}"
-
-
 def message_snapshot(row: Message) -> dict[str, Any]:
     return {
         "id": row.id,

@@ -43,9 +43,10 @@ from pipeline.storage.base import BlobStorage
 from pipeline.stt.base import STTProvider
 from pipeline.tts.base import TTSProvider
 from services import conversations, reply_rows, turn_context, validation, voice_input
+from services.channels import REPLIES_CONTROL, companion_channel, conversation_channel
 from services.coalesce import DeltaCoalescer
 from services.errors import BadUserInput, NotFound, QuotaExceeded
-from services.events import channel_for, envelope, message_snapshot, reply_event_data
+from services.events import envelope, message_snapshot, reply_event_data
 from services.identity import Viewer
 from services.reply_leases import LostReply, ReplyLeases
 from store.base import utcnow
@@ -53,7 +54,6 @@ from store.db import connection_lost
 from store.models import Companion, Conversation, Message, MessageRole, MessageStatus
 
 log = logging.getLogger("holomate.replies")
-CONTROL_CHANNEL = "replies:control"
 MAX_TEXT = 4000
 _T = TypeVar("_T")
 FINISH_RETRY_S = 300  # how long a finished reply waits for the database to save its end
@@ -233,7 +233,7 @@ class ReplyService:
         Returns the conversation's cursor from before it: a client subscribing after it gets
         the whole greeting, however late it subscribes.
         """
-        cursor = await self.hub.tail(channel_for(conversation_id))
+        cursor = await self.hub.tail(conversation_channel(conversation_id))
         started = time.monotonic()
         async with self.sessionmaker() as session:
             conversation = await conversations.get_visible(session, viewer, conversation_id)
@@ -357,7 +357,7 @@ class ReplyService:
                 await self._interrupt_here(message_id, heard_until_ms)
             else:
                 await self.hub.publish(
-                    CONTROL_CHANNEL, json.dumps({"message_id": message_id, "ms": heard_until_ms})
+                    REPLIES_CONTROL, json.dumps({"message_id": message_id, "ms": heard_until_ms})
                 )
                 await self._wait_settled(message_id)
             async with self.sessionmaker() as session:
@@ -422,7 +422,7 @@ class ReplyService:
         )
 
     async def _listen_for_interrupts(self, ready: asyncio.Event) -> None:
-        await listen_forever(self.hub, CONTROL_CHANNEL, self._on_command, ready, log, "interrupt")
+        await listen_forever(self.hub, REPLIES_CONTROL, self._on_command, ready, log, "interrupt")
 
     async def _on_command(self, entry: LogEntry) -> None:
         command = json.loads(entry.payload)
@@ -451,7 +451,7 @@ class ReplyService:
     async def user_erased(self, user_id: int) -> None:
         """Stop the person's replies and close their sockets on every process."""
         await self._end_user_here(user_id)
-        await self.hub.publish(CONTROL_CHANNEL, json.dumps({"erase_user": user_id}))
+        await self.hub.publish(REPLIES_CONTROL, json.dumps({"erase_user": user_id}))
 
     async def _end_user_here(self, user_id: int) -> None:
         mine = [(rid, r) for rid, r in self._running.items() if r.owner_id == user_id]
@@ -651,11 +651,11 @@ class ReplyService:
         self, conversation_id: int, message_id: int, kind: str, data: dict[str, Any]
     ) -> str:
         payload = envelope(kind, conversation_id, message_id, utcnow(), data)
-        cursor = await self.hub.publish(channel_for(conversation_id), payload)
+        cursor = await self.hub.publish(conversation_channel(conversation_id), payload)
         # Holograms showing this companion follow its channel (resolvers/hologram.py).
         companion_id = await self._companion_of(conversation_id)
         if companion_id is not None:
-            await self.hub.publish(f"companion:{companion_id}", payload)
+            await self.hub.publish(companion_channel(companion_id), payload)
         return cursor
 
     async def _companion_of(self, conversation_id: int) -> int | None:

@@ -70,11 +70,11 @@ class Conversation:
     async def live_cursor(self, info: strawberry.Info[Context, None]) -> str:
         if self.pinned_cursor is not None:  # startConversation: the greeting is included
             return self.pinned_cursor
-        from services.events import channel_for
+        from services.channels import conversation_channel
 
         hub = info.context.app.hub
         assert hub is not None
-        return await hub.tail(channel_for(self.row.id))
+        return await hub.tail(conversation_channel(self.row.id))
 
     @strawberry.field(description="Oldest first; `last: 1` is the newest message.")
     async def messages(

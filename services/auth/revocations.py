@@ -9,7 +9,7 @@ device. Ending sessions does three things, in this order:
    erasure change rows the access path already reads (token version, device, account), so they
    skip it and keep working while Redis is down.
 2. This process forgets its memo of those tokens and closes their sockets.
-3. A message on ``SESSIONS_CHANNEL`` makes every other process do step 2.
+3. A message on ``SESSIONS_ENDED`` makes every other process do step 2.
 
 A check that cannot reach the store refuses the request (``SERVICE_UNAVAILABLE``, retryable):
 letting a possibly revoked token in is the worse failure.
@@ -29,12 +29,12 @@ from pipeline.broadcast.listen import listen_forever
 from pipeline.broadcast.log_base import LogEntry
 from pipeline.revocation.base import RevocationStore, RevocationsUnavailable
 from services.auth.cache import VerifiedTokens
+from services.channels import SESSIONS_ENDED
 from services.errors import ServiceUnavailable, Unauthenticated
 from services.identity import Viewer
 
 log = logging.getLogger("holomate.sessions")
 
-SESSIONS_CHANNEL = "auth:sessions-ended"
 SESSION_ENDED_CLOSE = 4401  # as an expired token: the client re-authenticates
 SESSION_ENDED_REASON = "Session ended"
 
@@ -120,7 +120,7 @@ class Revocations:
         await self._end_here(ended)
         if self.hub is not None:
             try:
-                await self.hub.publish(SESSIONS_CHANNEL, ended.encode())
+                await self.hub.publish(SESSIONS_ENDED, ended.encode())
             except Exception:  # noqa: BLE001 - the memo's 1 s bound still holds elsewhere
                 log.exception("could not tell other processes that sessions ended")
         if failure is not None:
@@ -168,4 +168,4 @@ class Revocations:
         async def handle(entry: LogEntry) -> None:
             await self._end_here(Ended.decode(entry.payload))
 
-        await listen_forever(hub, SESSIONS_CHANNEL, handle, ready, log, "sessions-ended")
+        await listen_forever(hub, SESSIONS_ENDED, handle, ready, log, "sessions-ended")

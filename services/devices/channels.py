@@ -1,4 +1,5 @@
-"""Hub channel names of the device feature, and the envelope of a device command."""
+"""Kinds of the commands a device receives on its channel, and their envelope (the channel
+names themselves: services/channels.py)."""
 
 from __future__ import annotations
 
@@ -13,22 +14,6 @@ VOLUME_CHANGED = "VolumeChanged"
 SLEEP_CHANGED = "SleepChanged"
 REVOKED = "Revoked"  # internal: close the device's sockets
 SPEAKING_CHANGED = "SpeakingChanged"  # internal: start or stop passing audio on
-
-
-def pairing_channel(device_code_hash: str) -> str:
-    return f"pairing:{device_code_hash[:32]}"
-
-
-def device_channel(device_id: int) -> str:
-    return f"device:{device_id}"
-
-
-def companion_channel(companion_id: int) -> str:
-    return f"companion:{companion_id}"
-
-
-def owner_devices_channel(user_id: int) -> str:
-    return f"user:{user_id}:devices"
 
 
 def command(kind: str, at: datetime, data: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.broadcast.hub import EventHub
-from services.devices.channels import owner_devices_channel
+from services.channels import owner_devices_channel
 from store.base import utcnow
 from store.models import HologramDevice
 

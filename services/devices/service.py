@@ -1,7 +1,8 @@
 """The device feature as the resolvers see it: each operation commits, then publishes.
 
-Channels: ``pairing:<hash>`` wakes a device waiting on ``devicePairing``; ``device:<id>`` carries
-commands to the device's ``hologramEvents``; ``user:<id>:devices`` tells the owner's apps.
+Channels (services/channels.py): ``pairing:<hash>`` wakes a device waiting on
+``devicePairing``; ``device:<id>`` carries commands to the device's ``hologramEvents``;
+``user:<id>:devices`` tells the owner's apps.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from services import validation
 from services.auth.cache import VerifiedTokens
 from services.auth.revocations import Ended, Revocations
 from services.auth.tokens import TokenCodec, device_session
+from services.channels import companion_channel, device_channel, pairing_channel
 from services.devices import channels, codes, pairing, registry
 from services.devices.pairing import IssuedCodes, PairingConfig, PollResult
 from services.devices.presence import Presence
@@ -58,7 +60,7 @@ class DeviceService:
     async def pairing_updates(self, device_code: str) -> AsyncIterator[PollResult]:
         """The state now, then each change, until a final one (or the code expires)."""
         code_hash = codes.code_hash(device_code)
-        channel = channels.pairing_channel(code_hash)
+        channel = pairing_channel(code_hash)
         after = await self.hub.tail(channel)  # before reading: no decision can slip between
         last: str | None = None
         stream = self.hub.subscribe(channel, after)
@@ -91,7 +93,7 @@ class DeviceService:
         now = utcnow()
         async with self.sessionmaker() as session:
             row = await pairing.find_for_owner(session, self.config, viewer, user_code, now)
-            channel = channels.pairing_channel(row.device_code_hash)
+            channel = pairing_channel(row.device_code_hash)
             device = await registry.approve(session, viewer, row, name, now)
         self.verified.forget_device(device.id)
         await self.hub.publish(channel, json.dumps({"status": "approved"}))
@@ -101,7 +103,7 @@ class DeviceService:
         now = utcnow()
         async with self.sessionmaker() as session:
             row = await pairing.find_for_owner(session, self.config, viewer, user_code, now)
-            channel = channels.pairing_channel(row.device_code_hash)
+            channel = pairing_channel(row.device_code_hash)
             await registry.deny(session, viewer, row, now)
         await self.hub.publish(channel, json.dumps({"status": "denied"}))
         return True
@@ -126,7 +128,7 @@ class DeviceService:
         async with self.sessionmaker() as session:
             device = await registry.assign_companion(session, viewer, device_id, companion_id)
         # The stream switches to the new channel right after this cursor: no reply is lost.
-        start = await self.hub.tail(channels.companion_channel(companion_id))
+        start = await self.hub.tail(companion_channel(companion_id))
         await self._command(
             device_id,
             channels.COMPANION_SWITCHED,
@@ -200,5 +202,5 @@ class DeviceService:
 
     async def _command(self, device_id: int, kind: str, data: dict[str, object]) -> str:
         return await self.hub.publish(
-            channels.device_channel(device_id), channels.command(kind, utcnow(), data)
+            device_channel(device_id), channels.command(kind, utcnow(), data)
         )

@@ -24,7 +24,8 @@ from pipeline.broadcast.hub import EventHub
 from pipeline.embeddings.base import Embedder, EmbeddingError, to_bytes
 from pipeline.memory_extractor import ExtractedFact, extract
 from services import quotas, users
-from services.events import channel_for, envelope
+from services.channels import conversation_channel
+from services.events import envelope
 from services.memories.semantic import forget_cached
 from services.memories.store import make_room
 from store.base import utcnow
@@ -122,7 +123,7 @@ class MemoryForming:
             {"memory": memory_snapshot(memory)},
         )
         try:
-            await self.hub.publish(channel_for(memory.conversation_id), payload)
+            await self.hub.publish(conversation_channel(memory.conversation_id), payload)
         except LogUnavailable:
             log.warning("MemoryFormed for memory %s not published: log unavailable", memory.id)
 

@@ -27,7 +27,8 @@ from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.live_feed import LiveFeed, LiveOperation
 from schema.types.events import event_from_payload
-from services.events import channel_for, envelope
+from services.channels import conversation_channel
+from services.events import envelope
 from services.identity import Viewer
 from store.base import utcnow
 from tests.broadcast.helpers import wait_until
@@ -58,7 +59,7 @@ async def stream_to(
     holo = app.state.holo
     viewer = Viewer(user_id=1, expires_at=0)
     direct = DirectDelivery()
-    entries = holo.hub.subscribe(channel_for(1), after, direct)
+    entries = holo.hub.subscribe(conversation_channel(1), after, direct)
 
     def event_for(entry: LogEntry) -> Any:
         return event_from_payload(entry.cursor, json.loads(entry.payload), str)
@@ -67,7 +68,7 @@ async def stream_to(
         await entries.aclose()
 
     feed = LiveFeed(
-        channel_for(1), entries, lambda e: e, event_for, viewer, "http://t", close, direct
+        conversation_channel(1), entries, lambda e: e, event_for, viewer, "http://t", close, direct
     )
     operation = LiveOperation(DELTAS, None, None)
     operation.take(feed)
@@ -83,7 +84,7 @@ async def open_streams(
     view = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
     renderer: LiveRenderer = view.live_renderer
     hub = app.state.holo.hub
-    start = await hub.tail(channel_for(1))
+    start = await hub.tail(conversation_channel(1))
     subscribers = hub.stats().subscribers  # the app's own (its control channel)
     streams = [await stream_to(app, renderer, socket, start) for socket in sockets]
     await wait_until(lambda: hub.stats().subscribers == subscribers + len(sockets))
@@ -94,7 +95,7 @@ async def publish(app: Starlette, seqs: range) -> None:
     for seq in seqs:
         payload = {"seq": seq, "text": f"word {seq} "}
         await app.state.holo.hub.publish(
-            channel_for(1), envelope("MessageDelta", 1, 10, utcnow(), payload)
+            conversation_channel(1), envelope("MessageDelta", 1, 10, utcnow(), payload)
         )
 
 

@@ -1,0 +1,39 @@
+"""Every hub channel the app publishes to or listens on, named here once.
+
+A channel's name is also its key in the replay log (pipeline/broadcast/), so renaming one
+orphans what is logged under the old name: resuming clients would miss those events.
+"""
+
+from __future__ import annotations
+
+# Commands every process listens to: interrupt a reply it runs, end an erased person's sockets
+# (services/replies/).
+REPLIES_CONTROL = "replies:control"
+# Sessions ended on one process (sign-out, password change): every other drops their tokens
+# from its cache (services/auth/revocations.py).
+SESSIONS_ENDED = "auth:sessions-ended"
+
+
+def conversation_channel(conversation_id: int) -> str:
+    """A conversation's messages and reply events: what ``conversationEvents`` follows."""
+    return f"conversation:{conversation_id}"
+
+
+def companion_channel(companion_id: int) -> str:
+    """Reply events of every conversation with a companion: what its holograms follow."""
+    return f"companion:{companion_id}"
+
+
+def device_channel(device_id: int) -> str:
+    """Commands to one hologram device (services/devices/channels.py names their kinds)."""
+    return f"device:{device_id}"
+
+
+def pairing_channel(device_code_hash: str) -> str:
+    """Wakes a device waiting on ``devicePairing`` when its code is approved or denied."""
+    return f"pairing:{device_code_hash[:32]}"
+
+
+def owner_devices_channel(user_id: int) -> str:
+    """Status changes of a person's devices: what ``deviceStatusChanged`` follows."""
+    return f"user:{user_id}:devices"
