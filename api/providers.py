@@ -24,6 +24,7 @@ from pipeline.tts.base import TTSProvider
 from pipeline.tts.elevenlabs_tts import ElevenLabsTTS
 from pipeline.tts.espeak import EspeakTTS
 from pipeline.tts.openai_tts import OpenAITTS
+from pipeline.tts.process_pool import ProcessPoolTTS
 from services.replies import Providers
 
 log = logging.getLogger("holomate.providers")
@@ -76,8 +77,9 @@ async def start_llm(llm: LLMProvider) -> None:
 
 
 def build_tts(settings: Settings) -> dict[str, TTSProvider]:
-    """Every configured voice provider, by the name a voice profile stores."""
-    providers: dict[str, TTSProvider] = {"espeak": EspeakTTS()}
+    """Every configured voice provider, by the name a voice profile stores; offline speech in
+    HOLOMATE_SPEECH_WORKERS processes (they start on its first sentence)."""
+    providers: dict[str, TTSProvider] = {"espeak": build_offline_speech(settings)}
     openai_key = settings.openai_api_key.get_secret_value()
     if openai_key:
         providers["openai"] = OpenAITTS(openai_key, base_url=settings.openai_base_url or None)
@@ -87,6 +89,16 @@ def build_tts(settings: Settings) -> dict[str, TTSProvider]:
             elevenlabs_key, base_url=settings.elevenlabs_base_url or None
         )
     return providers
+
+
+def build_offline_speech(settings: Settings) -> TTSProvider:
+    if settings.speech_workers == 0:
+        return EspeakTTS()  # in a thread of this process: its CPU competes with the event loop
+    return ProcessPoolTTS(
+        workers=settings.speech_workers,
+        queue=settings.speech_queue,
+        timeout_s=settings.speech_timeout_s,
+    )
 
 
 def build_stt(settings: Settings) -> STTProvider:

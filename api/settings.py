@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.ratelimit.limits_backend import parse_rate
+from pipeline.tts.process_pool import default_workers as default_speech_workers
 
 DEFAULT_SECRET = "dev-only-secret-change-me-dev-only-secret"  # noqa: S105 - refused in production
 RATE_SETTINGS = {
@@ -137,6 +138,11 @@ class Settings(BaseSettings):
     stt_workers: int = Field(default=1, ge=0)
     stt_queue: int = Field(default=4, ge=0)  # voice messages waiting for a worker; more: 429
     stt_timeout_s: float = Field(default=300.0, gt=0)  # decoding one voice message
+    # Offline speech (espeak-ng) runs in this many worker processes (default: one per core but
+    # the event loop's; 0: in a thread of the server's own process, for comparisons only).
+    speech_workers: int = Field(default_factory=default_speech_workers, ge=0)
+    speech_queue: int = Field(default=64, ge=0)  # sentences waiting for a worker; more: text-only
+    speech_timeout_s: float = Field(default=10.0, gt=0)  # synthesising one sentence
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
     elevenlabs_api_key: SecretStr = SecretStr("")

@@ -111,13 +111,14 @@ class ReplyFailed:
 
 AUDIO_STORAGE_FAILED = "AUDIO_STORAGE_FAILED"
 VOICE_CHECK_FAILED = "VOICE_CHECK_FAILED"  # the voice minutes could not be read (database away)
+SPEECH_BUSY = "SPEECH_BUSY"  # offline speech too far behind, or its worker stopped: text goes on
 
 
 @dataclass(frozen=True, slots=True)
 class ReplyDegraded:
     """Sent once per reply when it goes on without part of what it normally carries: after
-    ``AUDIO_STORAGE_FAILED`` or ``VOICE_CHECK_FAILED`` the chunks concerned have no audio or
-    visemes; text and emotions go on."""
+    ``AUDIO_STORAGE_FAILED``, ``VOICE_CHECK_FAILED`` or ``SPEECH_BUSY`` the chunks concerned
+    have no audio or visemes; text and emotions go on."""
 
     reason: str
     detail: str

@@ -9,9 +9,9 @@ So speech of sentence 1 is synthesised while the model writes sentence 2, and au
 leaves in sentence order. ``ReplyControl.interrupt`` (barge-in) cancels every task of the reply;
 the heard text is what the listener's audio clock had reached. Provider failures end the reply
 with ``ReplyFailed`` (failures a stream can hit are data); the partial text is kept. Storage
-that refuses a chunk's audio (or a voice allowance that cannot be checked) does not end the
-reply: that chunk goes without audio and visemes, text and emotions go on, and one
-``ReplyDegraded`` says so.
+that refuses a chunk's audio (or a voice allowance that cannot be checked, or offline speech
+too far behind: ``SpeechBusy``) does not end the reply: that chunk goes without audio and
+visemes, text and emotions go on, and one ``ReplyDegraded`` says so.
 
 All methods must be called on the event loop that runs the reply.
 """
@@ -30,6 +30,7 @@ from pipeline.emotions import EmotionTag, TagStripper, classify
 from pipeline.errors import ProviderError
 from pipeline.events import (
     AUDIO_STORAGE_FAILED,
+    SPEECH_BUSY,
     VOICE_CHECK_FAILED,
     AudioChunk,
     Emotion,
@@ -46,7 +47,7 @@ from pipeline.events import (
 from pipeline.llm.base import ChatMessage, LLMProvider, answering
 from pipeline.sentences import Sentence, SentenceSplitter
 from pipeline.storage.base import BlobStorage
-from pipeline.tts.base import Synthesis, TTSProvider, VoiceSettings
+from pipeline.tts.base import SpeechBusy, SpeechWorkerLost, Synthesis, TTSProvider, VoiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ class _Run:
         self.audio_ms = 0
         self.degraded = False  # some audio could not be stored: the reply went on as text
         self.voice_spent = False  # out of voice minutes: the rest of the reply is text
+        self.speech_busy = False  # the server's speech is too far behind: the rest is text
 
     async def send(self, event: ReplyEvent) -> None:
         """Emit from the reply's tasks; nothing more leaves once a barge-in has been asked for,
@@ -320,6 +322,7 @@ class _Run:
         if (
             self.request.speak
             and not self.voice_spent
+            and not self.speech_busy
             and any(ch.isalnum() for ch in sentence.text)
         ):
             task = asyncio.create_task(self.synthesize(sentence.text))
@@ -362,11 +365,13 @@ class _Run:
 
     async def consume(self) -> None:
         while (item := await self.queue.get()) is not None:
-            if item.synthesis is None or self.voice_spent:
+            if item.synthesis is None or self.voice_spent or self.speech_busy:
+                if item.synthesis is not None:
+                    item.synthesis.cancel()
                 await self.emotion_changed(item)
                 continue
-            synthesis = await item.synthesis
-            if not await self.may_speak(synthesis.duration_ms):
+            synthesis = await self.speech_of(item.synthesis)
+            if synthesis is None or not await self.may_speak(synthesis.duration_ms):
                 await self.emotion_changed(item)
                 continue
             seq = len(self.chunks)
@@ -393,6 +398,19 @@ class _Run:
             self.mark("first_audio_ms")
             self.chunks.append(chunk)
             self.audio_ms += synthesis.duration_ms
+
+    async def speech_of(self, task: asyncio.Task[Synthesis]) -> Synthesis | None:
+        """The sentence's audio; None when the server's own speech could not make it in time
+        (busy: the rest of the reply is text; its worker stopped: this sentence is)."""
+        try:
+            return await task
+        except SpeechBusy:
+            self.speech_busy = True
+            await self.degrade(SPEECH_BUSY, "speech synthesis is too far behind")
+        except SpeechWorkerLost as e:
+            log.warning("reply speech lost: %s", e)
+            await self.degrade(SPEECH_BUSY, "speech synthesis stopped")
+        return None
 
     async def store(self, key: str, synthesis: Synthesis) -> bool:
         """Store a chunk's audio; on failure the reply goes on as text (said once)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pipeline.errors import ProviderRateLimited, ProviderUnavailable
 from pipeline.events import VisemeFrame
 
 
@@ -34,6 +35,14 @@ class Synthesis:
     mime_type: str
     duration_ms: int
     visemes: tuple[VisemeFrame, ...] = field(default_factory=tuple)
+
+
+class SpeechBusy(ProviderRateLimited):
+    """Speech synthesised on this server is too far behind: the reply goes on as text."""
+
+
+class SpeechWorkerLost(ProviderUnavailable):
+    """The process synthesising this sentence stopped (killed, timed out): it has no audio."""
 
 
 class TTSProvider(Protocol):

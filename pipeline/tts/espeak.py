@@ -1,8 +1,10 @@
 """Offline TTS through libespeak-ng (ctypes), with mouth shapes timed by the engine itself.
 
 The library keeps global state and is not thread-safe, so every call holds one process-wide
-lock and runs in a worker thread; the event loop never waits on synthesis. Phoneme events carry
-the sample position they were rendered at, so the visemes match the real audio, not a guess.
+lock. ``EspeakTTS`` runs it in a thread of the server (its CPU still competes with the event
+loop's); pipeline/tts/process_pool.py runs :func:`synthesis` in worker processes instead.
+Phoneme events carry the sample position they were rendered at, so the visemes match the real
+audio, not a guess.
 """
 
 from __future__ import annotations
@@ -187,6 +189,18 @@ def render(text: str, voice: VoiceSettings, library: str | None = None) -> Rende
     )
 
 
+def synthesis(text: str, voice: VoiceSettings, library: str | None = None) -> Synthesis:
+    """Audio (WAV) and its mouth track, synchronously: in a worker thread or process."""
+    rendering = render(text, voice, library)
+    duration = rendering.duration_ms
+    return Synthesis(
+        audio=pcm16_to_wav(rendering.pcm, rendering.sample_rate),
+        mime_type="audio/wav",
+        duration_ms=duration,
+        visemes=frames_from_phonemes(rendering.phonemes, duration),
+    )
+
+
 class EspeakTTS:
     """Offline default voice: robotic, free, instant, with exact phoneme timings."""
 
@@ -196,14 +210,7 @@ class EspeakTTS:
         self._library = library
 
     async def synthesize(self, text: str, voice: VoiceSettings) -> Synthesis:
-        rendering = await asyncio.to_thread(render, text, voice, self._library)
-        duration = rendering.duration_ms
-        return Synthesis(
-            audio=pcm16_to_wav(rendering.pcm, rendering.sample_rate),
-            mime_type="audio/wav",
-            duration_ms=duration,
-            visemes=frames_from_phonemes(rendering.phonemes, duration),
-        )
+        return await asyncio.to_thread(synthesis, text, voice, self._library)
 
     async def list_voices(self) -> list[VoiceInfo]:
         def voices() -> list[VoiceInfo]:

@@ -111,8 +111,9 @@ class ReplyInterrupted(EventBase):
 
 @strawberry.type(
     description="The reply went on without part of what it normally carries; sent once per "
-    "reply. reason AUDIO_STORAGE_FAILED (audio could not be stored) or VOICE_CHECK_FAILED (voice "
-    "minutes could not be checked): chunks from here on may come without AudioChunk and "
+    "reply. reason AUDIO_STORAGE_FAILED (audio could not be stored), VOICE_CHECK_FAILED (voice "
+    "minutes could not be checked) or SPEECH_BUSY (the server's speech synthesis is too far "
+    "behind, or its worker stopped): chunks from here on may come without AudioChunk and "
     "VisemeFrames; text and emotions go on and the reply completes."
 )
 class ReplyDegraded(EventBase):
