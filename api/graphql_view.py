@@ -14,7 +14,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types import ExecutionResult
 
-from api.live_render import LiveRenderer
+from api.errors import classify_in_place
 from api.middleware import new_request_id
 from api.request_json import JsonLimits, loads
 from api.ws_handlers import (
@@ -26,6 +26,8 @@ from api.ws_handlers import (
 )
 from context.request import Context
 from context.state import AppState
+from live.render import LiveRenderer
+from live.seam import core_schema
 from services import errors as codes
 from services.auth.authenticate import authenticate, bearer_token
 from services.errors import AppError, ServiceUnavailable, Unauthenticated
@@ -85,8 +87,9 @@ class HoloGraphQL(GraphQL[Context, None]):
         # One per app: rendered events carry this app's signed URLs and viewers.
         self.live_renderer = LiveRenderer(
             state,
-            self.schema._schema,  # type: ignore[attr-defined]  # graphql-core's schema
+            core_schema(self.schema),  # type: ignore[arg-type]  # a strawberry.Schema
             self.encode_json,
+            classify_in_place,
             max_age_s=state.media_url_ttl_s / 4,
         )
 

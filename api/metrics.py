@@ -21,7 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.live_render import LiveRenderer
+from live.render import LiveRenderer
 from pipeline.broadcast.hub import EventHub
 from pipeline.stt.base import STTProvider
 from pipeline.stt.process_pool import REFUSALS, ProcessPoolSTT

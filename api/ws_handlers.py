@@ -1,13 +1,12 @@
-"""Strawberry's two WebSocket protocol handlers, with the live-feed hand-off.
+"""Strawberry's two WebSocket protocol handlers, each operation with its live outlet.
 
-Each operation runs as Strawberry runs it (parse, validate, extensions, the resolver's checks),
-with a ``LiveOperation`` as its root value. When the resolver leaves a feed there, the stream it
-returned ends empty and the handler delivers the feed itself: every event rendered once per
-process (``api.live_render``), framed with this operation's id, written to the socket. The
-messages on the wire are exactly those Strawberry would send.
-
-The two run methods follow Strawberry 0.341's ``run_operation``/``handle_async_results``;
-``tests/realtime/test_live_reply.py`` and ``test_shared_rendering.py`` run both protocols.
+Each operation runs as Strawberry runs it (parse, validate, extensions, the resolver's checks,
+the messages it sends); the handlers only wrap Strawberry's own ``run_operation`` and
+``handle_async_results`` to open a ``live.deliver.Outlet`` for the operation first: the frame
+prefix of its messages and the server's send. A live subscription (``live.stream``) writes its
+events through it, rendered once per process, and its stream then ends empty, so Strawberry
+completes it. ``tests/realtime/test_live_reply.py`` and ``test_shared_rendering.py`` run both
+protocols.
 
 A client that breaks the protocol loses its own socket with a code and a reason: the adapter
 refuses frames (size, text, JSON), the handlers messages of the wrong shape (``api.ws_protocol``)
@@ -31,18 +30,14 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
-    _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ErrorMessage as TransportError,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyError
-from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.unset import UnsetType
-from strawberry.utils.aio import aclosing
 
-from api.eager_send import send_eagerly
 from api.middleware import SERVER_SEND
 from api.rate_limits import operation_refused
 from api.ws_protocol import (
@@ -61,12 +56,12 @@ from api.ws_protocol import (
     transport_ws_violation,
 )
 from context.request import Context
-from pipeline.broadcast.log_base import LogEntry
-from resolvers.live_feed import LiveOperation
+from live.deliver import Outlet, SocketGone, open_outlet
+from live.feed import LiveOperation
 from services.auth.revocations import Closer
 
 if TYPE_CHECKING:
-    from api.live_render import LiveRenderer
+    from strawberry.schema import BaseSchema
 
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 log = logging.getLogger("holomate.ws")
@@ -75,106 +70,16 @@ log = logging.getLogger("holomate.ws")
 ADAPTER = "holomate.ws_adapter"
 
 
-async def deliver(
-    renderer: LiveRenderer,
-    operation: LiveOperation,
-    context: Context,
-    websocket: Any,
-    prefix: str,
-) -> None:
-    """Write the operation's feed until it ends; a failure ends it with one errors payload
-    (masked unless it carries a code), as Strawberry reports a failing stream.
-
-    Live events that directly follow are written by the channel's pump itself (``_Direct``);
-    this loop writes the rest: the replay, catch-ups after a gap, and anything the direct path
-    declined. It calls the server's send itself, not through a helper, for the same reason: it
-    runs once per event per subscriber.
-    """
-    feed = operation.feed
-    assert feed is not None
-    send = _server_send(websocket)
-    key = renderer.key(operation, feed)
-    direct = _Direct(renderer, key, feed.channel, prefix, send)
-    if feed.direct is not None:
-        feed.direct.prepare = lambda entry: renderer.prepare(key, operation, feed, entry)
-        feed.direct.deliver = direct.deliver
-        feed.direct.group = key  # one rendering serves every socket with this key
-    try:
-        try:
-            async for entry in feed.entries:
-                payload = renderer.payload(key, operation, feed, entry)
-                if not isinstance(payload, str):
-                    payload = await payload
-                try:
-                    if direct.writing is not None:  # a direct write the client is slow to take
-                        await direct.writing
-                        direct.writing = None
-                    await send({"type": "websocket.send", "text": prefix + payload + "}"})
-                except (WebSocketDisconnect, OSError) as e:  # the server says OSError: gone
-                    raise WebSocketDisconnected from e
-        except WebSocketDisconnected:
-            raise
-        except Exception as e:  # noqa: BLE001 - reported to the client, logged if unexpected
-            text = prefix + renderer.error_payload(feed.api_error(e), context) + "}"
-            with suppress(WebSocketDisconnect, OSError):
-                await send({"type": "websocket.send", "text": text})
-    except asyncio.CancelledError:
-        # The client ended the operation: a direct write still waiting is dropped. (Ending
-        # otherwise, it goes out before whatever is sent next: a socket's waiting writes
-        # resume in the order they started.)
-        if direct.writing is not None:
-            direct.writing.cancel()
-        raise
-    finally:
-        if feed.direct is not None:
-            feed.direct.prepare = feed.direct.deliver = None
-        await operation.release()
-
-
-class _Direct:
-    """One socket's direct path: a rendered payload written from inside the pump."""
-
-    __slots__ = ("channel", "key", "prefix", "renderer", "send", "writing")
-
-    def __init__(self, renderer: LiveRenderer, key: int, channel: str, prefix: str, send: Send):
-        self.renderer = renderer
-        self.key = key
-        self.channel = channel
-        self.prefix = prefix
-        self.send = send
-        self.writing: asyncio.Task[None] | None = None  # a write waiting for a slow client
-
-    def deliver(self, entry: LogEntry) -> bool:
-        writing = self.writing
-        if writing is not None:
-            if not writing.done():
-                return False  # queued behind it, for the consumer
-            self.writing = None
-            if writing.cancelled() or writing.exception() is not None:
-                return False  # the consumer's own write will meet the same failure
-        text = self.renderer.cached(self.key, self.channel, entry.cursor)
-        if text is None:
-            return False
-        message = {"type": "websocket.send", "text": self.prefix + text + "}"}
-        try:
-            self.writing = send_eagerly(self.send(message))
-        except Exception:  # noqa: BLE001 - gone: the consumer's write raises it properly
-            return False
-        self.renderer.deliveries += 1
-        if self.writing is not None:
-            self.renderer.writes_waited += 1
-        return True
-
-
-async def deliver_for(handler: Any, live: LiveOperation, prefix: str) -> None:
-    """``deliver`` for either protocol's handler (their view, context and socket)."""
-    await deliver(handler.view.live_renderer, live, handler.context, handler.websocket, prefix)
-
-
-def _server_send(websocket: Any) -> Send:
-    socket = websocket.ws  # Strawberry's ASGI adapter wraps a Starlette WebSocket
+def _outlet(handler: Any, operation: LiveOperation, prefix: str) -> Outlet:
+    """Where a live subscription of this operation writes: the server's own send."""
+    socket = handler.websocket.ws  # Strawberry's ASGI adapter wraps a Starlette WebSocket
     send: Send = socket.scope.get(SERVER_SEND) or socket.send
-    return send
+    return Outlet(handler.view.live_renderer, operation, handler.context, send, prefix, _gone)
+
+
+def _gone(error: BaseException) -> bool:
+    """A write failed because the client left (the server says OSError, Starlette its own)."""
+    return isinstance(error, (WebSocketDisconnect, WebSocketDisconnected, OSError))
 
 
 class LeanWebSocketAdapter(ASGIWebSocketAdapter):
@@ -319,37 +224,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        live = LiveOperation(operation.query, operation.variables, operation.operation_name)
-        try:
-            await self._run_live(operation, live)
-        finally:
-            await live.release()
+        live = LiveOperation.of(operation.query, operation.variables, operation.operation_name)
+        prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+        open_outlet(_outlet(self, live, prefix))  # this task's own context: this operation's
+        await super().run_operation(operation)
 
-    async def _run_live(self, operation: Operation[Context, None], live: LiveOperation) -> None:
-        try:
-            result_source = await self.schema.stream(
-                operation.query,
-                variable_values=operation.variables,
-                context_value=self.context,
-                root_value=live,
-                operation_name=operation.operation_name,
-            )
-            async with aclosing(result_source):
-                await self._send_result_stream(operation, result_source)
-            if live.feed is not None:
-                prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
-                await deliver_for(self, live, prefix)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        except _OperationStreamClosed:
-            return
-        except WebSocketDisconnected:
-            return
-        except Exception as error:
-            await self.handle_task_exception(error)
-            with suppress(Exception):
-                await operation.send_operation_message({"id": operation.id, "type": "complete"})
-            self.operations.pop(operation.id, None)
-            raise
+    async def handle_task_exception(self, error: Exception) -> None:
+        if isinstance(error, (SocketGone, WebSocketDisconnected)):
+            return  # the client left: nothing to report, nobody to tell
+        await super().handle_task_exception(error)
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
@@ -364,6 +247,10 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """
 
     connection_init_received = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = cast("BaseSchema", _AnyOperation(self.schema))
 
     async def handle(self) -> None:
         _lean(self.websocket).says_why = True
@@ -428,39 +315,40 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         operation_name: str | None,
         variables: dict[str, object] | None,
     ) -> None:
-        live = LiveOperation(query, variables, operation_name)
+        live = LiveOperation.of(query, variables, operation_name)
+        prefix = '{"type":"data","id":' + json.dumps(operation_id) + ',"payload":'
+        open_outlet(_outlet(self, live, prefix))  # this task's own context: this operation's
         try:
-            # Queries and mutations too (``stream``, not Strawberry's ``subscribe``): one data
-            # message, then complete, as subscriptions-transport-ws servers answered them.
-            result_source = await self.schema.stream(
-                query=query,
-                variable_values=variables,
-                operation_name=operation_name,
-                context_value=self.context,
-                root_value=live,
-            )
-            self.subscriptions[operation_id] = result_source
-            is_first_result = True
-            async for result in result_source:
-                if is_first_result and isinstance(result, PreExecutionError):
-                    assert result.errors
-                    await self.send_message(
-                        {"type": "error", "id": operation_id, "payload": result.errors[0].formatted}
-                    )
-                    return
-                assert isinstance(result, ExecutionResult)  # no @defer/@stream in this schema
-                await self.send_data_message(result, operation_id)
-                is_first_result = False
-            self.subscriptions.pop(operation_id, None)
-            if live.feed is not None:
-                prefix = '{"type":"data","id":' + json.dumps(operation_id) + ',"payload":'
-                await deliver_for(self, live, prefix)
-            await self.send_message({"type": "complete", "id": operation_id})
-        except WebSocketDisconnected:
-            pass
-        except asyncio.CancelledError:
-            await self.send_message({"type": "complete", "id": operation_id})
-        finally:
-            self.subscriptions.pop(operation_id, None)
-            self.tasks.pop(operation_id, None)
-            await live.release()
+            await super().handle_async_results(operation_id, query, operation_name, variables)
+        except (SocketGone, WebSocketDisconnected):
+            pass  # the client left
+
+
+class _AnyOperation:
+    """The schema as the legacy handler sees it: its ``subscribe`` is ``stream``, which runs
+    queries and mutations too (one data message, then complete), as
+    subscriptions-transport-ws servers answered them."""
+
+    def __init__(self, schema: BaseSchema) -> None:
+        self._schema = schema
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def subscribe(  # noqa: PLR0917 - the signature of BaseSchema.subscribe
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> Any:
+        return await self._schema.stream(
+            query,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )

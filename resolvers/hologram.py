@@ -18,11 +18,12 @@ from typing import Any
 import strawberry
 
 from context.request import Context
+from live.stream import TOKEN_EXPIRED_CLOSE
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.devices import device_viewer, service
-from resolvers.replies import TOKEN_EXPIRED_CLOSE, _signer
+from resolvers.replies import _signer
 from schema import ids
 from schema.types.devices import HologramEvent, command_from_payload
 from schema.types.events import event_from_payload

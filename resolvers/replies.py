@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
@@ -13,21 +11,17 @@ from strawberry.file_uploads import Upload
 
 from context.request import Context
 from context.state import AppState
-from pipeline.broadcast.direct import DirectDelivery
-from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
+from live.feed import LiveSubscription
+from live.stream import stream as live_stream
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.live_feed import LiveFeed, LiveOperation
 from schema import ids
 from schema.types.events import ConversationEvent, event_from_payload
 from schema.types.message import Message
 from services import conversations
 from services.channels import conversation_channel
-from services.errors import BadUserInput, ServiceUnavailable
-from services.errors import CursorExpired as CursorExpiredError
+from services.errors import BadUserInput
 
 AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}
-TOKEN_EXPIRED_CLOSE = 4401
-ACCOUNT_GONE_CLOSE = 4401
 
 
 def _replies(state: AppState) -> Any:
@@ -105,71 +99,20 @@ class ReplySubscription:
         pk = ids.decode("Conversation", conversation_id)
         async with context.app.sessionmaker() as session:
             await conversations.get_visible(session, viewer, pk)
-        hub = context.app.hub
-        assert hub is not None
         base_url = context.media_base_url
         sign = _signer(context.app, base_url)
-        channel = conversation_channel(pk)
-        live = info.root_value if isinstance(info.root_value, LiveOperation) else None
-        direct = DirectDelivery() if live is not None else None
-        stream = hub.subscribe(channel, after, direct)
-        forget = _replies(context.app).track_session(
-            viewer.user_id, lambda: context.close_socket(ACCOUNT_GONE_CLOSE, "Account deleted")
-        )
-        # One timer per subscription (not a wait_for task per event) ends it when the token
-        # expires: the socket closes with 4401 and the client re-authenticates and resumes.
-        expiry = _expiry_timer(context, viewer.expires_at)
-
-        async def close() -> None:
-            expiry.cancel()
-            forget()
-            await stream.aclose()  # type: ignore[attr-defined]
 
         def event_for(entry: LogEntry) -> Any:
             return event_from_payload(entry.cursor, json.loads(entry.payload), sign)
 
-        feed = LiveFeed(channel, stream, api_error, event_for, viewer, base_url, close, direct)
-        if live is not None:
-            live.take(feed)  # the WebSocket renders each event once for everyone
-            return
-        try:
-            async for entry in _entries(stream):
-                context.reset_loaders()
-                yield event_for(entry)
-        finally:
-            await close()
-
-
-def api_error(error: Exception) -> Exception:
-    """The hub's errors as the API's error codes; anything else as it is (masked)."""
-    if isinstance(error, InvalidCursor):
-        return BadUserInput("Unknown cursor", field="after")
-    if isinstance(error, CursorExpired):
-        return CursorExpiredError()
-    if isinstance(error, LogUnavailable):  # e.g. Redis restarting: resume with `after` shortly
-        return ServiceUnavailable("The replay log")
-    return error
-
-
-async def _entries(stream: AsyncIterator[LogEntry]) -> AsyncIterator[LogEntry]:
-    try:
-        async for entry in stream:
-            yield entry
-    except (InvalidCursor, CursorExpired, LogUnavailable) as e:
-        raise api_error(e) from e
-
-
-def _expiry_timer(context: Context, expires_at: float) -> asyncio.TimerHandle:
-    loop = asyncio.get_running_loop()
-    delay = max(0.0, expires_at - time.time())
-    expired = TOKEN_EXPIRED_CLOSE, "Token expired"
-    return loop.call_later(delay, lambda: _spawn(context.close_socket(*expired)))
-
-
-_background: set[asyncio.Task[None]] = set()
-
-
-def _spawn(coro: Any) -> None:
-    task = asyncio.ensure_future(coro)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+        replies = _replies(context.app)
+        subscription = LiveSubscription(
+            channel=conversation_channel(pk),
+            after=after,
+            event_for=event_for,
+            viewer=viewer,
+            base_url=base_url,
+            track=lambda close: replies.track_session(viewer.user_id, close),
+        )
+        async for event in live_stream(context, subscription):
+            yield event

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from api.eager_send import send_eagerly
+from live.eager_send import send_eagerly
 
 
 class Socket:

@@ -18,7 +18,17 @@ from store.metadata import target_metadata
 from store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
-OUR_PACKAGES = ("api", "context", "schema", "resolvers", "pipeline", "store", "services", "tests")
+OUR_PACKAGES = (
+    "api",
+    "context",
+    "schema",
+    "resolvers",
+    "live",
+    "pipeline",
+    "store",
+    "services",
+    "tests",
+)
 
 
 def test_schema_graphql_matches_the_code() -> None:

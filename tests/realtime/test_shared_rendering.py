@@ -18,10 +18,12 @@ from gql import gql
 from gql.transport.exceptions import TransportQueryError
 from starlette.applications import Starlette
 
+from api.errors import classify_in_place
 from api.graphql_schema import build_schema
-from api.live_render import LiveRenderer, event_variables
+from live.feed import LiveFeed, LiveOperation
+from live.render import LiveRenderer, event_variables
+from live.seam import core_schema
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.live_feed import LiveFeed, LiveOperation
 from schema import ids
 from schema.types.events import event_from_payload
 from services.events import envelope
@@ -157,7 +159,7 @@ def delta_feed(conversation: int, user_id: int = 1) -> LiveFeed:
 
 
 async def rendered(renderer: LiveRenderer, feed: LiveFeed, entry: LogEntry) -> dict[str, Any]:
-    operation = LiveOperation(DELTA_TEXT, None, None)
+    operation = LiveOperation.of(DELTA_TEXT, None, None)
     payload = renderer.payload(renderer.key(operation, feed), operation, feed, entry)
     text = payload if isinstance(payload, str) else await payload
     event: dict[str, Any] = json.loads(text)["data"]["conversationEvents"]
@@ -173,7 +175,9 @@ async def test_the_same_cursor_on_two_conversations_renders_each_its_own_event(
     app: Starlette,
 ) -> None:
     # Redis stream ids are per stream: two conversations can log "1700000000000-0" together.
-    renderer = LiveRenderer(app.state.holo, build_schema()._schema, json.dumps)
+    renderer = LiveRenderer(
+        app.state.holo, core_schema(build_schema()), json.dumps, classify_in_place
+    )
     one, two = delta_feed(1), delta_feed(2)
     first = await rendered(renderer, one, delta(1, "for conversation one"))
     again = await rendered(renderer, one, delta(1, "for conversation one"))

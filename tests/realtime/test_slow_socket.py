@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from types import SimpleNamespace
 from typing import Any
 
 from starlette.applications import Starlette
 
-from api.live_render import LiveRenderer
-from api.middleware import SERVER_SEND
-from api.ws_handlers import deliver
 from context.request import Context
+from live.deliver import Outlet
+from live.feed import LiveFeed, LiveOperation
+from live.render import LiveRenderer
 from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.live_feed import LiveFeed, LiveOperation
 from schema.types.events import event_from_payload
 from services.channels import conversation_channel
 from services.events import envelope
@@ -70,11 +68,17 @@ async def stream_to(
     feed = LiveFeed(
         conversation_channel(1), entries, lambda e: e, event_for, viewer, "http://t", close, direct
     )
-    operation = LiveOperation(DELTAS, None, None)
-    operation.take(feed)
+    operation = LiveOperation.of(DELTAS, None, None)
     context = Context(app=holo, request=None, response=None, request_id="t", viewer=viewer)
-    websocket = SimpleNamespace(ws=SimpleNamespace(scope={SERVER_SEND: socket.send}))
-    return asyncio.create_task(deliver(renderer, operation, context, websocket, PREFIX))
+    outlet = Outlet(renderer, operation, context, socket.send, PREFIX, lambda e: False)
+
+    async def deliver() -> None:
+        try:
+            await outlet.deliver(feed)
+        finally:
+            await feed.close()
+
+    return asyncio.create_task(deliver())
 
 
 async def open_streams(

@@ -6,9 +6,11 @@ event's selection reads (the root field's own arguments, such as ``after``, only
 the stream starts) and the same public URL (audio URLs are signed against it). A subscriber
 then adds its operation id and writes, so fan-out cost grows with sockets only by the write.
 
-Execution is graphql-core's own per-event path (``Executor.build_per_event_executor`` and
-``execute_subscription_event``), the one ``subscribe`` runs, on a document Strawberry has
-already parsed and validated for the operation that handed over its feed.
+Rendering one event is graphql-core's public ``execute`` with the event as the root value: a
+subscription field's resolver in Strawberry returns its root value, so this is the result
+``subscribe`` would give for that event (``tests/realtime/test_strawberry_seam.py`` holds
+both to it). The document is one Strawberry has already parsed and validated for the
+operation whose stream this is.
 """
 
 from __future__ import annotations
@@ -33,20 +35,21 @@ from graphql import (
     VariableDefinitionNode,
     VariableNode,
     Visitor,
+    execute,
     get_operation_ast,
     parse,
     visit,
 )
-from graphql.execution import Executor, execute_subscription_event
 from graphql.language.visitor import SKIP, VisitorAction
 
-from api.errors import classify_in_place
 from context.request import Context
 from context.state import AppState
+from live.feed import LiveFeed, LiveOperation
 from pipeline.broadcast.log_base import LogEntry
-from resolvers.live_feed import LiveFeed, LiveOperation
 
 RenderKey = tuple[Any, ...]
+# How errors get their codes (and the unexpected ones masked and logged): the API's.
+Classify = Callable[[list[GraphQLError], Context], None]
 
 
 class LiveRenderer:
@@ -58,22 +61,24 @@ class LiveRenderer:
         state: AppState,
         schema: GraphQLSchema,
         encode: Callable[[object], str],
+        classify: Classify,
         *,
         size: int = 4096,
         max_age_s: float = 300.0,
-        executors: int = 256,
+        contexts: int = 256,
     ) -> None:
         self._state = state
         self._schema = schema
         self._encode = encode
+        self._classify = classify
         self._size = size
         self._max_age_s = max_age_s
         self._payloads: OrderedDict[tuple[int, str, str], tuple[float, str]] = OrderedDict()
         self._pending: dict[tuple[int, str, str], asyncio.Future[str]] = {}  # renders under way
-        self._executors: OrderedDict[int, tuple[Executor[Any], Context]] = OrderedDict()
-        self._executor_limit = executors
+        self._contexts: OrderedDict[int, Context] = OrderedDict()
+        self._context_limit = contexts
         self._keys: dict[RenderKey, int] = {}
-        self._key_limit = 8 * executors
+        self._key_limit = 8 * contexts
         self._numbers = itertools.count()
         self._generation = 0  # bumped by forget()
         self.renders = 0  # events executed as GraphQL (/metrics)
@@ -153,11 +158,16 @@ class LiveRenderer:
         entry: LogEntry,
     ) -> str:
         generation = self._generation
-        executor, context = self._executor(slot[0], operation, feed)
+        context = self._context(slot[0], feed)
         context.reset_loaders()  # each event reads fresh rows
         self.renders += 1
-        result = execute_subscription_event(
-            executor.build_per_event_executor(feed.event_for(entry))
+        result = execute(
+            self._schema,
+            _parsed(operation.query),
+            root_value=feed.event_for(entry),
+            context_value=context,
+            variable_values=operation.variables,
+            operation_name=operation.operation_name,
         )
         if isinstance(result, Awaitable):
             result = await result
@@ -174,7 +184,7 @@ class LiveRenderer:
         """Drop every rendered payload: an erased person's messages and name may be in any
         viewer's (shared conversations). Numbers already handed out are never reused."""
         self._payloads.clear()
-        self._executors.clear()
+        self._contexts.clear()
         self._keys.clear()
         self._generation += 1  # renders under way now are not kept
 
@@ -182,7 +192,7 @@ class LiveRenderer:
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             errors = list(result.errors)
-            classify_in_place(errors, context)
+            self._classify(errors, context)
             payload["errors"] = [e.formatted for e in errors]
         return payload
 
@@ -193,36 +203,26 @@ class LiveRenderer:
             if isinstance(error, GraphQLError)
             else GraphQLError(str(error), original_error=error)
         ]
-        classify_in_place(errors, context)
+        self._classify(errors, context)
         return self._encode({"data": None, "errors": [e.formatted for e in errors]})
 
-    def _executor(
-        self, key: int, operation: LiveOperation, feed: LiveFeed
-    ) -> tuple[Executor[Any], Context]:
-        found = self._executors.get(key)
+    def _context(self, key: int, feed: LiveFeed) -> Context:
+        """One context per render key (its viewer), kept while the key is in use."""
+        found = self._contexts.get(key)
         if found is not None:
-            self._executors.move_to_end(key)
+            self._contexts.move_to_end(key)
             return found
         context = Context(
             app=self._state,
             request=None,
             response=None,
-            request_id=f"live-{len(self._executors)}",
+            request_id=f"live-{key}",
             viewer=feed.viewer,
         )
-        built = Executor.build(
-            self._schema,
-            _parsed(operation.query),
-            context_value=context,
-            raw_variable_values=operation.variables,
-            operation_name=operation.operation_name,
-        )
-        if isinstance(built, list):  # Strawberry validated this very operation: a bug if so
-            raise built[0]
-        self._executors[key] = (built, context)
-        while len(self._executors) > self._executor_limit:
-            self._executors.popitem(last=False)
-        return built, context
+        self._contexts[key] = context
+        while len(self._contexts) > self._context_limit:
+            self._contexts.popitem(last=False)
+        return context
 
 
 @lru_cache(maxsize=256)
