@@ -160,8 +160,12 @@ class Person:
             return
         if not self.first_delta and b'"__typename":"MessageDelta"' in data:
             self.first_delta = now
+        elif b'"__typename":"ReplyDegraded"' in data:
+            self.owner.degraded += 1
         elif b'"__typename":"ReplyCompleted"' in data or b'"__typename":"ReplyFailed"' in data:
             failed = b"ReplyFailed" in data
+            if failed:
+                self.owner.errors.append(data.decode()[:300])
             self.owner.replies.append(
                 (self.pending, self.sent, self.first_delta or now, now, failed)
             )
@@ -180,6 +184,7 @@ class Client:
         self.errors: list[str] = []
         self.replies: list[tuple[str, float, float, float, bool]] = []
         self.skipped = 0
+        self.degraded = 0
         self.http: httpx.AsyncClient | None = None
         self.url = ""
         self.bare = False
@@ -244,7 +249,8 @@ class Client:
 
     def arm(self) -> None:
         self.measuring = True
-        self.times, self.ats, self.errors, self.replies, self.skipped = array("d"), [], [], [], 0
+        self.times, self.ats, self.errors, self.replies = array("d"), [], [], []
+        self.skipped = self.degraded = 0
 
     async def run(self, count: int, interval: float, duration: float, start_at: float) -> None:
         """The first ``count`` people each send every ``interval`` s for ``duration`` s."""
@@ -296,7 +302,14 @@ class Client:
         latencies = array("d")
         for received, at in zip(self.times, self.ats, strict=True):
             latencies.append(received - datetime.fromisoformat(at.decode()).timestamp())
-        return (latencies.tobytes(), self.replies, self.errors[:5], len(self.errors), self.skipped)
+        return (
+            latencies.tobytes(),
+            self.replies,
+            self.errors[:5],
+            len(self.errors),
+            self.skipped,
+            self.degraded,
+        )
 
     async def close(self) -> None:
         for person in self.people:
@@ -545,6 +558,7 @@ class Step:
     replies: int = 0
     failed: int = 0
     skipped: int = 0
+    degraded: int = 0  # replies that said ReplyDegraded (audio later or text-only)
     events: int = 0
     errors: int = 0
     load: str = ""
@@ -557,7 +571,8 @@ class Step:
             f"p99 {self.p99_ms:7.1f} ms, before 1st delta p50 {self.overhead_p50_ms:6.1f} "
             f"p99 {self.overhead_p99_ms:7.1f} ms, send->1st delta p50 {self.first_p50_ms:6.1f} "
             f"p99 {self.first_p99_ms:7.1f}, CPU {self.cpu_ms:6.1f} ms/reply "
-            f"({self.replies} replies, {self.failed} failed, {self.skipped} skipped, "
+            f"({self.replies} replies, {self.failed} failed, {self.degraded} degraded, "
+            f"{self.skipped} skipped, "
             f"{self.errors} errors; load {self.load})"
         )
 
@@ -571,7 +586,8 @@ def summarise(
 ) -> Step:
     latencies: list[float] = []
     replies: list[tuple[str, float, float, float, bool]] = []
-    for raw, people_replies, errors, error_count, skipped in results:
+    for raw, people_replies, errors, error_count, skipped, degraded in results:
+        step.degraded += degraded
         latencies.extend(array("d", raw))
         replies.extend(people_replies)
         step.errors += error_count
@@ -720,8 +736,8 @@ def report_ladder(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--people", default="50,200", help="ladder of N (ascending)")
-    parser.add_argument("--intervals", default="8,4,2", help="seconds between messages, per N")
+    parser.add_argument("--people", default="10,50,200", help="ladder of N (ascending)")
+    parser.add_argument("--intervals", default="16,8,4,2", help="seconds between messages, per N")
     parser.add_argument("--step-s", type=float, default=15, help="seconds of load per step")
     parser.add_argument("--bursts", default="10,40,80", help="offline speech: people at once")
     parser.add_argument("--rate", type=float, default=40, help="LLM tokens per second")
@@ -730,6 +746,9 @@ def main() -> None:
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--skip-cloud", action="store_true")
     parser.add_argument("--skip-offline", action="store_true")
+    parser.add_argument(
+        "--speech-workers", help="offline speech: HOLOMATE_SPEECH_WORKERS (0: in the server)"
+    )
     args = parser.parse_args()
     ns = [int(n) for n in args.people.split(",") if n]
     intervals = [float(t) for t in args.intervals.split(",") if t]
@@ -768,7 +787,10 @@ def main() -> None:
                 report_ladder(graphql, bare_steps, mem, bare_mem)
             if not args.skip_offline and bursts:
                 print()
-                with holomate(tmp, provider, "offline") as server:
+                speech = {"HOLOMATE_SPEECH_WORKERS": args.speech_workers or ""}
+                if not args.speech_workers:
+                    speech = {}
+                with holomate(tmp, provider, "offline", **speech) as server:
                     people = make_people(server, max(bursts), cloud_voice=False)
                     connect(server, clients, people, bare=False)
                     steps = [run_burst("espeak", server, provider, clients, k) for k in bursts]
@@ -779,7 +801,8 @@ def main() -> None:
                         f"  {s.people:>3} at once: send->first delta p50 {s.first_p50_ms:.0f} ms,"
                         f" p99 {s.first_p99_ms:.0f} ms; server before 1st delta p50 "
                         f"{s.overhead_p50_ms:.0f} / p99 {s.overhead_p99_ms:.0f} ms; CPU "
-                        f"{s.cpu_ms:.0f} ms/reply; {s.replies} ok, {s.failed} failed "
+                        f"{s.cpu_ms:.0f} ms/reply (speech workers' CPU not counted); {s.replies} "
+                        f"ok, {s.failed} failed, {s.degraded} degraded "
                         f"(load {s.load})"
                     )
     finally:

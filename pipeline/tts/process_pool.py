@@ -35,7 +35,7 @@ from pipeline.tts.espeak import PROVIDER, EspeakTTS, synthesis
 
 log = logging.getLogger("holomate.tts")
 _PR_SET_PDEATHSIG = 1
-_NICENESS = 5
+_NICENESS = 10
 # Why a sentence got no audio from the pool (the keys of ``ProcessPoolTTS.refused``).
 QUEUE_FULL, TIMEOUT, WORKER_LOST = "queue_full", "timeout", "worker_lost"
 REFUSALS = (QUEUE_FULL, TIMEOUT, WORKER_LOST)
