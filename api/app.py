@@ -230,7 +230,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.replies.erased_here.append(graphql.live_renderer.forget)
         await start_llm(state.replies.providers.llm)  # the local model's server, if it is one
         await state.replies.start()
-        state.extras["on_user_erased"] = state.replies.user_erased
+        state.on_user_erased = state.replies.user_erased
         state.devices = build_devices(settings, state, state.hub)
         sweeper = asyncio.create_task(state.devices.presence.run_sweeper(), name="presence")
         housekeeping = asyncio.create_task(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from services.devices.service import DeviceService
     from services.privacy import DataExports
     from services.rate_limits import Throttle
-    from services.replies import ReplyService
+    from services.replies import ReplyService, UserErased
     from services.voices import VoiceCatalog
 
 
@@ -35,4 +35,5 @@ class AppState:
     voices: VoiceCatalog | None = None
     devices: DeviceService | None = None
     throttle: Throttle | None = None  # rate limits; None: unlimited
-    extras: dict[str, Any] = field(default_factory=dict)
+    # After an account is erased: end the person's replies and sockets on every process.
+    on_user_erased: UserErased | None = None

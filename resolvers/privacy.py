@@ -58,7 +58,6 @@ class PrivacyMutation:
             password,
             app.hub,
         )
-        on_erased = app.extras.get("on_user_erased")
-        if on_erased is not None:  # the realtime layer closes the person's sockets
-            await on_erased(viewer.user_id)
+        if app.on_user_erased is not None:  # the realtime layer closes the person's sockets
+            await app.on_user_erased(viewer.user_id)
         return True

@@ -1,5 +1,5 @@
 """A reply's row in the database: how its end is written, what its timings are, and the clean-up
-of replies a dead process left streaming. ReplyService (services/replies.py) decides when."""
+of replies a dead process left streaming. ReplyService (services/replies/runner.py) decides when."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ async def test_deleting_my_account_erases_everything_of_mine(
     async def on_user_erased(user_id: int) -> None:
         erased.append(user_id)
 
-    app.state.holo.extras["on_user_erased"] = on_user_erased
+    app.state.holo.on_user_erased = on_user_erased
 
     assert (await api.ok(DELETE, {"password": PASSWORD}, ada.token))["deleteMyAccount"] is True
 

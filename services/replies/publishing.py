@@ -1,0 +1,54 @@
+"""Where a conversation's events go: the replay log and live listeners of its channel, and the
+channel of its companion, which that companion's holograms follow (resolvers/hologram.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pipeline.broadcast.hub import EventHub
+from services.channels import companion_channel, conversation_channel
+from services.events import envelope
+from store.base import utcnow
+from store.models import Conversation
+
+COMPANIONS_CACHED = 10_000
+
+
+class Publisher:
+    def __init__(self, hub: EventHub, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.hub = hub
+        self.sessionmaker = sessionmaker
+        self._companions: dict[int, int] = {}
+
+    async def tail(self, conversation_id: int) -> str:
+        """The conversation's cursor now: a subscriber from it gets everything published
+        after."""
+        return await self.hub.tail(conversation_channel(conversation_id))
+
+    async def publish(
+        self, conversation_id: int, message_id: int, kind: str, data: dict[str, Any]
+    ) -> str:
+        """Log and broadcast one event; returns its cursor on the conversation's channel."""
+        payload = envelope(kind, conversation_id, message_id, utcnow(), data)
+        cursor = await self.hub.publish(conversation_channel(conversation_id), payload)
+        companion_id = await self._companion_of(conversation_id)
+        if companion_id is not None:
+            await self.hub.publish(companion_channel(companion_id), payload)
+        return cursor
+
+    async def _companion_of(self, conversation_id: int) -> int | None:
+        """A conversation never changes companion, so the answer is cached for good."""
+        if conversation_id not in self._companions:
+            async with self.sessionmaker() as session:
+                companion_id = await session.scalar(
+                    select(Conversation.companion_id).where(Conversation.id == conversation_id)
+                )
+            if companion_id is None:
+                return None
+            if len(self._companions) >= COMPANIONS_CACHED:
+                self._companions.clear()
+            self._companions[conversation_id] = companion_id
+        return self._companions[conversation_id]

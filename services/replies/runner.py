@@ -1,0 +1,216 @@
+"""Running a reply and saving its end: the pipeline streams it (events published as they come,
+deltas coalesced), then the row gets its final text, status and timings, and only then is the
+terminal event published, so whoever reads the message after it sees what it announced."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pipeline import events as ev
+from pipeline.broadcast.errors import LogUnavailable
+from pipeline.llm.base import LLMProvider
+from pipeline.reply import UNDELIVERED, ReplyControl, ReplyOutcome, ReplyPipeline, ReplyRequest
+from services import reply_rows
+from services.coalesce import DeltaCoalescer
+from services.events import message_snapshot, reply_event_data
+from services.replies.providers import Providers
+from services.replies.publishing import Publisher
+from services.replies.running import RunningReplies, RunningReply
+from services.replies.tasks import TaskSet
+from store.db import connection_lost
+from store.models import Message, MessageStatus
+
+log = logging.getLogger("holomate.replies")
+_T = TypeVar("_T")
+FINISH_RETRY_S = 300  # how long a finished reply waits for the database to save its end
+
+TurnObserver = Callable[[dict[str, float], str], None]
+# (conversation, reply) -> background work once a reply was saved complete or interrupted:
+# memories formed from the turn, the conversation's summary brought up to date.
+AfterTurn = Callable[[int, int], Coroutine[Any, Any, None]]
+
+
+@dataclass(slots=True)
+class Turn:
+    """One reply to produce, as accepted."""
+
+    conversation_id: int
+    reply_id: int
+    request: ReplyRequest
+    owner_id: int  # whose files its audio is
+    started: float  # time.monotonic() when the person's turn arrived
+    stt_ms: float | None = None
+    llm: LLMProvider | None = None  # instead of the app's (a greeting's fixed text)
+
+
+@dataclass(slots=True)
+class ReplyRunner:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    providers: Providers
+    publisher: Publisher
+    running: RunningReplies
+    url_ttl_s: int = 3600
+    delta_window_s: float = 0.05
+    on_turn: TurnObserver | None = None
+    after_turn: list[AfterTurn] = field(default_factory=list)
+    replies: TaskSet = field(default_factory=lambda: TaskSet(log))
+    aftermath: TaskSet = field(default_factory=lambda: TaskSet(log))
+
+    def launch(self, turn: Turn) -> None:
+        control = ReplyControl()
+        task = self.replies.start(self._run(turn, control), f"reply {turn.reply_id}")
+        self.running.add(turn.reply_id, RunningReply(control, task, turn.owner_id))
+
+    async def stop(self, timeout_s: float = 2, aftermath_s: float = 5) -> None:
+        """Interrupt every reply and let each save its end, then let the work they left behind
+        finish (briefly)."""
+        for running in self.running.all():
+            running.control.interrupt(0)
+        await self.replies.drain(timeout_s)
+        await self.aftermath.drain(aftermath_s)
+
+    async def _run(self, turn: Turn, control: ReplyControl) -> None:
+        reply_id = turn.reply_id
+        async with self.sessionmaker() as session:
+            provider = await reply_rows.voice_provider_of(session, reply_id)
+        pipeline = ReplyPipeline(
+            turn.llm or self.providers.llm,
+            self.providers.tts_for(provider),
+            self.providers.storage,
+            url_ttl_s=self.url_ttl_s,
+        )
+        offset_ms = (time.monotonic() - turn.started) * 1000
+        first_publish: list[float] = []
+
+        async def publish(kind: str, data: dict[str, Any]) -> None:
+            await self.publisher.publish(turn.conversation_id, reply_id, kind, data)
+            if kind == "MessageDelta" and not first_publish:
+                first_publish.append((time.monotonic() - turn.started) * 1000)
+
+        batcher = DeltaCoalescer(publish, self.delta_window_s)
+
+        async def emit(event: ev.ReplyEvent) -> None:
+            if isinstance(event, ev.ReplyCompleted | ev.ReplyInterrupted | ev.ReplyFailed):
+                return  # published below, once the message row holds the final text
+            if isinstance(event, ev.MessageDelta):
+                await batcher.delta(event.text)
+                return
+            await batcher.other(*reply_event_data(event))
+
+        try:
+            outcome = await pipeline.run(turn.request, emit, control)
+        except LogUnavailable as e:
+            # The replay log stayed unreachable past the hub's wait (hub.publish): listeners can
+            # no longer be told anything. The message is saved as failed, retryably, so a client
+            # that reloads (its stream ends SERVICE_UNAVAILABLE or CURSOR_EXPIRED) sees why.
+            log.warning("reply %s: the replay log is unreachable: %s", reply_id, e)
+            outcome = ReplyOutcome(
+                status="failed",
+                text="",
+                error_code=e.code,
+                error_detail=UNDELIVERED,
+                retryable=True,
+            )
+        except Exception as e:  # noqa: BLE001 - a reply must always end with an event
+            log.exception("reply %s crashed", reply_id)
+            outcome = ReplyOutcome(
+                status="failed", text="", error_code="INTERNAL_ERROR", error_detail=type(e).__name__
+            )
+        running = self.running.get(reply_id)
+        if running is not None and running.lost:
+            return  # a sweeper failed it and published its end
+        try:
+            await batcher.flush()
+        except LogUnavailable:
+            pass  # the text left unsent is in the saved message, which _finish writes anyway
+        timings = reply_rows.timings_of(
+            outcome,
+            offset_ms,
+            first_publish[0] if first_publish else None,
+            turn.stt_ms,
+            control.heard_until_ms,
+        )
+        await self._finish(turn.conversation_id, reply_id, outcome, timings, running)
+
+    async def _retrying(
+        self, running: RunningReply | None, reply_id: int, save: Callable[[], Awaitable[_T]]
+    ) -> _T | None:
+        """Save the reply's end, retrying while the database is unreachable (SQLite's "database
+        is locked" under write bursts, PostgreSQL restarting): the reply keeps its lease
+        meanwhile, so its real end is saved once the database answers. Given up after
+        ``FINISH_RETRY_S`` or on another error: the lease then runs out, and a sweep ends the
+        reply as REPLY_OWNER_LOST, so listeners never wait on it for good."""
+        deadline = time.monotonic() + FINISH_RETRY_S
+        delay = 0.05
+        for attempt in itertools.count(1):
+            try:
+                return await save()
+            except Exception as e:
+                lost = running is not None and running.lost
+                if not connection_lost(e) or lost or time.monotonic() > deadline:
+                    log.exception("saving reply %s failed; a lease sweep will end it", reply_id)
+                    return None
+                log.warning("saving reply %s failed (attempt %d): %r", reply_id, attempt, e)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        raise AssertionError("unreachable")
+
+    async def _finish(
+        self,
+        conversation_id: int,
+        reply_id: int,
+        outcome: ReplyOutcome,
+        timings: dict[str, int | None],
+        running: RunningReply | None,
+    ) -> None:
+        status = reply_rows.STATUS_OF[outcome.status]
+        committed = False
+
+        async def save() -> Message | None:
+            nonlocal committed
+            async with self.sessionmaker() as session:
+                if not committed:  # a retry after the commit only reads the row back
+                    if not await reply_rows.save_end(session, reply_id, outcome, timings):
+                        return None  # deleted while it was being produced, or swept
+                    committed = True
+                return await session.get_one(Message, reply_id)
+
+        message = await self._retrying(running, reply_id, save)
+        if message is None:
+            return
+        snapshot = message_snapshot(message)
+        publish = self.publisher.publish
+        if status == MessageStatus.COMPLETE:
+            await publish(conversation_id, reply_id, "ReplyCompleted", {"message": snapshot})
+        elif status == MessageStatus.INTERRUPTED:
+            await publish(
+                conversation_id,
+                reply_id,
+                "ReplyInterrupted",
+                {"heard_text": outcome.text, "message": snapshot},
+            )
+        else:
+            await publish(
+                conversation_id,
+                reply_id,
+                "ReplyFailed",
+                {
+                    "code": outcome.error_code or "INTERNAL_ERROR",
+                    "detail": outcome.error_detail or "",
+                    "retryable": outcome.retryable,
+                    "message": snapshot,
+                },
+            )
+        if self.on_turn is not None:
+            self.on_turn({k: float(v) for k, v in message.timings.items()}, status.value)
+        if status != MessageStatus.FAILED:
+            for work in self.after_turn:
+                self.aftermath.start(work(conversation_id, reply_id), f"after turn {reply_id}")
