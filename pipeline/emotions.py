@@ -29,18 +29,18 @@ TAG_INSTRUCTION = (
 )
 
 _SYNONYMS: dict[str, Emotion] = {
-    "happy": Emotion.JOY,
-    "excited": Emotion.JOY,
-    "sad": Emotion.SADNESS,
-    "angry": Emotion.ANGER,
-    "scared": Emotion.FEAR,
-    "afraid": Emotion.FEAR,
-    "surprised": Emotion.SURPRISE,
-    "disgusted": Emotion.DISGUST,
-    "love": Emotion.AFFECTION,
-    "loving": Emotion.AFFECTION,
-    "thoughtful": Emotion.THINKING,
-    "calm": Emotion.NEUTRAL,
+    "happy": Emotion.joy,
+    "excited": Emotion.joy,
+    "sad": Emotion.sadness,
+    "angry": Emotion.anger,
+    "scared": Emotion.fear,
+    "afraid": Emotion.fear,
+    "surprised": Emotion.surprise,
+    "disgusted": Emotion.disgust,
+    "love": Emotion.affection,
+    "loving": Emotion.affection,
+    "thoughtful": Emotion.thinking,
+    "calm": Emotion.neutral,
 }
 _TAG_RE = re.compile(r"\[([a-z][a-z_]{0,15})(?::(0(?:\.\d+)?|1(?:\.0+)?))?\]")
 _TAG_CHARS = re.compile(r"\[[a-z_]*(?::[0-9.]*)?")  # a prefix that may still become a tag
@@ -136,20 +136,20 @@ class TagStripper:
 
 
 _LEXICON: dict[Emotion, frozenset[str]] = {
-    Emotion.JOY: frozenset(
+    Emotion.joy: frozenset(
         "happy glad great wonderful awesome amazing yay fun lovely delighted excited "
         "fantastic congratulations congrats haha laugh enjoy brilliant perfect".split()
     ),
-    Emotion.SADNESS: frozenset(
+    Emotion.sadness: frozenset(
         "sad sorry unfortunately miss lonely cry crying tears lost hurt sadly grief heartbroken "
         "down depressed alone".split()
     ),
-    Emotion.ANGER: frozenset("angry furious annoyed unfair hate mad outrageous rage".split()),
-    Emotion.FEAR: frozenset("afraid scared worried nervous anxious frightening scary fear".split()),
-    Emotion.SURPRISE: frozenset("wow whoa really unexpected surprised surprising oh".split()),
-    Emotion.DISGUST: frozenset("gross disgusting yuck ew awful nasty".split()),
-    Emotion.AFFECTION: frozenset("love dear sweet hug care cherish adore darling hugs".split()),
-    Emotion.THINKING: frozenset("hmm think wonder perhaps maybe consider guess curious".split()),
+    Emotion.anger: frozenset("angry furious annoyed unfair hate mad outrageous rage".split()),
+    Emotion.fear: frozenset("afraid scared worried nervous anxious frightening scary fear".split()),
+    Emotion.surprise: frozenset("wow whoa really unexpected surprised surprising oh".split()),
+    Emotion.disgust: frozenset("gross disgusting yuck ew awful nasty".split()),
+    Emotion.affection: frozenset("love dear sweet hug care cherish adore darling hugs".split()),
+    Emotion.thinking: frozenset("hmm think wonder perhaps maybe consider guess curious".split()),
 }
 _INTENSIFIERS = frozenset("very so really extremely truly incredibly totally".split())
 _WORD_RE = re.compile(r"[a-z']+")
@@ -164,7 +164,7 @@ def classify(sentence: str) -> tuple[Emotion, float]:
             if word in lexicon:
                 scores[emotion] = scores.get(emotion, 0) + 1
     if not scores:
-        return Emotion.NEUTRAL, 0.0
+        return Emotion.neutral, 0.0
     emotion = max(scores, key=lambda e: (scores[e], -list(_LEXICON).index(e)))
     intensity = 0.4 + 0.15 * (scores[emotion] - 1)
     intensity += 0.1 * sum(1 for w in words if w in _INTENSIFIERS)

@@ -8,7 +8,10 @@
 So speech of sentence 1 is synthesised while the model writes sentence 2, and audio still
 leaves in sentence order. ``ReplyControl.interrupt`` (barge-in) cancels every task of the reply;
 the heard text is what the listener's audio clock had reached. Provider failures end the reply
-with ``ReplyFailed`` (failures a stream can hit are data); the partial text is kept. Storage
+as failed (failures a stream can hit are data); the partial text is kept. How a reply ended is
+the ``ReplyOutcome`` that ``run`` returns, not an event: the service publishes ReplyCompleted,
+ReplyInterrupted or ReplyFailed once the message row holds the final text. Audio chunks carry
+their storage key; URLs are signed where events are delivered. Storage
 that refuses a chunk's audio (or a voice allowance that cannot be checked, or offline speech
 too far behind: ``SpeechBusy``) does not end the reply: that chunk goes without audio and
 visemes, text and emotions go on, and one ``ReplyDegraded`` says so.
@@ -36,12 +39,10 @@ from pipeline.events import (
     Emotion,
     EmotionChanged,
     MessageDelta,
-    ReplyCompleted,
     ReplyDegraded,
     ReplyEvent,
-    ReplyFailed,
-    ReplyInterrupted,
     ReplyStarted,
+    StorageKey,
     VisemeFrames,
 )
 from pipeline.llm.base import ChatMessage, LLMProvider, answering
@@ -236,7 +237,6 @@ class _Run:
         if error is not None:
             return await self.failed(error)
         text = "".join(self.text)
-        await self.emit(ReplyCompleted(text))
         return self.outcome("complete", text)
 
     async def cancel(self, tasks: set[asyncio.Task[Any]]) -> None:
@@ -257,7 +257,6 @@ class _Run:
             self.emotions = [e for e in self.emotions if e.at_ms <= heard_until]
         else:  # a text-only reply was read, not heard: what was shown stands
             heard = "".join(self.text)
-        await self.emit(ReplyInterrupted(heard))
         return self.outcome("interrupted", heard)
 
     async def failed(self, error: BaseException) -> ReplyOutcome:
@@ -270,7 +269,6 @@ class _Run:
         else:
             log.error("reply failed", exc_info=error)
             code, detail = INTERNAL_ERROR, "the reply could not be completed"
-        await self.emit(ReplyFailed(code, detail, retryable))
         return self.outcome("failed", "".join(self.text), code, detail, retryable)
 
     def outcome(
@@ -337,7 +335,7 @@ class _Run:
             emotion, intensity = tags[-1].emotion, tags[-1].intensity
         else:
             emotion, intensity = classify(sentence.text)
-            if emotion is Emotion.NEUTRAL and self.last_emotion is not None:
+            if emotion is Emotion.neutral and self.last_emotion is not None:
                 emotion = self.last_emotion
         self.last_emotion = emotion
         return emotion, intensity
@@ -380,7 +378,6 @@ class _Run:
             if not await self.store(key, synthesis):
                 await self.emotion_changed(item)
                 continue
-            url = self.pipe.storage.signed_url(key, self.pipe.url_ttl_s)
             await self.emotion_changed(item)
             await self.send(VisemeFrames(seq, synthesis.visemes))
             self.mark("first_viseme_ms")
@@ -393,7 +390,14 @@ class _Run:
                 synthesis.mime_type,
             )
             await self.send(
-                AudioChunk(seq, url, chunk.mime_type, chunk.start_ms, chunk.duration_ms, chunk.text)
+                AudioChunk(
+                    seq,
+                    StorageKey(key),
+                    chunk.mime_type,
+                    chunk.start_ms,
+                    chunk.duration_ms,
+                    chunk.text,
+                )
             )
             self.mark("first_audio_ms")
             self.chunks.append(chunk)

@@ -1,4 +1,5 @@
-"""The wire form of conversation events: one JSON envelope per event in the replay log.
+"""Conversation events as services publish them: rows taken into the declared snapshots
+(pipeline/events.py), and one log entry per event (pipeline/event_codec.py).
 
 Audio is logged by storage key, not URL, so every delivery (live or replayed days later)
 gets a freshly signed URL.
@@ -6,58 +7,71 @@ gets a freshly signed URL.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from pipeline import events as ev
-from store.models import Message
+from pipeline.event_codec import encode_event, event_of, to_data
+from store.base import utcnow
+from store.models import Memory, Message
+
+
+def message_of(row: Message) -> ev.MessageSnapshot:
+    return ev.MessageSnapshot(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        author_id=row.author_id,
+        role=row.role.value,
+        text=row.text,
+        status=row.status.value,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        timings=row.timings or {},
+        error_code=row.error_code,
+        reply_to_id=row.reply_to_id,
+    )
+
+
+def memory_of(memory: Memory) -> ev.MemorySnapshot:
+    return ev.MemorySnapshot(
+        id=memory.id,
+        author_id=memory.owner_id,
+        companion_id=memory.companion_id,
+        text=memory.text,
+        kind=memory.kind,
+        importance=memory.importance,
+        origin=memory.origin.value,
+        conversation_id=memory.conversation_id,
+        message_id=memory.message_id,
+        created_at=memory.created_at,
+        updated_at=memory.updated_at,
+        last_recalled_at=memory.last_recalled_at,
+    )
+
+
+def logged(
+    conversation_id: int,
+    message_id: int,
+    event: ev.ConversationEvent,
+    at: datetime | None = None,
+) -> str:
+    """The log entry that publishes ``event`` (now, unless ``at`` says when)."""
+    return encode_event(conversation_id, message_id, at or utcnow(), event)
+
+
+# ---- the same by kind name and plain data, for publishers not yet typed ----------------------
 
 
 def message_snapshot(row: Message) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "conversation_id": row.conversation_id,
-        "author_id": row.author_id,
-        "role": row.role.value,
-        "text": row.text,
-        "status": row.status.value,
-        "created_at": row.created_at.isoformat(),
-        "completed_at": row.completed_at.isoformat() if row.completed_at else None,
-        "timings": row.timings or {},
-        "error_code": row.error_code,
-        "reply_to_id": row.reply_to_id,
-    }
+    return to_data(message_of(row))
 
 
 def envelope(
     kind: str, conversation_id: int, message_id: int, at: datetime, data: dict[str, Any]
 ) -> str:
-    return json.dumps(
-        {
-            "type": kind,
-            "conversation_id": conversation_id,
-            "message_id": message_id,
-            "at": at.isoformat(),
-            "data": data,
-        },
-        separators=(",", ":"),
-    )
+    """Checked against the declaration: an unknown kind or a missing field raises."""
+    return encode_event(conversation_id, message_id, at, event_of(kind, data))
 
 
-def reply_event_data(
-    event: ev.ReplyEvent, media_prefix: str = "/media/"
-) -> tuple[str, dict[str, Any]]:
-    kind = type(event).__name__
-    data = asdict(event)
-    if isinstance(event, ev.AudioChunk):
-        data.pop("url")
-        data["key"] = key_from_url(event.url, media_prefix)
-    return kind, data
-
-
-def key_from_url(url: str, media_prefix: str = "/media/") -> str:
-    path = unquote(urlsplit(url).path)
-    return path[len(media_prefix) :] if path.startswith(media_prefix) else path.lstrip("/")
+def reply_event_data(event: ev.ReplyEvent) -> tuple[str, dict[str, Any]]:
+    return type(event).__name__, to_data(event)

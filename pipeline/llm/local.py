@@ -25,10 +25,10 @@ _NOTE = (
     "so I can only echo what you said."
 )
 _OPENERS: dict[Emotion, tuple[str, ...]] = {
-    Emotion.SADNESS: ("[affection] I'm sorry you're going through that{you}.",),
-    Emotion.FEAR: ("[affection] That sounds worrying{you}, and I'm here with you.",),
-    Emotion.ANGER: ("[sadness:0.4] I can tell that really bothered you{you}.",),
-    Emotion.JOY: ("[joy] That's lovely to hear{you}!", "[joy] Oh, how wonderful{you}!"),
+    Emotion.sadness: ("[affection] I'm sorry you're going through that{you}.",),
+    Emotion.fear: ("[affection] That sounds worrying{you}, and I'm here with you.",),
+    Emotion.anger: ("[sadness:0.4] I can tell that really bothered you{you}.",),
+    Emotion.joy: ("[joy] That's lovely to hear{you}!", "[joy] Oh, how wonderful{you}!"),
 }
 _DEFAULT_OPENERS = (
     "[joy] Hi{you}, it's {name}.",

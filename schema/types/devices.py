@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union
 
 import strawberry
 
+from pipeline import events as ev
+from pipeline.event_codec import LoggedCommand, decode_command
 from schema import ids
 from schema.types.account import HologramDevice
-from schema.types.events import (
-    AudioChunk,
-    EmotionChanged,
-    MessageDelta,
-    MessagePosted,
-    ReplyCompleted,
-    ReplyDegraded,
-    ReplyFailed,
-    ReplyInterrupted,
-    ReplyStarted,
-    VisemeFrames,
-)
+from schema.types.derived import Derived, derive
+from schema.types.events import EVENT_TYPES, VALUES
 from services.devices.pairing import IssuedCodes, PollResult
 from store.models import AnimationSequence as AnimationRow
 
@@ -87,47 +80,23 @@ class DeviceCommand:
     at: datetime
 
 
-@strawberry.type(description="Show this companion now; replies come from it from here on.")
-class CompanionSwitched(DeviceCommand):
-    companion_id: strawberry.ID | None
+COMMAND_TYPES: Mapping[type[Any], Derived] = {
+    cls: derive(cls, (DeviceCommand,), VALUES) for cls in ev.DEVICE_COMMANDS
+}
+"""Every declared device command and its GraphQL type (pipeline/events.py declares them)."""
 
-
-@strawberry.type
-class PlayAnimation(DeviceCommand):
-    name: str
-    loop: bool
-
-
-@strawberry.type
-class VolumeChanged(DeviceCommand):
-    volume: float
-
-
-@strawberry.type
-class SleepChanged(DeviceCommand):
-    asleep: bool
-
-
-HologramEvent = Annotated[
-    MessagePosted
-    | ReplyStarted
-    | MessageDelta
-    | AudioChunk
-    | VisemeFrames
-    | EmotionChanged
-    | ReplyDegraded
-    | ReplyCompleted
-    | ReplyInterrupted
-    | ReplyFailed
-    | CompanionSwitched
-    | PlayAnimation
-    | VolumeChanged
-    | SleepChanged,
-    strawberry.union(
-        "HologramEvent",
-        description="The assigned companion's replies plus commands to this device.",
-    ),
-]
+if TYPE_CHECKING:
+    HologramEvent: TypeAlias = Any
+else:
+    HologramEvent = Annotated[
+        Union[  # noqa: UP007 - built at runtime
+            tuple({**EVENT_TYPES, **COMMAND_TYPES}[cls].graphql for cls in ev.HOLOGRAM_EVENTS)
+        ],
+        strawberry.union(
+            "HologramEvent",
+            description="The assigned companion's replies plus commands to this device.",
+        ),
+    ]
 
 
 @strawberry.input(description="Give one or more; each becomes its own event on the device.")
@@ -223,21 +192,19 @@ class DeviceManifest:
     voice: VoiceSummary | None
 
 
-def command_from_payload(cursor: str, command: dict[str, Any]) -> Any:
-    """The union member for one logged device command (see services/devices/channels.py)."""
-    at = datetime.fromisoformat(command["at"])
-    kind, data = command["type"], command["data"]
-    if kind == "CompanionSwitched":
-        cid = data.get("companion_id")
-        return CompanionSwitched(
-            cursor=cursor,
-            at=at,
-            companion_id=None if cid is None else strawberry.ID(ids.encode("Companion", cid)),
-        )
-    if kind == "PlayAnimation":
-        return PlayAnimation(cursor=cursor, at=at, name=data["name"], loop=bool(data["loop"]))
-    if kind == "VolumeChanged":
-        return VolumeChanged(cursor=cursor, at=at, volume=float(data["volume"]))
-    if kind == "SleepChanged":
-        return SleepChanged(cursor=cursor, at=at, asleep=bool(data["asleep"]))
-    raise ValueError(f"unknown device command {kind!r}")
+def command_object(cursor: str, logged: LoggedCommand) -> Any:
+    """The union member for one decoded device command; the stream's internal commands
+    (``Revoked``, ``SpeakingChanged``) have none."""
+    derived = COMMAND_TYPES.get(type(logged.command))
+    if derived is None:
+        raise ValueError(f"{type(logged.command).__name__} is not shown to devices")
+    return derived.build(logged.command, _no_media, cursor=cursor, at=logged.at)
+
+
+def command_from_payload(cursor: str, command: str | bytes | Mapping[str, Any]) -> Any:
+    """The union member for one logged device command (its JSON or that JSON loaded)."""
+    return command_object(cursor, decode_command(command))
+
+
+def _no_media(key: str) -> str:
+    raise AssertionError("device commands carry no media")

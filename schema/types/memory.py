@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
+from pipeline.events import MemorySnapshot
 from schema import ids
 from store.models import Memory as MemoryRow
 
@@ -59,25 +59,20 @@ class Memory:
         )
 
     @classmethod
-    def from_snapshot(cls, data: dict[str, Any]) -> Memory:
-        """The memory as a ``MemoryFormed`` event logged it (services/memories/forming.py)."""
-
-        def when(key: str) -> datetime | None:
-            value = data.get(key)
-            return datetime.fromisoformat(value) if value else None
-
+    def from_snapshot(cls, data: MemorySnapshot) -> Memory:
+        """The memory as a ``MemoryFormed`` event carries it (pipeline/events.py)."""
         return cls(
-            id=strawberry.ID(ids.encode("Memory", data["id"])),
-            companion_id=strawberry.ID(ids.encode("Companion", data["companion_id"])),
-            text=data["text"],
-            kind=data["kind"],
-            importance=data["importance"],
-            origin=MemoryOrigin(data["origin"]),
-            conversation_id=_optional("Conversation", data.get("conversation_id")),
-            message_id=_optional("Message", data.get("message_id")),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            updated_at=datetime.fromisoformat(data["updated_at"]),
-            last_recalled_at=when("last_recalled_at"),
+            id=strawberry.ID(ids.encode("Memory", data.id)),
+            companion_id=strawberry.ID(ids.encode("Companion", data.companion_id)),
+            text=data.text,
+            kind=data.kind,
+            importance=data.importance,
+            origin=MemoryOrigin(data.origin),
+            conversation_id=_optional("Conversation", data.conversation_id),
+            message_id=_optional("Message", data.message_id),
+            created_at=data.created_at,
+            updated_at=data.updated_at,
+            last_recalled_at=data.last_recalled_at,
         )
 
 

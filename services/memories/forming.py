@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pipeline.broadcast.errors import LogUnavailable
 from pipeline.broadcast.hub import EventHub
 from pipeline.embeddings.base import Embedder, EmbeddingError, to_bytes
+from pipeline.events import MemoryFormed
 from pipeline.memory_extractor import ExtractedFact, extract
 from services import quotas, users
 from services.channels import conversation_channel
-from services.events import envelope
+from services.events import logged, memory_of
 from services.memories.semantic import forget_cached
 from services.memories.store import make_room
 from store.base import utcnow
@@ -115,38 +115,12 @@ class MemoryForming:
     async def _publish(self, memory: Memory) -> None:
         if self.hub is None or memory.conversation_id is None or memory.message_id is None:
             return
-        payload = envelope(
-            "MemoryFormed",
-            memory.conversation_id,
-            memory.message_id,
-            utcnow(),
-            {"memory": memory_snapshot(memory)},
-        )
+        event = MemoryFormed(memory_of(memory))
+        payload = logged(memory.conversation_id, memory.message_id, event)
         try:
             await self.hub.publish(conversation_channel(memory.conversation_id), payload)
         except LogUnavailable:
             log.warning("MemoryFormed for memory %s not published: log unavailable", memory.id)
-
-
-def memory_snapshot(memory: Memory) -> dict[str, Any]:
-    """The event's copy of a memory. ``author_id`` comes early and is never last: account
-    erasure scrubs a person's events from others' conversations by ``"author_id":<id>,``."""
-    return {
-        "id": memory.id,
-        "author_id": memory.owner_id,
-        "companion_id": memory.companion_id,
-        "text": memory.text,
-        "kind": memory.kind,
-        "importance": memory.importance,
-        "origin": memory.origin.value,
-        "conversation_id": memory.conversation_id,
-        "message_id": memory.message_id,
-        "created_at": memory.created_at.isoformat(),
-        "updated_at": memory.updated_at.isoformat(),
-        "last_recalled_at": memory.last_recalled_at.isoformat()
-        if memory.last_recalled_at
-        else None,
-    }
 
 
 async def _messages_of_turn(

@@ -27,14 +27,14 @@ def test_tags_are_removed_and_located_even_when_split_across_fragments(size: int
 
     assert text == "That's great! But I'll miss you. Anyway."
     assert tags == [
-        EmotionTag(Emotion.JOY, 0.7, 0),
-        EmotionTag(Emotion.SADNESS, 0.4, text.index("But")),
+        EmotionTag(Emotion.joy, 0.7, 0),
+        EmotionTag(Emotion.sadness, 0.4, text.index("But")),
     ]
 
 
 def test_synonyms_are_understood() -> None:
     _, tags = strip(["[happy]Yay [sad] oh"])
-    assert [t.emotion for t in tags] == [Emotion.JOY, Emotion.SADNESS]
+    assert [t.emotion for t in tags] == [Emotion.joy, Emotion.sadness]
 
 
 @pytest.mark.parametrize(
@@ -62,13 +62,13 @@ def test_the_prompt_instruction_names_every_emotion() -> None:
 @pytest.mark.parametrize(
     ("sentence", "emotion"),
     [
-        ("That is wonderful, congratulations!", Emotion.JOY),
-        ("I'm so sorry, that's sad.", Emotion.SADNESS),
-        ("That is so unfair, I'm furious.", Emotion.ANGER),
-        ("I'm a bit worried about it.", Emotion.FEAR),
-        ("Hmm, I wonder about that.", Emotion.THINKING),
-        ("I love you, dear.", Emotion.AFFECTION),
-        ("The train leaves at nine.", Emotion.NEUTRAL),
+        ("That is wonderful, congratulations!", Emotion.joy),
+        ("I'm so sorry, that's sad.", Emotion.sadness),
+        ("That is so unfair, I'm furious.", Emotion.anger),
+        ("I'm a bit worried about it.", Emotion.fear),
+        ("Hmm, I wonder about that.", Emotion.thinking),
+        ("I love you, dear.", Emotion.affection),
+        ("The train leaves at nine.", Emotion.neutral),
     ],
 )
 def test_lexicon_classifies_untagged_sentences(sentence: str, emotion: Emotion) -> None:
@@ -78,6 +78,6 @@ def test_lexicon_classifies_untagged_sentences(sentence: str, emotion: Emotion) 
 def test_intensity_grows_with_intensifiers_and_exclamations_and_stays_in_range() -> None:
     _, plain = classify("I am happy.")
     _, strong = classify("I am so very happy, great!!!")
-    assert classify("The train leaves at nine.") == (Emotion.NEUTRAL, 0.0)
+    assert classify("The train leaves at nine.") == (Emotion.neutral, 0.0)
     assert 0 < plain < strong <= 1
     assert classify("happy " * 50 + "!!!")[1] == 1.0

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from pipeline.context import Budget, Character, Turn, TurnInput, build_context
 from pipeline.emotions import TagStripper
-from pipeline.events import ReplyCompleted
 from pipeline.llm.base import ChatMessage
 from pipeline.llm.local import PersonaResponder
 from pipeline.reply import ReplyPipeline, ReplyRequest
@@ -85,5 +84,5 @@ async def test_it_drives_a_full_spoken_reply(tmp_path: Path) -> None:
 
     outcome = await pipeline.run(ReplyRequest(messages("hi"), VoiceSettings(), "r/1"), rec)
 
-    assert isinstance(rec.events[-1], ReplyCompleted) and "[" not in outcome.text
+    assert outcome.status == "complete" and "[" not in outcome.text
     assert len(rec.audio) >= 3 and len(rec.emotions) >= 2
