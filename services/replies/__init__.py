@@ -15,6 +15,5 @@ channels, and service.py composes them as ReplyService.
 from services.replies.providers import Providers
 from services.replies.service import ReplyService
 from services.replies.sessions import UserErased
-from services.replies.turns import MAX_TEXT
 
-__all__ = ["MAX_TEXT", "Providers", "ReplyService", "UserErased"]
+__all__ = ["Providers", "ReplyService", "UserErased"]
