@@ -35,12 +35,14 @@ import json
 import multiprocessing as mp
 import random
 import resource
+import signal
+import subprocess
 import tempfile
 import time
 from array import array
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -495,6 +497,9 @@ def providers(rate: float, sentences: int) -> Iterator[LiveServer]:
         )
 
 
+PROFILE: dict[str, str] = {}  # --profile: py-spy raw stacks of each Holo-Mate server's run
+
+
 @contextmanager
 def holomate(tmp: Path, provider: LiveServer, name: str, **env: str) -> Iterator[LiveServer]:
     db = tmp / f"{name}.db"
@@ -514,9 +519,20 @@ def holomate(tmp: Path, provider: LiveServer, name: str, **env: str) -> Iterator
             **env,
         )
         server = server_cm.__enter__()
+    profiler = None
+    if PROFILE:
+        profiler = subprocess.Popen(
+            [PROFILE["py_spy"], "record", "--pid", str(server.pid), "--rate", "200", "--format",
+             "raw", "--output", f"{PROFILE['out']}.{name}", "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     try:
         yield server
     finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(60)
         server_cm.__exit__(None, None, None)
 
 
@@ -734,6 +750,27 @@ def report_ladder(
         print(f"no step met p99 < {TARGET_P99_MS:.0f} ms")
 
 
+def compare(before: list[Step], after: list[Step]) -> None:
+    """The same steps of two runs side by side (before | after)."""
+    earlier = {(s.label, s.people, s.interval): s for s in before}
+    print("\nbefore | after (same steps):")
+    for a in after:
+        b = earlier.get((a.label, a.people, a.interval))
+        if b is None:
+            continue
+        pairs = [
+            ("replies/s", b.replies_s, a.replies_s),
+            ("p99 ms", b.p99_ms, a.p99_ms),
+            ("1st delta p50", b.first_p50_ms, a.first_p50_ms),
+            ("1st delta p99", b.first_p99_ms, a.first_p99_ms),
+            ("pre-delta p99", b.overhead_p99_ms, a.overhead_p99_ms),
+            ("CPU ms/reply", b.cpu_ms, a.cpu_ms),
+        ]
+        cells = ", ".join(f"{name} {x:.1f} | {y:.1f}" for name, x, y in pairs)
+        print(f"  {a.label} N={a.people} T={a.interval:g}: {cells}; "
+              f"failed {b.failed} | {a.failed}, degraded {b.degraded} | {a.degraded}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", default="10,50,200", help="ladder of N (ascending)")
@@ -749,7 +786,14 @@ def main() -> None:
     parser.add_argument(
         "--speech-workers", help="offline speech: HOLOMATE_SPEECH_WORKERS (0: in the server)"
     )
+    parser.add_argument("--profile", help="py-spy raw stacks of the servers to <this>.<name>")
+    parser.add_argument("--py-spy", default="py-spy", help="py-spy executable")
+    parser.add_argument("--save", help="write every step's figures to this JSON file")
+    parser.add_argument("--compare", help="a --save file (e.g. before a change): side by side")
     args = parser.parse_args()
+    saved: list[Step] = []
+    if args.profile:
+        PROFILE.update(out=args.profile, py_spy=args.py_spy)
     ns = [int(n) for n in args.people.split(",") if n]
     intervals = [float(t) for t in args.intervals.split(",") if t]
     bursts = [int(n) for n in args.bursts.split(",") if n]
@@ -785,6 +829,7 @@ def main() -> None:
                             args.step_s, bare_mode=True, only=ran,
                         )  # fmt: skip
                 report_ladder(graphql, bare_steps, mem, bare_mem)
+                saved += graphql + bare_steps
             if not args.skip_offline and bursts:
                 print()
                 speech = {"HOLOMATE_SPEECH_WORKERS": args.speech_workers or ""}
@@ -795,6 +840,7 @@ def main() -> None:
                     connect(server, clients, people, bare=False)
                     steps = [run_burst("espeak", server, provider, clients, k) for k in bursts]
                     clients.close()
+                saved += steps
                 print("Offline speech (espeak-ng), everyone at once; scripted SSE LLM:")
                 for s in steps:
                     print(
@@ -807,6 +853,10 @@ def main() -> None:
                     )
     finally:
         clients.stop()
+    if args.save:
+        Path(args.save).write_text(json.dumps([asdict(step) for step in saved], indent=1))
+    if args.compare:
+        compare([Step(**step) for step in json.loads(Path(args.compare).read_text())], saved)
     print(f"whole run {time.monotonic() - started:.0f} s; load average at end: {loadavg()}")
 
 
