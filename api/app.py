@@ -204,7 +204,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sessionmaker=state.sessionmaker,
             hub=state.hub,
             providers=build_providers(settings, state.storage),
-            url_ttl_s=settings.media_url_ttl_s,
             on_turn=metrics.observe_turn,
             quota_check=quotas.check_can_send_message,
             voice_check=lambda session, user_id: quotas.check_can_use_voice(session, user_id, 0),

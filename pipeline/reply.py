@@ -166,13 +166,11 @@ class ReplyPipeline:
         tts: TTSProvider,
         storage: BlobStorage,
         *,
-        url_ttl_s: int = 3600,
         clock: Callable[[], float] = time.monotonic,
         max_parallel_tts: int = 2,
         cancel_grace_s: float = 0.05,
     ) -> None:
         self.llm, self.tts, self.storage = llm, tts, storage
-        self.url_ttl_s = url_ttl_s
         self.clock = clock
         self.max_parallel_tts = max_parallel_tts
         self.cancel_grace_s = cancel_grace_s

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
+from pipeline import events as ev
+
+Publish = Callable[[ev.ConversationEvent], Awaitable[None]]
 
 
 class DeltaCoalescer:
@@ -33,10 +34,10 @@ class DeltaCoalescer:
             elif self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(self._window_s, self._due)
 
-    async def other(self, kind: str, data: dict[str, Any]) -> None:
+    async def other(self, event: ev.ConversationEvent) -> None:
         async with self._lock:
             await self._flush_locked()
-            await self._publish(kind, data)
+            await self._publish(event)
 
     async def flush(self) -> None:
         async with self._lock:
@@ -63,4 +64,4 @@ class DeltaCoalescer:
         self._buffer.clear()
         seq = self._seq
         self._seq += 1
-        await self._publish("MessageDelta", {"seq": seq, "text": text})
+        await self._publish(ev.MessageDelta(seq, text))

@@ -8,10 +8,9 @@ gets a freshly signed URL.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pipeline import events as ev
-from pipeline.event_codec import encode_event, event_of, to_data
+from pipeline.event_codec import encode_event
 from store.base import utcnow
 from store.models import Memory, Message
 
@@ -57,21 +56,3 @@ def logged(
 ) -> str:
     """The log entry that publishes ``event`` (now, unless ``at`` says when)."""
     return encode_event(conversation_id, message_id, at or utcnow(), event)
-
-
-# ---- the same by kind name and plain data, for publishers not yet typed ----------------------
-
-
-def message_snapshot(row: Message) -> dict[str, Any]:
-    return to_data(message_of(row))
-
-
-def envelope(
-    kind: str, conversation_id: int, message_id: int, at: datetime, data: dict[str, Any]
-) -> str:
-    """Checked against the declaration: an unknown kind or a missing field raises."""
-    return encode_event(conversation_id, message_id, at, event_of(kind, data))
-
-
-def reply_event_data(event: ev.ReplyEvent) -> tuple[str, dict[str, Any]]:
-    return type(event).__name__, to_data(event)

@@ -10,12 +10,13 @@ import time
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pipeline import events as ev
 from pipeline.broadcast.hub import EventHub
 from pipeline.reply import StoredChunk
 from pipeline.reply import heard_text as heard_text_of
 from services import conversations
 from services.errors import BadUserInput, NotFound
-from services.events import message_snapshot
+from services.events import message_of
 from services.identity import Viewer
 from services.replies.control import send_interrupt
 from services.replies.publishing import Publisher
@@ -107,10 +108,7 @@ class BargeIn:
             await session.commit()
             if not saved.rowcount:  # type: ignore[attr-defined]
                 return
-            snapshot = message_snapshot(await session.get_one(Message, message_id))
+            snapshot = message_of(await session.get_one(Message, message_id))
         await self.publisher.publish(
-            message.conversation_id,
-            message_id,
-            "ReplyInterrupted",
-            {"heard_text": snapshot["text"], "message": snapshot},
+            message.conversation_id, message_id, ev.ReplyInterrupted(snapshot.text, snapshot)
         )

@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import logging
 
-from services.events import message_snapshot
+from pipeline import events as ev
 from services.replies.publishing import Publisher
 from services.replies.running import RunningReplies
-from services.reply_leases import LostReply, ReplyLeases
+from services.reply_leases import REPLY_OWNER_LOST, LostReply, ReplyLeases
 
 log = logging.getLogger("holomate.replies")
 
@@ -52,14 +52,9 @@ class LeaseKeeper:
 
     async def _publish_owner_lost(self, lost: LostReply) -> None:
         log.warning("reply %s: its process stopped renewing the lease; failed", lost.message_id)
-        await self.publisher.publish(
-            lost.conversation_id,
-            lost.message_id,
-            "ReplyFailed",
-            {
-                "code": lost.message.error_code,
-                "detail": "The server producing this reply stopped; send the message again",
-                "retryable": True,
-                "message": message_snapshot(lost.message),
-            },
+        failed = ev.ReplyFailed(
+            lost.message.error_code or REPLY_OWNER_LOST,
+            "The server producing this reply stopped; send the message again",
+            retryable=True,
         )
+        await self.publisher.publish(lost.conversation_id, lost.message_id, failed)

@@ -3,15 +3,13 @@ channel of its companion, which that companion's holograms follow (resolvers/hol
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pipeline import events as ev
 from pipeline.broadcast.hub import EventHub
 from services.channels import companion_channel, conversation_channel
-from services.events import envelope
-from store.base import utcnow
+from services.events import logged
 from store.models import Conversation
 
 COMPANIONS_CACHED = 10_000
@@ -29,10 +27,10 @@ class Publisher:
         return await self.hub.tail(conversation_channel(conversation_id))
 
     async def publish(
-        self, conversation_id: int, message_id: int, kind: str, data: dict[str, Any]
+        self, conversation_id: int, message_id: int, event: ev.ConversationEvent
     ) -> str:
         """Log and broadcast one event; returns its cursor on the conversation's channel."""
-        payload = envelope(kind, conversation_id, message_id, utcnow(), data)
+        payload = logged(conversation_id, message_id, event)
         cursor = await self.hub.publish(conversation_channel(conversation_id), payload)
         companion_id = await self._companion_of(conversation_id)
         if companion_id is not None:

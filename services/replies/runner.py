@@ -20,7 +20,7 @@ from pipeline.llm.base import LLMProvider
 from pipeline.reply import UNDELIVERED, ReplyControl, ReplyOutcome, ReplyPipeline, ReplyRequest
 from services import reply_rows
 from services.coalesce import DeltaCoalescer
-from services.events import message_snapshot, reply_event_data
+from services.events import message_of
 from services.replies.providers import Providers
 from services.replies.publishing import Publisher
 from services.replies.running import RunningReplies, RunningReply
@@ -57,7 +57,6 @@ class ReplyRunner:
     providers: Providers
     publisher: Publisher
     running: RunningReplies
-    url_ttl_s: int = 3600
     delta_window_s: float = 0.05
     on_turn: TurnObserver | None = None
     after_turn: list[AfterTurn] = field(default_factory=list)
@@ -85,25 +84,22 @@ class ReplyRunner:
             turn.llm or self.providers.llm,
             self.providers.tts_for(provider),
             self.providers.storage,
-            url_ttl_s=self.url_ttl_s,
         )
         offset_ms = (time.monotonic() - turn.started) * 1000
         first_publish: list[float] = []
 
-        async def publish(kind: str, data: dict[str, Any]) -> None:
-            await self.publisher.publish(turn.conversation_id, reply_id, kind, data)
-            if kind == "MessageDelta" and not first_publish:
+        async def publish(event: ev.ConversationEvent) -> None:
+            await self.publisher.publish(turn.conversation_id, reply_id, event)
+            if isinstance(event, ev.MessageDelta) and not first_publish:
                 first_publish.append((time.monotonic() - turn.started) * 1000)
 
         batcher = DeltaCoalescer(publish, self.delta_window_s)
 
         async def emit(event: ev.ReplyEvent) -> None:
-            if isinstance(event, ev.ReplyCompleted | ev.ReplyInterrupted | ev.ReplyFailed):
-                return  # published below, once the message row holds the final text
             if isinstance(event, ev.MessageDelta):
                 await batcher.delta(event.text)
                 return
-            await batcher.other(*reply_event_data(event))
+            await batcher.other(event)  # its end is published below, once the row is saved
 
         try:
             outcome = await pipeline.run(turn.request, emit, control)
@@ -186,29 +182,16 @@ class ReplyRunner:
         message = await self._retrying(running, reply_id, save)
         if message is None:
             return
-        snapshot = message_snapshot(message)
-        publish = self.publisher.publish
+        snapshot = message_of(message)
+        end: ev.ConversationEvent
         if status == MessageStatus.COMPLETE:
-            await publish(conversation_id, reply_id, "ReplyCompleted", {"message": snapshot})
+            end = ev.ReplyCompleted(snapshot)
         elif status == MessageStatus.INTERRUPTED:
-            await publish(
-                conversation_id,
-                reply_id,
-                "ReplyInterrupted",
-                {"heard_text": outcome.text, "message": snapshot},
-            )
+            end = ev.ReplyInterrupted(outcome.text, snapshot)
         else:
-            await publish(
-                conversation_id,
-                reply_id,
-                "ReplyFailed",
-                {
-                    "code": outcome.error_code or "INTERNAL_ERROR",
-                    "detail": outcome.error_detail or "",
-                    "retryable": outcome.retryable,
-                    "message": snapshot,
-                },
-            )
+            code = outcome.error_code or "INTERNAL_ERROR"
+            end = ev.ReplyFailed(code, outcome.error_detail or "", outcome.retryable)
+        await self.publisher.publish(conversation_id, reply_id, end)
         if self.on_turn is not None:
             self.on_turn({k: float(v) for k, v in message.timings.items()}, status.value)
         if status != MessageStatus.FAILED:

@@ -35,7 +35,6 @@ class ReplyService:
     sessionmaker: async_sessionmaker[AsyncSession]
     hub: EventHub
     providers: Providers
-    url_ttl_s: int = 3600
     context: turn_context.ContextConfig = field(default_factory=turn_context.ContextConfig)
     delta_window_s: float = 0.05
     quota_check: QuotaCheck | None = None
@@ -66,7 +65,6 @@ class ReplyService:
             self.providers,
             self.publisher,
             running,
-            url_ttl_s=self.url_ttl_s,
             delta_window_s=self.delta_window_s,
             on_turn=self.on_turn,
             after_turn=self.after_turn,

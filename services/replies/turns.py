@@ -11,11 +11,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pipeline import events as ev
 from pipeline.llm.fixed import FixedText
 from pipeline.reply import ReplyRequest
 from services import conversations, turn_context, validation, voice_input
 from services.errors import BadUserInput, QuotaExceeded
-from services.events import message_snapshot
+from services.events import message_of
 from services.identity import Viewer
 from services.replies.providers import Providers
 from services.replies.publishing import Publisher
@@ -88,10 +89,7 @@ class Turns:
             )
             request, owner = await self._voiced(session, viewer, conversation, reply.id, request)
         await self.publisher.publish(
-            conversation.id,
-            user_message.id,
-            "MessagePosted",
-            {"message": message_snapshot(user_message)},
+            conversation.id, user_message.id, ev.MessagePosted(message_of(user_message))
         )
         self.runner.launch(Turn(conversation.id, reply.id, request, owner, started, stt_ms))
         return user_message

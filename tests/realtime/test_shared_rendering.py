@@ -24,11 +24,11 @@ from live.feed import LiveFeed, LiveOperation
 from live.render import LiveRenderer, event_variables
 from live.seam import core_schema
 from pipeline.broadcast.log_base import LogEntry
+from pipeline.events import MessageDelta
 from schema import ids
 from schema.types.events import event_from_payload
-from services.events import envelope
+from services.events import logged
 from services.identity import Viewer
-from store.base import utcnow
 from tests.realtime.helpers import (
     EVENTS,
     TERMINAL,
@@ -167,8 +167,7 @@ async def rendered(renderer: LiveRenderer, feed: LiveFeed, entry: LogEntry) -> d
 
 
 def delta(conversation: int, text: str, cursor: str = "1700000000000-0") -> LogEntry:
-    logged = envelope("MessageDelta", conversation, 10, utcnow(), {"seq": 0, "text": text})
-    return LogEntry(cursor, logged)
+    return LogEntry(cursor, logged(conversation, 10, MessageDelta(0, text)))
 
 
 async def test_the_same_cursor_on_two_conversations_renders_each_its_own_event(

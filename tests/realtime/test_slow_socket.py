@@ -24,11 +24,11 @@ from live.feed import LiveFeed, LiveOperation
 from live.render import LiveRenderer
 from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.log_base import LogEntry
+from pipeline.events import MessageDelta
 from schema.types.events import event_from_payload
 from services.channels import conversation_channel
-from services.events import envelope
+from services.events import logged
 from services.identity import Viewer
-from store.base import utcnow
 from tests.broadcast.helpers import wait_until
 
 DELTAS = (
@@ -97,10 +97,8 @@ async def open_streams(
 
 async def publish(app: Starlette, seqs: range) -> None:
     for seq in seqs:
-        payload = {"seq": seq, "text": f"word {seq} "}
-        await app.state.holo.hub.publish(
-            conversation_channel(1), envelope("MessageDelta", 1, 10, utcnow(), payload)
-        )
+        payload = logged(1, 10, MessageDelta(seq, f"word {seq} "))
+        await app.state.holo.hub.publish(conversation_channel(1), payload)
 
 
 async def test_a_socket_that_stops_taking_writes_gets_every_event_once_in_order(
