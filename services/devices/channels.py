@@ -1,20 +1,17 @@
-"""Kinds of the commands a device receives on its channel, and their envelope (the channel
-names themselves: services/channels.py)."""
+"""Kinds of the commands logged on a device's channel, by name (the commands themselves are
+declared in pipeline/events.py and logged by pipeline/event_codec.py; the channel names are in
+services/channels.py)."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from typing import Any
+from typing import Final
+
+from pipeline import events as ev
 
 # Commands a device receives in hologramEvents, and ones only the stream itself acts on.
-COMPANION_SWITCHED = "CompanionSwitched"
-PLAY_ANIMATION = "PlayAnimation"
-VOLUME_CHANGED = "VolumeChanged"
-SLEEP_CHANGED = "SleepChanged"
-REVOKED = "Revoked"  # internal: close the device's sockets
-SPEAKING_CHANGED = "SpeakingChanged"  # internal: start or stop passing audio on
-
-
-def command(kind: str, at: datetime, data: dict[str, Any]) -> str:
-    return json.dumps({"type": kind, "at": at.isoformat(), "data": data}, separators=(",", ":"))
+COMPANION_SWITCHED: Final = ev.CompanionSwitched.__name__
+PLAY_ANIMATION: Final = ev.PlayAnimation.__name__
+VOLUME_CHANGED: Final = ev.VolumeChanged.__name__
+SLEEP_CHANGED: Final = ev.SleepChanged.__name__
+REVOKED: Final = ev.Revoked.__name__  # internal: close the device's sockets
+SPEAKING_CHANGED: Final = ev.SpeakingChanged.__name__  # internal: start or stop passing audio on

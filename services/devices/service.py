@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pipeline import events as ev
 from pipeline.broadcast.hub import EventHub
+from pipeline.event_codec import encode_command
 from services import validation
 from services.auth.cache import VerifiedTokens
 from services.auth.revocations import Ended, Revocations
 from services.auth.tokens import TokenCodec, device_session
 from services.channels import companion_channel, device_channel, pairing_channel
-from services.devices import channels, codes, pairing, registry
+from services.devices import codes, pairing, registry
 from services.devices.pairing import IssuedCodes, PairingConfig, PollResult
 from services.devices.presence import Presence
 from services.errors import BadUserInput
@@ -119,7 +121,7 @@ class DeviceService:
             frozenset({device_session(device_id)}), code=4403, reason="Device unpaired"
         )
         await self.revocations.end(unpaired, record=False)
-        await self._command(device_id, channels.REVOKED, {})
+        await self._command(device_id, ev.Revoked())
         return True
 
     async def assign_companion(
@@ -131,8 +133,7 @@ class DeviceService:
         start = await self.hub.tail(companion_channel(companion_id))
         await self._command(
             device_id,
-            channels.COMPANION_SWITCHED,
-            {"companion_id": companion_id, "companion_after": start},
+            ev.CompanionSwitched(companion_id, companion_after=start),
         )
         return device
 
@@ -162,13 +163,11 @@ class DeviceService:
             await session.commit()
         if play_animation is not None:
             name, loop = play_animation
-            await self._command(
-                device_id, channels.PLAY_ANIMATION, {"name": name.strip(), "loop": loop}
-            )
+            await self._command(device_id, ev.PlayAnimation(name.strip(), loop))
         if volume is not None:
-            await self._command(device_id, channels.VOLUME_CHANGED, {"volume": volume})
+            await self._command(device_id, ev.VolumeChanged(volume))
         if sleep is not None:
-            await self._command(device_id, channels.SLEEP_CHANGED, {"asleep": sleep})
+            await self._command(device_id, ev.SleepChanged(sleep))
         return device
 
     async def set_speaking(self, viewer: Viewer, device_id: int) -> HologramDevice:
@@ -176,7 +175,7 @@ class DeviceService:
             changed = await registry.set_speaking(session, viewer, device_id)
             device = await registry.owned(session, viewer, device_id)
         for row, speaks in changed:
-            await self._command(row.id, channels.SPEAKING_CHANGED, {"speaks": speaks})
+            await self._command(row.id, ev.SpeakingChanged(speaks))
         return device
 
     # ---- the device itself ---------------------------------------------------------------
@@ -200,7 +199,5 @@ class DeviceService:
             await session.commit()
         return device
 
-    async def _command(self, device_id: int, kind: str, data: dict[str, object]) -> str:
-        return await self.hub.publish(
-            device_channel(device_id), channels.command(kind, utcnow(), data)
-        )
+    async def _command(self, device_id: int, command: ev.Command) -> str:
+        return await self.hub.publish(device_channel(device_id), encode_command(utcnow(), command))
