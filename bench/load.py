@@ -523,7 +523,7 @@ def holomate(tmp: Path, provider: LiveServer, name: str, **env: str) -> Iterator
     if PROFILE:
         profiler = subprocess.Popen(
             [PROFILE["py_spy"], "record", "--pid", str(server.pid), "--rate", "200", "--format",
-             "raw", "--output", f"{PROFILE['out']}.{name}", "--nonblocking"],
+             "raw", "--output", f"{PROFILE['out']}.{name}", "--nonblocking", "--gil"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
