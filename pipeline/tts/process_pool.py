@@ -160,15 +160,26 @@ class ProcessPoolTTS:
             self._release(slot, None)
             raise
         # The slot is free when its job ends, even if this caller goes away first (barge-in):
-        # a sentence is short, and stopping its process would cost a restart.
+        # a sentence is short, and stopping its process would cost a restart. Once only: a job
+        # that timed out frees its slot at once, and its late end must not touch the slot's
+        # next process.
+        released = False
+
+        def release(finished: asyncio.Future[Synthesis | str] | None) -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._release(slot, finished)
+
         done = asyncio.wrap_future(job)
-        done.add_done_callback(lambda finished: self._release(slot, finished))
+        done.add_done_callback(release)
         try:
             async with asyncio.timeout(self.timeout_s):
                 result = await asyncio.shield(done)
         except TimeoutError:
             self.refused[TIMEOUT] += 1
             self._discard(slot)
+            release(None)
             raise SpeechWorkerLost(PROVIDER, f"no speech within {self.timeout_s:g} s") from None
         except BrokenProcessPool:
             log.warning("speech worker %s stopped mid-sentence; starting another", slot.pid)

@@ -22,7 +22,7 @@ from pipeline.events import SPEECH_BUSY, ReplyDegraded
 from pipeline.llm.base import ChatMessage
 from pipeline.reply import ReplyPipeline, ReplyRequest
 from pipeline.tts.base import SpeechWorkerLost, VoiceSettings
-from pipeline.tts.process_pool import QUEUE_FULL, WORKER_LOST, ProcessPoolTTS
+from pipeline.tts.process_pool import QUEUE_FULL, TIMEOUT, WORKER_LOST, ProcessPoolTTS
 from tests.pipeline.fakes import MemoryStorage, Recorder, ScriptedLLM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,6 +180,22 @@ async def test_a_sentence_whose_worker_dies_fails_alone_and_the_next_gets_a_fres
 
     assert spoken.duration_ms > 300 and spoken.visemes
     assert pool.running == 0 and pool.worker_pids()[0] != frozen.pid
+
+
+async def test_a_sentence_that_overruns_its_timeout_frees_its_worker_for_the_next(
+    pool: ProcessPoolTTS,
+) -> None:
+    frozen = Frozen(pool)
+    pool.timeout_s = 0.5
+
+    with pytest.raises(SpeechWorkerLost):
+        await pool.synthesize("A sentence that never ends.", VoiceSettings())
+    pool.timeout_s = 60
+    spoken = await pool.synthesize("Hello again.", VoiceSettings())
+
+    assert spoken.duration_ms > 300
+    assert pool.refused[TIMEOUT] == 1 and pool.running == 0
+    assert not alive(frozen.pid) and pool.worker_pids()[0] != frozen.pid
 
 
 WORKER_OWNER = """
