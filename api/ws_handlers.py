@@ -1,11 +1,13 @@
 """Strawberry's two WebSocket protocol handlers, each operation with its live outlet.
 
 Each operation runs as Strawberry runs it (parse, validate, extensions, the resolver's checks,
-the messages it sends); the handlers only wrap Strawberry's own ``run_operation`` and
+the messages it sends); the handlers wrap Strawberry's own ``run_operation`` and
 ``handle_async_results`` to open a ``live.deliver.Outlet`` for the operation first: the frame
-prefix of its messages and the server's send. A live subscription (``live.stream``) writes its
-events through it, rendered once per process, and its stream then ends empty, so Strawberry
-completes it. ``tests/realtime/test_live_reply.py`` and ``test_shared_rendering.py`` run both
+prefix of its messages and the server's send. A live subscription (``live.stream``) leaves its
+feed there and ends its stream empty; when Strawberry then sends the operation's ``complete``
+(``send_message``), the outlet writes the feed first, every event rendered once per process.
+The operation's id stays registered until then (``forget_id``), so the client's ``complete``
+still ends it. ``tests/realtime/test_live_reply.py`` and ``test_shared_rendering.py`` run both
 protocols.
 
 A client that breaks the protocol loses its own socket with a code and a reason: the adapter
@@ -223,11 +225,40 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return
         await super().handle_subscribe(message)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outlets: dict[str, tuple[Operation[Context, None], Outlet]] = {}
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         live = LiveOperation.of(operation.query, operation.variables, operation.operation_name)
         prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
-        open_outlet(_outlet(self, live, prefix))  # this task's own context: this operation's
-        await super().run_operation(operation)
+        outlet = _outlet(self, live, prefix)
+        self.outlets[operation.id] = (operation, outlet)
+        open_outlet(outlet)  # this task's own context: this operation's
+        try:
+            await super().run_operation(operation)
+        finally:
+            if self.outlets.get(operation.id, (None, None))[1] is outlet:
+                del self.outlets[operation.id]
+            await outlet.release()
+
+    def forget_id(self, id: str) -> None:
+        held = self.outlets.get(id)
+        if held is not None and held[1].pending:
+            return  # its feed is written first (send_message); the client may still end it
+        super().forget_id(id)
+
+    async def send_message(self, message: Any) -> None:
+        if message.get("type") == "complete":
+            held = self.outlets.get(message.get("id"))
+            if held is not None and held[1].pending:
+                operation, outlet = held
+                try:
+                    await outlet.run()
+                finally:
+                    if self.operations.get(operation.id) is operation:
+                        del self.operations[operation.id]  # the forget_id put off
+        await super().send_message(message)
 
     async def handle_task_exception(self, error: Exception) -> None:
         if isinstance(error, (SocketGone, WebSocketDisconnected)):
@@ -251,6 +282,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema = cast("BaseSchema", _AnyOperation(self.schema))
+        self.outlets: dict[str, Outlet] = {}
 
     async def handle(self) -> None:
         _lean(self.websocket).says_why = True
@@ -317,11 +349,24 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     ) -> None:
         live = LiveOperation.of(query, variables, operation_name)
         prefix = '{"type":"data","id":' + json.dumps(operation_id) + ',"payload":'
-        open_outlet(_outlet(self, live, prefix))  # this task's own context: this operation's
+        outlet = _outlet(self, live, prefix)
+        self.outlets[operation_id] = outlet
+        open_outlet(outlet)  # this task's own context: this operation's
         try:
             await super().handle_async_results(operation_id, query, operation_name, variables)
         except (SocketGone, WebSocketDisconnected):
             pass  # the client left
+        finally:
+            if self.outlets.get(operation_id) is outlet:
+                del self.outlets[operation_id]
+            await outlet.release()
+
+    async def send_message(self, message: Any) -> None:
+        if message.get("type") == "complete":
+            outlet = self.outlets.get(message.get("id"))
+            if outlet is not None and outlet.pending:
+                await outlet.run()  # the feed, then complete (or on stop: complete alone)
+        await super().send_message(message)
 
 
 class _AnyOperation:

@@ -27,12 +27,19 @@ class LiveSubscription:
     """One subscription, declared: the resolver has already checked that ``viewer`` may
     read ``channel``."""
 
-    channel: str
+    channel: str  # with ``source``: only the name its rendered events are kept under
     after: str | None  # the client's last cursor; None: from now on
     event_for: Callable[[LogEntry], Any]  # the GraphQL object of one logged entry
     viewer: Viewer  # token expiry closes the socket (4401); fields may depend on who asks
     base_url: str  # audio URLs are signed against it, so it is part of what is shared
     track: Track | None = None  # erasure: the account's sockets close (4401)
+    # Entries the subscription reads itself (several channels merged, entries filtered or
+    # looked up) instead of ``channel`` from ``after``; each is written by the socket's own
+    # task (no direct path), with the error codes of the hub's.
+    source: AsyncIterator[LogEntry] | None = None
+    # False when no other socket can receive the same bytes (each event carries this one
+    # stream's position): rendered for it alone and not kept.
+    shared: bool = True
 
 
 @dataclass(eq=False, slots=True)
@@ -46,6 +53,7 @@ class LiveFeed:
     close: Callable[[], Awaitable[None]]  # releases the channel, timers and session tracking
     # Set up for the hub's direct path: the transport fills it in while it streams the feed.
     direct: DirectDelivery | None = None
+    shared: bool = True  # see LiveSubscription.shared
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,7 @@ class LiveRenderer:
         )
         shape = (
             feed.viewer.user_id,
+            feed.viewer.device_id,  # a device sees what its token allows
             feed.base_url,
             operation.query,
             operation.operation_name,
@@ -111,6 +112,8 @@ class LiveRenderer:
     ) -> str | Awaitable[str]:
         """The payload text now if it is known, else an awaitable that renders it (once)."""
         self.deliveries += 1
+        if not feed.shared:  # one socket's own stream: nothing to share, nothing kept
+            return self._render((key, feed.channel, entry.cursor), operation, feed, entry)
         known = self.cached(key, feed.channel, entry.cursor)
         if known is not None:
             return known
@@ -173,7 +176,7 @@ class LiveRenderer:
             result = await result
         assert isinstance(result, ExecutionResult)
         text = self._encode(self.result_payload(result, context))
-        if generation == self._generation:
+        if generation == self._generation and feed.shared:
             self._payloads[slot] = (time.monotonic(), text)
             self._payloads.move_to_end(slot)
             while len(self._payloads) > self._size:

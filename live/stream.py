@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from typing import Any
 
 from context.request import Context
-from live.deliver import SocketGone, take_outlet
+from live.deliver import take_outlet
 from live.feed import LiveFeed, LiveSubscription
 from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
@@ -28,13 +28,17 @@ ACCOUNT_GONE_CLOSE = 4401
 
 
 async def stream(context: Context, subscription: LiveSubscription) -> AsyncGenerator[Any, None]:
-    """The subscription's events; over a WebSocket they are written by the outlet and this
-    yields nothing (Strawberry then completes the operation as it ends)."""
-    hub = context.app.hub
-    assert hub is not None
+    """The subscription's events; over a WebSocket this yields nothing and leaves the feed to
+    the operation's outlet, which writes it before the operation completes."""
     outlet = take_outlet()
-    direct = DirectDelivery() if outlet is not None else None
-    entries = hub.subscribe(subscription.channel, subscription.after, direct)
+    direct = None
+    if subscription.source is not None:
+        entries = subscription.source
+    else:
+        hub = context.app.hub
+        assert hub is not None
+        direct = DirectDelivery() if outlet is not None else None
+        entries = hub.subscribe(subscription.channel, subscription.after, direct)
     forget = None
     if subscription.track is not None:
         forget = subscription.track(
@@ -50,9 +54,9 @@ async def stream(context: Context, subscription: LiveSubscription) -> AsyncGener
             forget()
         await entries.aclose()  # type: ignore[attr-defined]
 
-    try:
-        if outlet is not None:
-            feed = LiveFeed(
+    if outlet is not None:
+        outlet.take(
+            LiveFeed(
                 subscription.channel,
                 entries,
                 api_error,
@@ -61,12 +65,11 @@ async def stream(context: Context, subscription: LiveSubscription) -> AsyncGener
                 subscription.base_url,
                 close,
                 direct,
+                subscription.shared,
             )
-            try:
-                await outlet.deliver(feed)
-            except SocketGone:
-                pass  # the client left: Strawberry's "complete" meets the closed socket
-            return
+        )
+        return
+    try:
         async for entry in _entries(entries):
             context.reset_loaders()
             yield subscription.event_for(entry)

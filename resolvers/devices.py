@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
 
 from context.request import Context
+from live.feed import LiveSubscription
+from live.stream import stream as live_stream
+from pipeline.broadcast.hub import EventHub
+from pipeline.broadcast.log_base import LogEntry
 from schema import ids
 from schema.types.account import HologramDevice
 from schema.types.devices import (
@@ -242,19 +247,44 @@ class DeviceSubscription:
         hub = context.app.hub
         assert hub is not None
         channel = owner_devices_channel(viewer.user_id)
-        stream = hub.subscribe(channel, await hub.tail(channel))
-        try:
-            async for entry in stream:
-                payload = json.loads(entry.payload)
-                async with context.app.sessionmaker() as session:
-                    row = await session.get(DeviceRow, int(payload["device_id"]))
-                if row is None:
-                    continue
-                if payload.get("last_seen_at"):
-                    row.last_seen_at = datetime.fromisoformat(payload["last_seen_at"])
-                yield DeviceStatusChanged(device=device_type(context, row, bool(payload["online"])))
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+
+        def event_for(entry: LogEntry) -> DeviceStatusChanged:
+            assert isinstance(entry, _Status)
+            return DeviceStatusChanged(device=device_type(context, entry.row, entry.online))
+
+        subscription = LiveSubscription(
+            channel=channel,
+            after=None,
+            event_for=event_for,
+            viewer=viewer,
+            base_url=context.media_base_url,
+            source=_statuses(context, hub, channel),
+        )
+        async for event in live_stream(context, subscription):
+            yield event
+
+
+@dataclass(frozen=True, slots=True)
+class _Status(LogEntry):
+    row: DeviceRow
+    online: bool
+
+
+async def _statuses(context: Context, hub: EventHub, channel: str) -> AsyncIterator[LogEntry]:
+    """Each change from now on, with its device as it is (a device deleted since: skipped)."""
+    stream = hub.subscribe(channel, await hub.tail(channel))
+    try:
+        async for entry in stream:
+            payload = json.loads(entry.payload)
+            async with context.app.sessionmaker() as session:
+                row = await session.get(DeviceRow, int(payload["device_id"]))
+            if row is None:
+                continue
+            if payload.get("last_seen_at"):
+                row.last_seen_at = datetime.fromisoformat(payload["last_seen_at"])
+            yield _Status(entry.cursor, entry.payload, row, bool(payload["online"]))
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
 
 
 def _anonymous_or_person(context: Context) -> None:

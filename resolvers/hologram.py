@@ -3,6 +3,8 @@ channel of the companion assigned to it, resumable across both with one composit
 
 While it is open the device counts as online (heartbeats refresh ``lastSeenAt``). An unpair
 reaches it as a command on the device channel, from any process: it closes the socket (4403).
+Delivery (rendering, writing, the token's expiry closing 4401, the log's error codes) is the
+live package's, as for every subscription; this module declares the stream's entries.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 
 from context.request import Context
-from live.stream import TOKEN_EXPIRED_CLOSE
-from pipeline.broadcast.errors import CursorExpired, InvalidCursor
+from live.feed import LiveSubscription
+from live.merge import Merge
+from live.stream import stream as live_stream
+from pipeline.broadcast.errors import InvalidCursor
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_base import LogEntry
 from resolvers.devices import device_viewer, service
@@ -31,53 +35,17 @@ from services.channels import companion_channel, device_channel
 from services.devices import channels, registry
 from services.devices.cursor import HoloCursor
 from services.devices.presence import Presence
-from services.errors import BadUserInput, Forbidden, Unauthenticated
-from services.errors import CursorExpired as CursorExpiredError
+from services.errors import BadUserInput, Forbidden
 from store.models import HologramDevice as DeviceRow
 
 log = logging.getLogger("holomate.hologram")
 DEVICE_UNPAIRED_CLOSE = 4403
 AUDIO_ONLY = {"AudioChunk", "VisemeFrames"}  # what a device that does not speak skips
 
-Item = tuple[str, int, LogEntry | None, BaseException | None]
 
-
-class _Merge:
-    """Pumps hub subscriptions into one queue; a companion stream is tagged with a generation,
-    so events still queued from the companion before a switch are dropped."""
-
-    def __init__(self, hub: EventHub) -> None:
-        self.hub = hub
-        self.queue: asyncio.Queue[Item] = asyncio.Queue()
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-
-    def start(self, tag: str, generation: int, channel: str, after: str) -> None:
-        self.stop(tag)
-        self.tasks[tag] = asyncio.create_task(self._pump(tag, generation, channel, after))
-
-    def stop(self, tag: str) -> None:
-        task = self.tasks.pop(tag, None)
-        if task is not None:
-            task.cancel()
-
-    async def aclose(self) -> None:
-        tasks = list(self.tasks.values())
-        self.tasks.clear()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    async def _pump(self, tag: str, generation: int, channel: str, after: str) -> None:
-        try:
-            async with contextlib.aclosing(self.hub.subscribe(channel, after)) as stream:  # type: ignore[type-var]
-                async for entry in stream:
-                    await self.queue.put((tag, generation, entry, None))
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # noqa: BLE001 - handed to the resolver, which answers it
-            await self.queue.put((tag, generation, None, e))
+@dataclass(frozen=True, slots=True)
+class _Command(LogEntry):
+    """An entry of the device's own channel (the rest are its companion's events)."""
 
 
 @strawberry.type
@@ -102,64 +70,81 @@ class HologramSubscription:
         async with context.app.sessionmaker() as session:
             device = await registry.own_device(session, viewer)
         position, companion_after = await _start(hub, device, after)
-        speaks = device.speaks
-        sign = _signer(context.app, context.media_base_url)
-        merge = _Merge(hub)
-        generation = 0
-        merge.start("d", 0, device_channel(device.id), position.device)
-        if position.companion_id is not None and companion_after is not None:
-            channel = companion_channel(position.companion_id)
-            merge.start("c", generation, channel, companion_after)
-        presence = devices.presence
-        presence_id = await presence.connect(device.id)
-        beat = asyncio.create_task(_heartbeat(presence, device.id, presence_id))
-        try:
-            while True:
-                remaining = viewer.expires_at - time.time()
-                if remaining <= 0:
-                    raise TimeoutError
-                tag, gen, entry, error = await asyncio.wait_for(merge.queue.get(), remaining)
-                if error is not None:
-                    _raise_stream_error(error)
-                assert entry is not None
-                if tag == "c":
-                    if gen != generation:
-                        continue
-                    position = position.with_companion(position.companion_id, entry.cursor)
-                    payload = json.loads(entry.payload)
-                    if not speaks and payload["type"] in AUDIO_ONLY:
-                        continue
-                    yield event_from_payload(position.encode(), payload, sign)
+        base_url = context.media_base_url
+        sign = _signer(context.app, base_url)
+
+        def event_for(entry: LogEntry) -> Any:
+            payload = json.loads(entry.payload)
+            if isinstance(entry, _Command):
+                return command_from_payload(entry.cursor, payload)
+            return event_from_payload(entry.cursor, payload, sign)
+
+        subscription = LiveSubscription(
+            channel=device_channel(device.id),
+            after=after,
+            event_for=event_for,
+            viewer=viewer,
+            base_url=base_url,
+            source=_device_entries(
+                context, hub, devices.presence, device, position, companion_after
+            ),
+        )
+        async for event in live_stream(context, subscription):
+            yield event
+
+
+async def _device_entries(
+    context: Context,
+    hub: EventHub,
+    presence: Presence,
+    device: DeviceRow,
+    position: HoloCursor,
+    companion_after: str | None,
+) -> AsyncIterator[LogEntry]:
+    """The device's commands and its companion's events, each with the position after it;
+    what the stream acts on itself (unpairing, speaking, switching companion) is done here.
+    While it runs the device counts as online."""
+    speaks = device.speaks
+    merge = Merge(hub)
+    merge.start("d", device_channel(device.id), position.device)
+    if position.companion_id is not None and companion_after is not None:
+        merge.start("c", companion_channel(position.companion_id), companion_after)
+    presence_id = await presence.connect(device.id)
+    beat = asyncio.create_task(_heartbeat(presence, device.id, presence_id))
+    try:
+        while True:
+            tag, entry = await merge.next()
+            if tag == "c":
+                position = position.with_companion(position.companion_id, entry.cursor)
+                if not speaks and json.loads(entry.payload)["type"] in AUDIO_ONLY:
                     continue
-                position = position.with_device(entry.cursor)
-                command: dict[str, Any] = json.loads(entry.payload)
-                kind, data = command["type"], command["data"]
-                if kind == channels.REVOKED:
-                    if await _revoked(context, device.id):
-                        await context.close_socket(DEVICE_UNPAIRED_CLOSE, "Device unpaired")
-                        return
-                    continue
-                if kind == channels.SPEAKING_CHANGED:
-                    speaks = bool(data["speaks"])
-                    continue
-                if kind == channels.COMPANION_SWITCHED:
-                    generation += 1
-                    merge.stop("c")
-                    cid = data.get("companion_id")
-                    start = data.get("companion_after")
-                    position = position.with_companion(cid, start if cid is not None else None)
-                    if cid is not None and start is not None:
-                        merge.start("c", generation, companion_channel(cid), start)
-                yield command_from_payload(position.encode(), command)
-        except TimeoutError:
-            await context.close_socket(TOKEN_EXPIRED_CLOSE, "Token expired")
-            raise Unauthenticated("Token expired", reason="TOKEN_EXPIRED") from None
-        finally:
-            beat.cancel()
-            await merge.aclose()
-            done = asyncio.ensure_future(presence.disconnect(device.id, presence_id))
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.shield(done)
+                yield LogEntry(position.encode(), entry.payload)
+                continue
+            position = position.with_device(entry.cursor)
+            command: dict[str, Any] = json.loads(entry.payload)
+            kind, data = command["type"], command["data"]
+            if kind == channels.REVOKED:
+                if await _revoked(context, device.id):
+                    await context.close_socket(DEVICE_UNPAIRED_CLOSE, "Device unpaired")
+                    return
+                continue
+            if kind == channels.SPEAKING_CHANGED:
+                speaks = bool(data["speaks"])
+                continue
+            if kind == channels.COMPANION_SWITCHED:
+                merge.stop("c")
+                cid = data.get("companion_id")
+                start = data.get("companion_after")
+                position = position.with_companion(cid, start if cid is not None else None)
+                if cid is not None and start is not None:
+                    merge.start("c", companion_channel(cid), start)
+            yield _Command(position.encode(), entry.payload)
+    finally:
+        beat.cancel()
+        await merge.aclose()
+        done = asyncio.ensure_future(presence.disconnect(device.id, presence_id))
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.shield(done)
 
 
 async def _start(
@@ -184,14 +169,6 @@ async def _start(
     if position.companion_id == companion and companion is not None:
         return position, position.companion
     return position, None
-
-
-def _raise_stream_error(error: BaseException) -> None:
-    if isinstance(error, InvalidCursor):
-        raise BadUserInput("Unknown cursor", field="after") from error
-    if isinstance(error, CursorExpired):
-        raise CursorExpiredError() from error
-    raise error
 
 
 async def _revoked(context: Context, device_id: int) -> bool:
