@@ -27,6 +27,7 @@ from pipeline.broadcast.log_base import LogEntry
 from pipeline.events import MessageDelta
 from schema import ids
 from schema.types.events import event_from_payload
+from services.channels import conversation_channel
 from services.events import logged
 from services.identity import Viewer
 from tests.realtime.helpers import (
@@ -148,7 +149,7 @@ def delta_feed(conversation: int, user_id: int = 1) -> LiveFeed:
         pass
 
     return LiveFeed(
-        f"conversation:{conversation}",
+        conversation_channel(conversation),
         nothing(),
         lambda e: e,
         event_for,
