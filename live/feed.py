@@ -30,7 +30,9 @@ class LiveSubscription:
     channel: str  # with ``source``: only the name its rendered events are kept under
     after: str | None  # the client's last cursor; None: from now on
     event_for: Callable[[LogEntry], Any]  # the GraphQL object of one logged entry
-    viewer: Viewer  # token expiry closes the socket (4401); fields may depend on who asks
+    # Token expiry closes the socket (4401); fields may depend on who asks. None: anyone
+    # (a device pairing), nothing expires.
+    viewer: Viewer | None
     base_url: str  # audio URLs are signed against it, so it is part of what is shared
     track: Track | None = None  # erasure: the account's sockets close (4401)
     # Entries the subscription reads itself (several channels merged, entries filtered or
@@ -48,7 +50,7 @@ class LiveFeed:
     entries: AsyncIterator[LogEntry]
     api_error: Callable[[Exception], Exception]  # what a client is told when entries fail
     event_for: Callable[[LogEntry], Any]
-    viewer: Viewer
+    viewer: Viewer | None
     base_url: str
     close: Callable[[], Awaitable[None]]  # releases the channel, timers and session tracking
     # Set up for the hub's direct path: the transport fills it in while it streams the feed.

@@ -93,8 +93,8 @@ class LiveRenderer:
             (name, json.dumps(operation.variables.get(name), sort_keys=True)) for name in used
         )
         shape = (
-            feed.viewer.user_id,
-            feed.viewer.device_id,  # a device sees what its token allows
+            None if feed.viewer is None else feed.viewer.user_id,
+            None if feed.viewer is None else feed.viewer.device_id,  # what its token allows
             feed.base_url,
             operation.query,
             operation.operation_name,

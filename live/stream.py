@@ -46,10 +46,12 @@ async def stream(context: Context, subscription: LiveSubscription) -> AsyncGener
         )
     # One timer per subscription (not a wait_for task per event) ends it when the token
     # expires: the socket closes with 4401 and the client re-authenticates and resumes.
-    expiry = _expiry_timer(context, subscription.viewer.expires_at)
+    viewer = subscription.viewer
+    expiry = None if viewer is None else _expiry_timer(context, viewer.expires_at)
 
     async def close() -> None:
-        expiry.cancel()
+        if expiry is not None:
+            expiry.cancel()
         if forget is not None:
             forget()
         await entries.aclose()  # type: ignore[attr-defined]

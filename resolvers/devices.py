@@ -35,6 +35,7 @@ from schema.types.voice import CharacterAsset
 from services import characters
 from services.channels import owner_devices_channel
 from services.devices import manifest as manifests
+from services.devices.pairing import PollResult
 from services.devices.presence import is_online
 from services.devices.service import DeviceService
 from services.errors import Forbidden
@@ -234,9 +235,24 @@ class DeviceSubscription:
     async def device_pairing(
         self, info: strawberry.Info[Context, None], device_code: str
     ) -> AsyncGenerator[DevicePairingPoll, None]:
-        _anonymous_or_person(info.context)
-        async for state in service(info.context).pairing_updates(device_code):
-            yield DevicePairingPoll.from_result(state)
+        context = info.context
+        _anonymous_or_person(context)
+
+        def event_for(entry: LogEntry) -> DevicePairingPoll:
+            assert isinstance(entry, _Pairing)
+            return DevicePairingPoll.from_result(entry.state)
+
+        subscription = LiveSubscription(
+            channel="pairing",
+            after=None,
+            event_for=event_for,
+            viewer=None,  # no token yet: nothing expires, nothing to erase
+            base_url=context.media_base_url,
+            source=_pairing(service(context).pairing_updates(device_code)),
+            shared=False,  # the device's token, once, to this socket alone
+        )
+        async for event in live_stream(context, subscription):
+            yield event
 
     @strawberry.subscription(description="Your devices going online or offline.")
     async def device_status_changed(
@@ -262,6 +278,22 @@ class DeviceSubscription:
         )
         async for event in live_stream(context, subscription):
             yield event
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairing(LogEntry):
+    state: PollResult
+
+
+async def _pairing(states: AsyncIterator[PollResult]) -> AsyncIterator[LogEntry]:
+    """The pairing's states as entries (numbered: nothing resumes them)."""
+    seq = 0
+    try:
+        async for state in states:
+            seq += 1
+            yield _Pairing(str(seq), "", state)
+    finally:
+        await states.aclose()  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
