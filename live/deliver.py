@@ -4,8 +4,9 @@ The WebSocket handlers (``api.ws_handlers``) open an ``Outlet`` for each operati
 the operation's own task (``open_outlet``). A live subscription's resolver, running in that
 task, takes it (``take_outlet``), leaves its feed there and ends its stream empty: Strawberry's
 execution state for the operation (its stream, the executor, the extensions) is let go, and
-~14 KiB per idle subscriber with it. The handler then writes the feed (``Outlet.run``) before
-the operation's ``complete``. The messages on the wire are exactly those Strawberry would send.
+~10 KiB per idle subscriber with it (bench.fanout, N=1000). The handler then writes the feed
+(``Outlet.run``) before the operation's ``complete``. The messages on the wire are exactly
+those Strawberry would send.
 """
 
 from __future__ import annotations
