@@ -250,7 +250,12 @@ await run(
 
       await step("put a companion on the device, then unpair it", async () => {
         const choose = page.getByLabel(`Companion on ${DEVICE_NAME}`);
+        // Reload only once the server has answered: a reload racing the mutation is no test.
+        const assigned = page.waitForResponse(
+          (r) => r.url().endsWith("/graphql") && (r.request().postData() ?? "").includes("AssignCompanion"),
+        );
         await choose.selectOption({ label: "Mira" });
+        expect((await assigned).ok(), "assignCompanionToDevice answered");
         await page.reload();
         const chosen = await page.getByLabel(`Companion on ${DEVICE_NAME}`).evaluate((el) => el.selectedOptions[0]?.text);
         expect(chosen === "Mira", `the device shows ${chosen}`);
