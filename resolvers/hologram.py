@@ -23,6 +23,7 @@ from context.request import Context
 from live.feed import LiveSubscription
 from live.merge import Merge
 from live.stream import stream as live_stream
+from pipeline import events as ev
 from pipeline.broadcast.errors import InvalidCursor
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_base import LogEntry
@@ -31,7 +32,12 @@ from resolvers.replies import _signer
 from schema import ids
 from schema.types.devices import HologramEvent, command_from_payload
 from schema.types.events import event_from_payload
-from services.channels import companion_channel, device_channel
+from services.channels import (
+    CONVERSATION_LIVE,
+    companion_channel,
+    conversation_channel,
+    device_channel,
+)
 from services.devices import channels, registry
 from services.devices.cursor import HoloCursor
 from services.devices.presence import Presence
@@ -41,6 +47,7 @@ from store.models import HologramDevice as DeviceRow
 log = logging.getLogger("holomate.hologram")
 DEVICE_UNPAIRED_CLOSE = 4403
 AUDIO_ONLY = {"AudioChunk", "VisemeFrames"}  # what a device that does not speak skips
+COMPANION_KINDS = {cls.__name__ for cls in ev.COMPANION_EVENTS}  # what holograms are shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,44 +108,69 @@ async def _device_entries(
     position: HoloCursor,
     companion_after: str | None,
 ) -> AsyncIterator[LogEntry]:
-    """The device's commands and its companion's events, each with the position after it;
-    what the stream acts on itself (unpairing, speaking, switching companion) is done here.
+    """The device's commands and its companion's conversations' events, each with the
+    position after it. The companion's channel says which conversations are live (a pointer
+    per message); each is followed on its own channel, where every event is logged once.
+    What the stream acts on itself (unpairing, speaking, switching companion) is done here.
     While it runs the device counts as online."""
     speaks = device.speaks
     merge = Merge(hub)
     merge.start("d", device_channel(device.id), position.device)
     if position.companion_id is not None and companion_after is not None:
         merge.start("c", companion_channel(position.companion_id), companion_after)
+        for conversation_id, at in position.conversations:
+            merge.start(f"v:{conversation_id}", conversation_channel(conversation_id), at)
     presence_id = await presence.connect(device.id)
     beat = asyncio.create_task(_heartbeat(presence, device.id, presence_id))
     try:
         while True:
             tag, entry = await merge.next()
+            if tag == "d":
+                position = position.with_device(entry.cursor)
+                command: dict[str, Any] = json.loads(entry.payload)
+                kind, data = command["type"], command["data"]
+                if kind == channels.REVOKED:
+                    if await _revoked(context, device.id):
+                        await context.close_socket(DEVICE_UNPAIRED_CLOSE, "Device unpaired")
+                        return
+                    continue
+                if kind == channels.SPEAKING_CHANGED:
+                    speaks = bool(data["speaks"])
+                    continue
+                if kind == channels.COMPANION_SWITCHED:
+                    for cid, _ in position.conversations:
+                        merge.stop(f"v:{cid}")
+                    merge.stop("c")
+                    cid = data.get("companion_id")
+                    start = data.get("companion_after")
+                    position = position.with_companion(cid, start if cid is not None else None)
+                    if cid is not None and start is not None:
+                        merge.start("c", companion_channel(cid), start)
+                yield _Command(position.encode(), entry.payload)
+                continue
+            payload = json.loads(entry.payload)
             if tag == "c":
                 position = position.with_companion(position.companion_id, entry.cursor)
-                if not speaks and json.loads(entry.payload)["type"] in AUDIO_ONLY:
+                if payload["type"] == CONVERSATION_LIVE:
+                    conversation_id = int(payload["conversation_id"])
+                    if not position.following(conversation_id):
+                        before = position.conversations
+                        position = position.with_conversation(conversation_id, payload["after"])
+                        for cid, _ in before:
+                            if not position.following(cid):  # over FOLLOWED_MAX: let go
+                                merge.stop(f"v:{cid}")
+                        channel = conversation_channel(conversation_id)
+                        merge.start(f"v:{conversation_id}", channel, payload["after"])
                     continue
-                yield LogEntry(position.encode(), entry.payload)
+                # else: an event copied to the companion's channel before pointers (a resume
+                # from then): shown as it was
+            else:
+                position = position.with_conversation(int(tag[2:]), entry.cursor)
+                if payload["type"] not in COMPANION_KINDS:
+                    continue  # the conversation's own (MemoryFormed): not for holograms
+            if not speaks and payload["type"] in AUDIO_ONLY:
                 continue
-            position = position.with_device(entry.cursor)
-            command: dict[str, Any] = json.loads(entry.payload)
-            kind, data = command["type"], command["data"]
-            if kind == channels.REVOKED:
-                if await _revoked(context, device.id):
-                    await context.close_socket(DEVICE_UNPAIRED_CLOSE, "Device unpaired")
-                    return
-                continue
-            if kind == channels.SPEAKING_CHANGED:
-                speaks = bool(data["speaks"])
-                continue
-            if kind == channels.COMPANION_SWITCHED:
-                merge.stop("c")
-                cid = data.get("companion_id")
-                start = data.get("companion_after")
-                position = position.with_companion(cid, start if cid is not None else None)
-                if cid is not None and start is not None:
-                    merge.start("c", companion_channel(cid), start)
-            yield _Command(position.encode(), entry.payload)
+            yield LogEntry(position.encode(), entry.payload)
     finally:
         beat.cancel()
         await merge.aclose()
@@ -164,6 +196,8 @@ async def _start(
         hub.log.cursor_key(position.device)
         if position.companion is not None:
             hub.log.cursor_key(position.companion)
+        for _, at in position.conversations:
+            hub.log.cursor_key(at)
     except InvalidCursor as e:
         raise BadUserInput("Unknown cursor", field="after") from e
     if position.companion_id == companion and companion is not None:

@@ -6,6 +6,8 @@ orphans what is logged under the old name: resuming clients would miss those eve
 
 from __future__ import annotations
 
+import json
+
 # Commands every process listens to: interrupt a reply it runs, end an erased person's sockets
 # (services/replies/).
 REPLIES_CONTROL = "replies:control"
@@ -20,8 +22,19 @@ def conversation_channel(conversation_id: int) -> str:
 
 
 def companion_channel(companion_id: int) -> str:
-    """Reply events of every conversation with a companion: what its holograms follow."""
+    """Which of a companion's conversations are live, one pointer (``conversation_live``) per
+    message published in them: what its holograms follow, and through it those conversations'
+    own channels. (Entries logged before pointers were carried copies of the events.)"""
     return f"companion:{companion_id}"
+
+
+CONVERSATION_LIVE = "ConversationLive"
+
+
+def conversation_live(conversation_id: int, after: str) -> str:
+    """The companion channel's pointer: the conversation's events from ``after`` on."""
+    pointer = {"type": CONVERSATION_LIVE, "conversation_id": conversation_id, "after": after}
+    return json.dumps(pointer, separators=(",", ":"))
 
 
 def device_channel(device_id: int) -> str:

@@ -1,18 +1,22 @@
-"""Where a conversation's events go: the replay log and live listeners of its channel, and the
-channel of its companion, which that companion's holograms follow (resolvers/hologram.py)."""
+"""Where a conversation's events go: the replay log and live listeners of its channel, once.
+The companion's channel gets one pointer per message ("conversation N is live from cursor X"):
+its holograms follow it, and through it the conversation (resolvers/hologram.py)."""
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline import events as ev
 from pipeline.broadcast.hub import EventHub
-from services.channels import companion_channel, conversation_channel
+from services.channels import companion_channel, conversation_channel, conversation_live
 from services.events import logged
 from store.models import Conversation
 
 COMPANIONS_CACHED = 10_000
+ANNOUNCED_KEPT = 10_000  # messages whose pointer went out (a reply's events: one message)
 
 
 class Publisher:
@@ -20,6 +24,7 @@ class Publisher:
         self.hub = hub
         self.sessionmaker = sessionmaker
         self._companions: dict[int, int] = {}
+        self._announced: OrderedDict[tuple[int, int], None] = OrderedDict()
 
     async def tail(self, conversation_id: int) -> str:
         """The conversation's cursor now: a subscriber from it gets everything published
@@ -29,13 +34,23 @@ class Publisher:
     async def publish(
         self, conversation_id: int, message_id: int, event: ev.ConversationEvent
     ) -> str:
-        """Log and broadcast one event; returns its cursor on the conversation's channel."""
+        """Log and broadcast one event; returns its cursor on the conversation's channel.
+        A message's first event is announced on the companion's channel first."""
         payload = logged(conversation_id, message_id, event)
-        cursor = await self.hub.publish(conversation_channel(conversation_id), payload)
+        channel = conversation_channel(conversation_id)
+        if (conversation_id, message_id) not in self._announced:
+            await self._announce(conversation_id, channel)
+            self._announced[(conversation_id, message_id)] = None
+            if len(self._announced) > ANNOUNCED_KEPT:
+                self._announced.popitem(last=False)
+        return await self.hub.publish(channel, payload)
+
+    async def _announce(self, conversation_id: int, channel: str) -> None:
         companion_id = await self._companion_of(conversation_id)
         if companion_id is not None:
-            await self.hub.publish(companion_channel(companion_id), payload)
-        return cursor
+            after = await self.hub.tail(channel)  # before this message's first event
+            pointer = conversation_live(conversation_id, after)
+            await self.hub.publish(companion_channel(companion_id), pointer)
 
     async def _companion_of(self, conversation_id: int) -> int | None:
         """A conversation never changes companion, so the answer is cached for good."""

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from schema import ids
 from tests.devices.helpers import (
     ASSIGN,
     DEVICES,
@@ -31,9 +32,11 @@ def online(server: LiveServer, owner_token: str, device_id: str) -> bool:
 
 
 def reply_position(event: dict[str, Any]) -> str:
-    """The companion-stream half of a hologramEvents cursor ("d:<x>|c:<id>:<y>")."""
-    position: str = event["cursor"].split("|")[1]
-    return position
+    """Where a reply event is in its own conversation: that part of a hologramEvents cursor
+    ("d:<x>|c:<companion>:<y>|v:<conversation>:<z>...", one v part per conversation
+    followed)."""
+    conversation = ids.decode("Conversation", event["conversationId"])
+    return next(p for p in event["cursor"].split("|") if p.startswith(f"v:{conversation}:"))
 
 
 async def open_stream(
