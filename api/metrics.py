@@ -23,8 +23,9 @@ from starlette.responses import JSONResponse, Response
 
 from live.render import LiveRenderer
 from pipeline.broadcast.hub import EventHub
+from pipeline.process_slots import REFUSALS
 from pipeline.stt.base import STTProvider
-from pipeline.stt.process_pool import REFUSALS, ProcessPoolSTT
+from pipeline.stt.process_pool import ProcessPoolSTT
 from services.errors import NOT_FOUND, UNAUTHENTICATED
 
 STAGES = (

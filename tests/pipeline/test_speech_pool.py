@@ -13,17 +13,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from pipeline.events import SPEECH_BUSY, ReplyDegraded
 from pipeline.llm.base import ChatMessage
+from pipeline.process_slots import QUEUE_FULL, TIMEOUT, WORKER_LOST
 from pipeline.reply import ReplyPipeline, ReplyRequest
 from pipeline.tts.base import SpeechWorkerLost, VoiceSettings
-from pipeline.tts.process_pool import QUEUE_FULL, TIMEOUT, WORKER_LOST, ProcessPoolTTS
+from pipeline.tts.process_pool import ProcessPoolTTS
 from tests.pipeline.fakes import MemoryStorage, Recorder, ScriptedLLM
+from tests.support.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [ChatMessage("system", "You are Aiko."), ChatMessage("user", "Hi!")]
@@ -37,15 +39,6 @@ def request() -> ReplyRequest:
 def words(text: str) -> list[str]:
     parts = text.split(" ")
     return [parts[0]] + [" " + p for p in parts[1:]]
-
-
-async def until(condition: Callable[[], bool], what: str, limit_s: float = 60) -> None:
-    """Wait for a state (not a duration); fail if it never comes."""
-    for _ in range(int(limit_s * 100)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never reached: {what}")
 
 
 def cpu_s(pid: int) -> float:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.conftest import broadcast_env
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
 from tests.support.server import live_server
 from tests.support.voice import send_voice, speech_wav
+from tests.support.waiting import until
 
 LONG_S = 20  # of speech: several seconds of decoding even on a quiet machine
 
@@ -47,15 +47,6 @@ def pool_of(app: Starlette) -> ProcessPoolSTT:
     stt = app.state.holo.replies.providers.stt
     assert isinstance(stt, ProcessPoolSTT)
     return stt
-
-
-async def until(condition: Callable[[], bool], what: str, limit_s: float = 60) -> None:
-    """Wait for a state (not a duration); fail if it never comes."""
-    for _ in range(int(limit_s * 100)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never reached: {what}")
 
 
 async def decoding(app: Starlette, task: asyncio.Task[Any]) -> int:
