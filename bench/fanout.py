@@ -55,6 +55,7 @@ from websockets.http11 import Response
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from bench.scripted_reply import reply_tokens, sse
 from store.migrate import upgrade
 from tests.support.server import LiveServer, live_server
 
@@ -77,41 +78,12 @@ PROFILE: dict[str, Any] = {}  # --profile: py-spy (raw stacks) during the reply 
 TARGET_P99_MS = 50.0
 TARGET_CPU_RATIO = 1.5
 TARGET_KIB = 50.0
-WORDS = (
-    "the stars tonight are bright and the sky is clear",
-    "we could walk to the hill and count them slowly",
-    "light from some of them left long before we were born",
-    "that thought makes me feel small in a good way",
-)
-EMOTIONS = ("joy", "thinking", "affection")
-
-
-def reply_tokens() -> list[str]:
-    """15 sentences of 10 words, each led by an emotion tag: 150 deltas, 15 audio chunks,
-    15 viseme tracks and 15 emotion changes, ~200 events with the framing ones."""
-    tokens: list[str] = []
-    for i in range(15):
-        tokens.append(f"[{EMOTIONS[i % len(EMOTIONS)]}]")
-        words = WORDS[i % len(WORDS)].split()
-        words[0] = words[0].capitalize()
-        for j, word in enumerate(words):
-            tokens.append((" " if i or j else "") + word + ("." if j == len(words) - 1 else ""))
-    return tokens
+# 15 sentences of 10 words, each led by an emotion tag: 150 deltas, 15 audio chunks, 15 viseme
+# tracks and 15 emotion changes, ~200 events with the framing ones.
+SENTENCES = 15
 
 
 # ---- the fake LLM: chat-completions SSE on a thread of this process --------------------------
-
-
-def _sse(content: str | None, finish: str | None = None) -> bytes:
-    delta = {"content": content} if content is not None else {}
-    body = {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "bench",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-    }
-    return f"data: {json.dumps(body)}\n\n".encode()
 
 
 class FakeLLM:
@@ -146,13 +118,13 @@ class FakeLLM:
         )
         loop = asyncio.get_running_loop()
         start = loop.time()
-        for i, token in enumerate(reply_tokens()):
+        for i, token in enumerate(reply_tokens(SENTENCES)):
             delay = start + i / self.rate - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            writer.write(_sse(token))
+            writer.write(sse(token).encode())
             await writer.drain()
-        writer.write(_sse(None, "stop") + b"data: [DONE]\n\n")
+        writer.write(sse(None, "stop").encode() + b"data: [DONE]\n\n")
         await writer.drain()
         writer.close()
 

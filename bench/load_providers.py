@@ -27,44 +27,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from bench.scripted_reply import reply_tokens, sse
+
 RATE = float(os.environ.get("BENCH_LLM_RATE", "40"))
 SENTENCES = int(os.environ.get("BENCH_LLM_SENTENCES", "3"))
 TTS_DELAY_S = float(os.environ.get("BENCH_TTS_DELAY_S", "0.08"))
 PCM_RATE = 22050
 MS_PER_CHAR = 55
-WORDS = (
-    "the stars tonight are bright and the sky is clear",
-    "we could walk to the hill and count them slowly",
-    "light from some of them left long before we were born",
-    "that thought makes me feel small in a good way",
-)
-EMOTIONS = ("joy", "thinking", "affection")
 MARKER = re.compile(r"\bm(\d+)-(\d+)\b")
 first_token_at: dict[str, float] = {}
-
-
-def reply_tokens(sentences: int = SENTENCES) -> list[str]:
-    """``sentences`` sentences of 10 words, each led by an emotion tag."""
-    tokens: list[str] = []
-    for i in range(sentences):
-        tokens.append(f"[{EMOTIONS[i % len(EMOTIONS)]}]")
-        words = WORDS[i % len(WORDS)].split()
-        words[0] = words[0].capitalize()
-        for j, word in enumerate(words):
-            tokens.append((" " if i or j else "") + word + ("." if j == len(words) - 1 else ""))
-    return tokens
-
-
-def sse(content: str | None, finish: str | None = None) -> str:
-    delta = {"content": content} if content is not None else {}
-    body = {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "bench",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-    }
-    return f"data: {json.dumps(body)}\n\n"
 
 
 def marker_of(body: dict[str, Any]) -> str | None:
@@ -81,7 +52,7 @@ async def chat(request: Request) -> Response:
     async def stream() -> Any:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        for i, token in enumerate(reply_tokens()):
+        for i, token in enumerate(reply_tokens(SENTENCES)):
             delay = start + i / RATE - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
