@@ -48,14 +48,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.client import ClientProtocol
-from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
-from websockets.frames import Opcode
-from websockets.http11 import Response
-from websockets.typing import Subprotocol
-from websockets.uri import parse_uri
 
 from bench.scripted_reply import reply_tokens, sse
+from bench.ws_client import GraphQLWsClient
 from store.migrate import upgrade
 from tests.support.server import LiveServer, live_server
 
@@ -132,17 +127,12 @@ class FakeLLM:
 # ---- client processes: many raw graphql-transport-ws connections each -----------------------
 
 
-class Subscriber(asyncio.Protocol):
+class Subscriber(GraphQLWsClient):
     """One WebSocket, one subscription; records (receive time, `at`) of each event once armed."""
 
     def __init__(self, init: bytes, subscribe: bytes, deflate: bool) -> None:
-        self.ws = ClientProtocol(
-            parse_uri("ws://placeholder/graphql"),
-            subprotocols=[Subprotocol("graphql-transport-ws")],
-            extensions=[ClientPerMessageDeflateFactory()] if deflate else None,
-            max_size=None,
-        )
-        self.init, self.subscribe = init, subscribe
+        super().__init__(init, deflate)
+        self.subscribe = subscribe
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.armed = False
@@ -151,7 +141,6 @@ class Subscriber(asyncio.Protocol):
         self.ats: list[bytes] = []
         self.sizes: list[tuple[int, bytes]] = []
         self.keep_sizes = False
-        self.transport: asyncio.Transport | None = None
 
     def arm(self, keep_sizes: bool) -> None:
         self.armed, self.keep_sizes = True, keep_sizes
@@ -159,31 +148,8 @@ class Subscriber(asyncio.Protocol):
         if self.done.done() and not self.done.cancelled() and self.done.exception() is None:
             self.done = asyncio.get_running_loop().create_future()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.ws.send_request(self.ws.connect())
-        self._flush()
-
-    def _flush(self) -> None:
-        assert self.transport is not None
-        for data in self.ws.data_to_send():
-            if data:
-                self.transport.write(data)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        self.ws.receive_data(data)
-        for event in self.ws.events_received():
-            if isinstance(event, Response):
-                if event.status_code != 101:
-                    self._fail(f"handshake {event.status_code}")
-                    return
-                self.ws.send_text(self.init)
-                self.stage = 1
-            elif event.opcode is Opcode.TEXT:
-                self._on_message(bytes(event.data), now)
-        self._flush()
+    def _initialised(self) -> None:
+        self.stage = 1
 
     def _on_message(self, data: bytes, now: float) -> None:
         if b'"type":"next"' in data:

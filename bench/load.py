@@ -49,14 +49,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.client import ClientProtocol
-from websockets.frames import Opcode
-from websockets.http11 import Response
-from websockets.typing import Subprotocol
-from websockets.uri import parse_uri
 
 from api.settings import RATE_SETTINGS
 from bench.fanout import cpu_seconds, percentile, pinned, rss_kib, wait_idle
+from bench.ws_client import GraphQLWsClient
 from store.migrate import upgrade
 from tests.support.server import LiveServer, live_server
 
@@ -80,43 +76,13 @@ SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $
 # ---- client processes ------------------------------------------------------------------------
 
 
-class Socket(asyncio.Protocol):
+class Socket(GraphQLWsClient):
     """One graphql-transport-ws connection with one subscription (sans-I/O, cheap)."""
 
     def __init__(self, person: Person, init: bytes, subscribe: bytes, app: bool) -> None:
-        self.ws = ClientProtocol(
-            parse_uri("ws://placeholder/graphql"),
-            subprotocols=[Subprotocol("graphql-transport-ws")],
-            max_size=None,
-        )
-        self.person, self.init, self.subscribe, self.app = person, init, subscribe, app
+        super().__init__(init)
+        self.person, self.subscribe, self.app = person, subscribe, app
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.ws.send_request(self.ws.connect())
-        self._flush()
-
-    def _flush(self) -> None:
-        assert self.transport is not None
-        for data in self.ws.data_to_send():
-            if data:
-                self.transport.write(data)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        self.ws.receive_data(data)
-        for event in self.ws.events_received():
-            if isinstance(event, Response):
-                if event.status_code != 101:
-                    self._fail(f"handshake {event.status_code}")
-                    return
-                self.ws.send_text(self.init)
-            elif event.opcode is Opcode.TEXT:
-                self._on_message(bytes(event.data), now)
-        self._flush()
 
     def _on_message(self, data: bytes, now: float) -> None:
         if b'"type":"next"' in data:
