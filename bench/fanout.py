@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import os
 import resource
 import signal
@@ -49,6 +48,7 @@ from typing import Any
 
 import httpx
 
+from bench.client_procs import ClientProcesses
 from bench.scripted_reply import reply_tokens, sse
 from bench.ws_client import GraphQLWsClient
 from store.migrate import upgrade
@@ -258,31 +258,11 @@ async def _client_main(conn: Connection) -> None:
             return
 
 
-def _client_process(conn: Connection) -> None:
-    asyncio.run(_client_main(conn))
-
-
-class Clients:
-    """`procs` client processes; every command goes to all of them and waits for all."""
+class Clients(ClientProcesses):
+    """`procs` client processes holding the subscribers."""
 
     def __init__(self, procs: int) -> None:
-        ctx = mp.get_context("spawn")
-        self.pipes: list[Connection] = []
-        self.procs: list[Any] = []
-        for _ in range(procs):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_client_process, args=(child,), daemon=True)
-            proc.start()
-            self.pipes.append(parent)
-            self.procs.append(proc)
-
-    def all(self, *messages: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        for pipe, message in zip(self.pipes, messages, strict=True):
-            pipe.send(message)
-        return [pipe.recv() for pipe in self.pipes]
-
-    def same(self, *message: Any) -> list[tuple[Any, ...]]:
-        return self.all(*[message] * len(self.pipes))
+        super().__init__(procs, _client_main)
 
     def open(
         self,
@@ -293,19 +273,13 @@ class Clients:
         after: str | None,
         deflate: bool = False,
     ) -> int:
-        shares = [n // len(self.pipes) + (i < n % len(self.pipes)) for i in range(len(self.pipes))]
+        shares = self.split(n)
         opens = [("open", port, s, token, conversation, after, deflate) for s in shares]
         replies = self.all(*opens)
         errors = [e for r in replies for e in r[2]]
         if errors:
             print(f"    ! {sum(s for s in shares) - sum(r[1] for r in replies)} failed: {errors}")
         return sum(r[1] for r in replies)
-
-    def stop(self) -> None:
-        for pipe in self.pipes:
-            pipe.send(("exit",))
-        for proc in self.procs:
-            proc.join(5)
 
 
 # ---- measuring the server process ------------------------------------------------------------

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import random
 import resource
 import signal
@@ -51,6 +50,7 @@ from typing import Any
 import httpx
 
 from api.settings import RATE_SETTINGS
+from bench.client_procs import ClientProcesses
 from bench.fanout import cpu_seconds, percentile, pinned, rss_kib, wait_idle
 from bench.ws_client import GraphQLWsClient
 from store.migrate import upgrade
@@ -310,52 +310,25 @@ async def _client_main(conn: Connection) -> None:
             return
 
 
-def _client_process(conn: Connection) -> None:
-    asyncio.run(_client_main(conn))
-
-
-class Clients:
+class Clients(ClientProcesses):
     """Client processes; each holds a share of the people (person i in process i % procs)."""
 
     def __init__(self, procs: int) -> None:
-        ctx = mp.get_context("spawn")
-        self.pipes: list[Connection] = []
-        self.procs: list[Any] = []
+        super().__init__(procs, _client_main)
         self.shares = [0] * procs
-        for _ in range(procs):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_client_process, args=(child,), daemon=True)
-            proc.start()
-            self.pipes.append(parent)
-            self.procs.append(proc)
-
-    def ask(self, messages: list[tuple[Any, ...]]) -> list[Any]:
-        for pipe, message in zip(self.pipes, messages, strict=True):
-            pipe.send(message)
-        return [pipe.recv() for pipe in self.pipes]
 
     def open(self, port: int, people: list[dict[str, str]], bare: bool) -> None:
         procs = len(self.pipes)
         parts = [people[i::procs] for i in range(procs)]
         for i, part in enumerate(parts):
             self.shares[i] += len(part)
-        errors = [e for r in self.ask([("open", port, p, bare) for p in parts]) for e in r[1]]
+        errors = [e for r in self.all(*[("open", port, p, bare) for p in parts]) for e in r[1]]
         if errors:
             raise RuntimeError(f"{len(errors)} sockets failed: {errors[:3]}")
 
-    def split(self, count: int) -> list[int]:
-        procs = len(self.pipes)
-        return [count // procs + (i < count % procs) for i in range(procs)]
-
     def close(self) -> None:
-        self.ask([("close",)] * len(self.pipes))
+        self.same("close")
         self.shares = [0] * len(self.pipes)
-
-    def stop(self) -> None:
-        for pipe in self.pipes:
-            pipe.send(("exit",))
-        for proc in self.procs:
-            proc.join(5)
 
 
 # ---- setting people up -------------------------------------------------------------------------
@@ -614,7 +587,7 @@ def run_step(
     start_at = time.time() + 1.0
     before = cpu_seconds(server.pid)
     counts = clients.split(people)
-    results = clients.ask([("run", c, interval, duration, start_at) for c in counts])
+    results = clients.all(*[("run", c, interval, duration, start_at) for c in counts])
     window = time.time() - start_at
     cpu = cpu_seconds(server.pid) - before
     step = summarise(Step(label, people, interval), results, provider, cpu, window)
@@ -628,7 +601,7 @@ def run_burst(
     wait_idle(server.pid)
     start_at = time.time() + 0.5
     before = cpu_seconds(server.pid)
-    results = clients.ask([("burst", c, start_at) for c in clients.split(people)])
+    results = clients.all(*[("burst", c, start_at) for c in clients.split(people)])
     window = time.time() - start_at
     cpu = cpu_seconds(server.pid) - before
     step = summarise(Step(label, people, 0), results, provider, cpu, window)
