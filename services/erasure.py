@@ -126,8 +126,8 @@ async def _replay_log_erasure(
     """Read before the rows change: which messages were the person's is lost afterwards."""
     conversation_ids = (await session.scalars(own_conversations)).all()
     companion_ids = (await session.scalars(companions)).all()
-    # Others' conversations where the person spoke, and their companions' channels (which
-    # holograms follow: they carry the same events).
+    # Others' conversations where the person spoke, and their companions' channels: these now
+    # carry only pointers, but entries logged before publish-once still hold copies of events.
     spoken_in = (
         await session.execute(
             select(Conversation.id, Conversation.companion_id).where(
