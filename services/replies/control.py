@@ -8,7 +8,6 @@ until M ms; ``{"erase_user": N}`` stops person N's replies and closes their sock
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Coroutine
@@ -19,7 +18,7 @@ from pipeline.broadcast.listen import listen_forever
 from pipeline.broadcast.log_base import LogEntry
 from services.channels import REPLIES_CONTROL
 from services.replies.running import RunningReplies
-from services.replies.tasks import TaskSet
+from services.replies.tasks import TaskSet, stop_task
 
 log = logging.getLogger("holomate.replies")
 
@@ -61,11 +60,8 @@ class ControlListener:
         await ready.wait()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _listen(self, ready: asyncio.Event) -> None:
         await listen_forever(self.hub, REPLIES_CONTROL, self._on_command, ready, log, "interrupt")

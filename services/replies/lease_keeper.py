@@ -4,12 +4,12 @@ the replies it runs, stop one whose lease a sweeper took, and fail replies whose
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from pipeline import events as ev
 from services.replies.publishing import Publisher
 from services.replies.running import RunningReplies
+from services.replies.tasks import stop_task
 from services.reply_leases import REPLY_OWNER_LOST, LostReply, ReplyLeases
 
 log = logging.getLogger("holomate.replies")
@@ -26,11 +26,8 @@ class LeaseKeeper:
         self._task = asyncio.create_task(self._keep(), name="leases")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _keep(self) -> None:
         """Each heartbeat: renew this process's leases, then end replies whose owner died."""

@@ -6,6 +6,7 @@ retrieved")."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -44,3 +45,11 @@ class TaskSet:
             self._log.warning("%s still running at shutdown; cancelled", task.get_name())
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
+
+
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a long-running loop task and wait until it has ended (whatever it raised)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
