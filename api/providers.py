@@ -15,14 +15,18 @@ from pipeline.llm.local import PersonaResponder
 from pipeline.llm.local_model import LocalModelLLM
 from pipeline.llm.openai_llm import OpenAICompatibleLLM
 from pipeline.storage.local import LocalBlobStorage
+from pipeline.stt import whisper_stt
 from pipeline.stt.base import STTProvider
 from pipeline.stt.elevenlabs_stt import ElevenLabsSTT
 from pipeline.stt.openai_stt import OpenAISTT
 from pipeline.stt.pocketsphinx_stt import PocketsphinxSTT
-from pipeline.stt.process_pool import ProcessPoolSTT
+from pipeline.stt.process_pool import Engine, ProcessPoolSTT
+from pipeline.stt.whisper_stt import WhisperSTT
+from pipeline.tts import piper_tts
 from pipeline.tts.base import TTSProvider
 from pipeline.tts.elevenlabs_tts import ElevenLabsTTS
 from pipeline.tts.espeak import EspeakTTS
+from pipeline.tts.fallback import FallbackTTS
 from pipeline.tts.openai_tts import OpenAITTS
 from pipeline.tts.process_pool import ProcessPoolTTS
 from services.replies import Providers
@@ -79,7 +83,10 @@ async def start_llm(llm: LLMProvider) -> None:
 def build_tts(settings: Settings) -> dict[str, TTSProvider]:
     """Every configured voice provider, by the name a voice profile stores; offline speech in
     HOLOMATE_SPEECH_WORKERS processes (they start on its first sentence)."""
-    providers: dict[str, TTSProvider] = {"espeak": build_offline_speech(settings)}
+    espeak = build_offline_speech(settings)
+    providers: dict[str, TTSProvider] = {"espeak": espeak}
+    if settings.piper_voice and piper_tts.installed():
+        providers["piper"] = FallbackTTS(build_neural_speech(settings), espeak)
     openai_key = settings.openai_api_key.get_secret_value()
     if openai_key:
         providers["openai"] = OpenAITTS(openai_key, base_url=settings.openai_base_url or None)
@@ -101,6 +108,16 @@ def build_offline_speech(settings: Settings) -> TTSProvider:
     )
 
 
+def build_neural_speech(settings: Settings) -> TTSProvider:
+    if settings.piper_workers == 0:
+        return piper_tts.PiperTTS()
+    return piper_tts.PiperPoolTTS(
+        workers=settings.piper_workers,
+        queue=settings.speech_queue,
+        timeout_s=settings.speech_timeout_s,
+    )
+
+
 def build_stt(settings: Settings) -> STTProvider:
     choice = settings.stt_provider
     if choice == "openai":
@@ -112,10 +129,22 @@ def build_stt(settings: Settings) -> STTProvider:
             settings.elevenlabs_api_key.get_secret_value(),
             base_url=settings.elevenlabs_base_url or None,
         )
-    if settings.stt_workers == 0:
-        return PocketsphinxSTT()  # in this process: stalls the event loop while it decodes
+    engine: Engine = "pocketsphinx"
+    if choice == "whisper":
+        if whisper_stt.is_installed():
+            engine = "whisper"
+        else:
+            log.warning("faster-whisper is not installed (./dev setup): using pocketsphinx")
+    if settings.stt_workers == 0:  # in this process: for comparisons only
+        if engine == "whisper":
+            return WhisperSTT(settings.stt_model_dir)  # threads of this process, every core
+        return PocketsphinxSTT()  # stalls the event loop while it decodes (holds the GIL)
     return ProcessPoolSTT(
-        workers=settings.stt_workers, queue=settings.stt_queue, timeout_s=settings.stt_timeout_s
+        workers=settings.stt_workers,
+        queue=settings.stt_queue,
+        timeout_s=settings.stt_timeout_s,
+        engine=engine,
+        model_dir=settings.stt_model_dir,
     )
 
 

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     speech_workers: int = Field(default_factory=default_speech_workers, ge=0)
     speech_queue: int = Field(default=64, ge=0)  # sentences waiting for a worker; more: text-only
     speech_timeout_s: float = Field(default=10.0, gt=0)  # synthesising one sentence
+    # The neural offline voice (Piper, requirements-speech.txt): offered to voice profiles
+    # when installed, never the default (README: "The neural voice" on its licences); its
+    # worker processes (~300 MB each, started on its first sentence; 0: a thread of the server).
+    piper_voice: bool = True
+    piper_workers: int = Field(default=1, ge=0)
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
     elevenlabs_api_key: SecretStr = SecretStr("")

@@ -33,10 +33,12 @@ def _warm_up(library: str | None) -> None:
     synthesis("ready", VoiceSettings(), library)  # loads the library and a voice once
 
 
-def _synthesize(text: str, voice: VoiceSettings, library: str | None) -> Synthesis | str:
+def _synthesize(
+    engine: Callable[..., Synthesis], text: str, voice: VoiceSettings, *args: Any
+) -> Synthesis | str:
     """The synthesis, or why it failed (provider errors do not pickle)."""
     try:
-        return synthesis(text, voice, library)
+        return engine(text, voice, *args)
     except ProviderError as e:
         return e.detail
 
@@ -50,7 +52,31 @@ def default_workers() -> int:
 
 
 @dataclass(eq=False)
-class ProcessPoolTTS(ProcessSlots[Synthesis | str]):
+class SpeechSlots(ProcessSlots[Synthesis | str]):
+    """Worker slots for an offline voice: :meth:`speak` says what the pool's errors mean."""
+
+    finish_abandoned: ClassVar[bool] = True
+    name: str = PROVIDER
+
+    async def speak(self, engine: Callable[..., Synthesis], text: str, *args: Any) -> Synthesis:
+        """``engine(text, *args)`` (module level: it pickles) in a worker."""
+        try:
+            result = await self.run(_synthesize, engine, text, *args)
+        except SlotsBusy as e:
+            raise SpeechBusy(self.name, f"{e.waiting} sentences already wait for speech") from None
+        except SlotsClosed:
+            raise ProviderUnavailable(self.name, "speech synthesis is shutting down") from None
+        except JobTimedOut:
+            raise SpeechWorkerLost(self.name, f"no speech within {self.timeout_s:g} s") from None
+        except WorkerLost as e:
+            raise SpeechWorkerLost(self.name, f"the speech worker stopped: {e}") from None
+        if isinstance(result, str):
+            raise ProviderBadResponse(self.name, result)
+        return result
+
+
+@dataclass(eq=False)
+class ProcessPoolTTS(SpeechSlots):
     """A :class:`~pipeline.tts.base.TTSProvider` running espeak-ng in ``workers`` processes.
 
     ``queue`` bounds the sentences waiting for a worker (a sentence takes ~20-80 ms of CPU), so
@@ -60,13 +86,10 @@ class ProcessPoolTTS(ProcessSlots[Synthesis | str]):
     (barge-in) runs to its end: it is short, and stopping its process would cost a restart.
     """
 
-    finish_abandoned: ClassVar[bool] = True
-
     workers: int = 1
     queue: int = 32
     timeout_s: float = 10.0
     library: str | None = None
-    name: str = PROVIDER
 
     def worker_init(self) -> tuple[Callable[..., None], tuple[Any, ...]]:
         return _warm_up, (self.library,)
@@ -75,16 +98,4 @@ class ProcessPoolTTS(ProcessSlots[Synthesis | str]):
         return await EspeakTTS(self.library).list_voices()  # a catalogue read: no worker
 
     async def synthesize(self, text: str, voice: VoiceSettings) -> Synthesis:
-        try:
-            result = await self.run(_synthesize, text, voice, self.library)
-        except SlotsBusy as e:
-            raise SpeechBusy(PROVIDER, f"{e.waiting} sentences already wait for speech") from None
-        except SlotsClosed:
-            raise ProviderUnavailable(PROVIDER, "speech synthesis is shutting down") from None
-        except JobTimedOut:
-            raise SpeechWorkerLost(PROVIDER, f"no speech within {self.timeout_s:g} s") from None
-        except WorkerLost as e:
-            raise SpeechWorkerLost(PROVIDER, f"the speech worker stopped: {e}") from None
-        if isinstance(result, str):
-            raise ProviderBadResponse(PROVIDER, result)
-        return result
+        return await self.speak(synthesis, text, voice, self.library)
