@@ -132,7 +132,11 @@ class Settings(BaseSettings):
     embeddings_model: str = ""
     embeddings_base_url: str = ""
     embeddings_api_key: SecretStr = SecretStr("")
-    stt_provider: Literal["pocketsphinx", "openai", "elevenlabs"] = "pocketsphinx"
+    # whisper (faster-whisper, Whisper base; requirements-speech.txt): the embedded default, and
+    # pocketsphinx in its place when it is not installed (a warning is logged); pocketsphinx is
+    # the light fallback (~20 MB, ~0.3 s to load, but 4-8x the word errors).
+    stt_provider: Literal["whisper", "pocketsphinx", "openai", "elevenlabs"] = "whisper"
+    stt_model_dir: Path = Path("var/models/whisper-base")  # joined from its wheels on first use
     # Offline speech-to-text runs in this many worker processes (0: in the server's own
     # process, which stalls every other request while it decodes: for comparisons only).
     stt_workers: int = Field(default=1, ge=0)
