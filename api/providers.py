@@ -85,7 +85,7 @@ def build_tts(settings: Settings) -> dict[str, TTSProvider]:
     HOLOMATE_SPEECH_WORKERS processes (they start on its first sentence)."""
     espeak = build_offline_speech(settings)
     providers: dict[str, TTSProvider] = {"espeak": espeak}
-    if settings.piper_voice and piper_tts.installed():
+    if settings.piper_offered and piper_tts.installed():
         providers["piper"] = FallbackTTS(build_neural_speech(settings), espeak)
     openai_key = settings.openai_api_key.get_secret_value()
     if openai_key:

@@ -24,6 +24,7 @@ RATE_SETTINGS = {
     "rate_limit_refresh_token",
     "rate_limit_ws_connect",
     "rate_limit_ws_operations",
+    "rate_limit_ws_voice_chunks",
     "login_failures_account_ip",
     "login_failures_ip",
     "login_failures_account",
@@ -87,6 +88,8 @@ class Settings(BaseSettings):
     rate_limit_refresh_token: str = "30/minute"  # per IP
     rate_limit_ws_connect: str = "60/minute"  # WebSocket handshakes per IP
     rate_limit_ws_operations: str = "30/10seconds;300/hour"  # subscribe/start messages per socket
+    # sendVoiceChunk operations per socket, instead of the budget above (10/s at 100 ms chunks)
+    rate_limit_ws_voice_chunks: str = "30/second;40000/hour"
     # Failed logins: per (account, IP), per IP across accounts, and per account from every IP
     # (then only IPs the account was created, logged in or refreshed from within
     # login_known_ip_days may still try).
@@ -142,15 +145,28 @@ class Settings(BaseSettings):
     stt_workers: int = Field(default=1, ge=0)
     stt_queue: int = Field(default=4, ge=0)  # voice messages waiting for a worker; more: 429
     stt_timeout_s: float = Field(default=300.0, gt=0)  # decoding one voice message
+    # Streamed voice sessions (services/voice_sessions): the silence that ends a turn, the voiced
+    # time before speech is believed (shorter: a click), the voiced time over a playing reply
+    # that interrupts it (shorter: a backchannel or a cough), speech between partial transcripts
+    # (0: none), an idle session's timeout, the largest chunk, audio allowed ahead of real time.
+    voice_end_silence_ms: int = Field(default=500, ge=100, le=5000)
+    voice_min_speech_ms: int = Field(default=160, ge=20, le=2000)
+    voice_barge_in_ms: int = Field(default=500, ge=20, le=5000)
+    voice_partial_interval_ms: int = Field(default=1000, ge=0)
+    voice_idle_timeout_s: float = Field(default=10.0, gt=0)
+    voice_max_chunk_ms: int = Field(default=500, ge=20, le=2000)
+    voice_burst_ms: int = Field(default=2000, ge=0)
+    voice_sessions_per_person: int = Field(default=2, ge=1)
     # Offline speech (espeak-ng) runs in this many worker processes (default: one per core but
     # the event loop's; 0: in a thread of the server's own process, for comparisons only).
     speech_workers: int = Field(default_factory=default_speech_workers, ge=0)
     speech_queue: int = Field(default=64, ge=0)  # sentences waiting for a worker; more: text-only
     speech_timeout_s: float = Field(default=10.0, gt=0)  # synthesising one sentence
-    # The neural offline voice (Piper, requirements-speech.txt): offered to voice profiles
-    # when installed, never the default (README: "The neural voice" on its licences); its
-    # worker processes (~300 MB each, started on its first sentence; 0: a thread of the server).
-    piper_voice: bool = True
+    # The neural offline voice (Piper, requirements-speech.txt), when installed: offered to
+    # voice profiles, never the default voice. Unset: offered except with HOLOMATE_ENV=production,
+    # which opts in once the voice's terms are cleared (README: "The neural voice"). Its worker
+    # processes (~350 MB each, started on its first sentence; 0: a thread of the server).
+    piper_voice: bool | None = None
     piper_workers: int = Field(default=1, ge=0)
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
@@ -230,6 +246,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.env != "production"
+
+    @property
+    def piper_offered(self) -> bool:
+        return self.piper_voice if self.piper_voice is not None else self.env != "production"
 
     @property
     def introspection_enabled(self) -> bool:

@@ -16,6 +16,7 @@ from gql.transport.websockets import WebsocketsTransport
 from starlette.applications import Starlette
 
 from api.app import create_app
+from api.providers import build_tts
 from api.settings import Settings
 from tests.realtime.helpers import TERMINAL, ok, subscribed_then_sent
 from tests.support.graphql import GraphQLClient, register
@@ -72,6 +73,15 @@ async def test_a_server_that_does_not_offer_it_refuses_it_by_name(
     error = await without_piper.error(CREATE, {"input": {"name": "Joe", **NEURAL}}, token)
     assert error["extensions"]["field"] == "provider"
     assert "espeak" in error["message"] and "piper" not in error["message"]
+
+
+def test_production_offers_it_only_once_the_operator_opts_in() -> None:
+    """The voice's terms are the operator's to clear before selling it (README)."""
+    production = Settings(env="production", secret_key="x" * 40)  # type: ignore[arg-type]
+    assert sorted(build_tts(production)) == ["espeak"]
+    opted_in = production.model_copy(update={"piper_voice": True})
+    assert sorted(build_tts(opted_in)) == ["espeak", "piper"]
+    assert "piper" in build_tts(Settings(env="development"))
 
 
 def neural_conversation(server: LiveServer) -> dict[str, str]:
