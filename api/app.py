@@ -31,6 +31,7 @@ from api.rate_limits import ClientLimits, RequestLimits, build_login_throttle, b
 from api.request_json import JsonLimits
 from api.security_headers import STRICT_POLICY, SecurityHeaders, graphiql_policy
 from api.settings import Settings, get_settings
+from api.voice_sessions import build_voice_sessions
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
 from context.state import AppState
 from pipeline.broadcast.factory import make_hub
@@ -230,6 +231,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await start_llm(state.replies.providers.llm)  # the local model's server, if it is one
         await state.replies.start()
         state.on_user_erased = state.replies.user_erased
+        state.voice_sessions = build_voice_sessions(settings, state.sessionmaker, state.replies)
         state.devices = build_devices(settings, state, state.hub)
         sweeper = asyncio.create_task(state.devices.presence.run_sweeper(), name="presence")
         housekeeping = asyncio.create_task(
@@ -257,6 +259,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # connection back first, or disposing the pool waits on it forever.
             await asyncio.gather(housekeeping, sweeper, return_exceptions=True)
             await exports.aclose()
+            if state.voice_sessions is not None:
+                await state.voice_sessions.stop()  # before the replies and STT they use
             await state.replies.stop()
             await forming.aclose()
             await state.policy.revocations.stop()

@@ -38,6 +38,7 @@ from resolvers.me import MeMutation, MeQuery
 from resolvers.memories import MemoryMutation, MemoryQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
 from resolvers.replies import ReplyMutation, ReplySubscription
+from resolvers.voice_sessions import VoiceSessionMutation
 from resolvers.voices import VoiceMutation, VoiceQuery
 
 Query = merge_types(
@@ -60,6 +61,7 @@ Mutation = merge_types(
         CompanionMutation,
         ConversationMutation,
         ReplyMutation,
+        VoiceSessionMutation,
         BillingMutation,
         PrivacyMutation,
         VoiceMutation,

@@ -28,7 +28,7 @@ from pipeline.ratelimit.base import RateLimiter, Verdict
 from services.auth.authenticate import bearer_token
 from services.auth.login_throttle import LoginRules, LoginThrottle
 from services.errors import AppError, Unauthenticated
-from services.rate_limits import RateRules, Throttle, refused
+from services.rate_limits import RateRules, Rule, Throttle, refused
 
 UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
 
@@ -97,12 +97,14 @@ class RequestLimits:
         return str(user_id)
 
 
-async def operation_refused(context: Context) -> GraphQLFormattedError | None:
+async def operation_refused(
+    context: Context, rule: Rule = "ws_operations"
+) -> GraphQLFormattedError | None:
     """The error for an operation over its socket's budget, or None when it may run."""
     throttle = context.app.throttle
     if throttle is None:
         return None
-    verdict = await throttle.check("ws_operations", context.request_id)
+    verdict = await throttle.check(rule, context.request_id)
     return None if verdict.allowed else _formatted(refused(verdict))
 
 
@@ -148,6 +150,7 @@ def build_throttle(settings: Settings, limiter: RateLimiter) -> Throttle:
         refresh_token=settings.rate_limit_refresh_token,
         ws_connect=settings.rate_limit_ws_connect,
         ws_operations=settings.rate_limit_ws_operations,
+        ws_voice_chunks=settings.rate_limit_ws_voice_chunks,
     )
     return Throttle(limiter, rules)
 

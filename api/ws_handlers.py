@@ -42,6 +42,7 @@ from strawberry.types.unset import UnsetType
 
 from api.middleware import SERVER_SEND
 from api.rate_limits import operation_refused
+from api.voice_chunk_ops import budget_for
 from api.ws_protocol import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -219,7 +220,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: Any) -> None:
         # Over the socket's operation budget: an error for this id alone; the socket goes on.
         if self.connection_acknowledged and message["id"] not in self.operations:
-            if (refusal := await operation_refused(self.context)) is not None:
+            budget = budget_for(message.get("payload"))
+            if (refusal := await operation_refused(self.context, budget)) is not None:
                 error = TransportError(id=message["id"], type="error", payload=[refusal])
                 await self.send_message(error)
                 return
@@ -334,7 +336,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle_start(self, message: Any) -> None:
         # Over the socket's operation budget: an error for this id alone; the socket goes on.
         if self.connection_acknowledged:
-            if (refusal := await operation_refused(self.context)) is not None:
+            budget = budget_for(message.get("payload"))
+            if (refusal := await operation_refused(self.context, budget)) is not None:
                 error = LegacyError(type="error", id=message["id"], payload=refusal)
                 await self.send_message(error)
                 return

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from services.privacy import DataExports
     from services.rate_limits import Throttle
     from services.replies import ReplyService, UserErased
+    from services.voice_sessions import VoiceSessions
     from services.voices import VoiceCatalog
 
 
@@ -28,6 +29,7 @@ class AppState:
     storage: LocalBlobStorage | None = None
     hub: EventHub | None = None
     replies: ReplyService | None = None
+    voice_sessions: VoiceSessions | None = None  # streamed microphone audio (sendVoiceChunk)
     media_url_ttl_s: int = 3600
     public_base_url: str = ""
     billing: Billing | None = None

@@ -219,6 +219,79 @@ class MemoryFormed:
     memory: MemorySnapshot
 
 
+# ---- a voice session streamed over the socket (services/voice_sessions/) --------------------
+# messageId is the person's message the turn became (VoiceFinalTranscript with outcome MESSAGE),
+# else msg_0: the turn is no message yet. Times are ms of the session's streamed audio.
+# ``author_id`` is first, for account erasure (see above).
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceWord:
+    """One recognised word and where it was said, in ms of the session's streamed audio."""
+
+    word: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceSpeechStarted:
+    """The server heard speech begin in a voice session (screens show 'listening')."""
+
+    author_id: int = field(metadata={NODE: "User"})
+    session_id: str
+    at_ms: int = field(metadata=about("First voiced audio, in ms of the session's stream."))
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePartialTranscript:
+    """What the person has said so far in this turn (about once a second); may change."""
+
+    author_id: int = field(metadata={NODE: "User"})
+    session_id: str
+    text: str
+    through_ms: int = field(metadata=about("The stream position the text covers."))
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceTurnEnded:
+    """The person stopped speaking (a configured silence followed): the final transcript and
+    the reply follow."""
+
+    author_id: int = field(metadata={NODE: "User"})
+    session_id: str
+    start_ms: int
+    end_ms: int = field(metadata=about("Last voiced audio of the turn, in ms of the stream."))
+    voiced_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceFinalTranscript:
+    """The turn's transcript with word timings. outcome MESSAGE: it became the person's message
+    (messageId) and the reply starts; NO_SPEECH: no words recognised; BACKCHANNEL: a short
+    sound while the companion was speaking, not taken as a turn; REFUSED: the message was
+    refused (detail says why, e.g. a plan limit); STT_FAILED: speech-to-text could not finish
+    (busy or stopped; detail)."""
+
+    author_id: int = field(metadata={NODE: "User"})
+    session_id: str
+    text: str
+    outcome: str
+    detail: str = ""
+    words: tuple[VoiceWord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceSessionClosed:
+    """The voice session ended. reason ENDED (endVoiceSession), IDLE (no audio for the idle
+    timeout), QUOTA_EXCEEDED (the plan's voice minutes ran out), SERVER_STOPPING."""
+
+    author_id: int = field(metadata={NODE: "User"})
+    session_id: str
+    reason: str
+    detail: str = ""
+
+
 # ---- commands to one device: every member carries cursor and at ---------------------------
 
 
@@ -270,7 +343,16 @@ published as ReplyCompleted, ReplyInterrupted or ReplyFailed once the message ro
 CompanionEvent = MessagePosted | ReplyEvent | ReplyCompleted | ReplyInterrupted | ReplyFailed
 """Published on a conversation and followed by the holograms showing its companion."""
 
-ConversationEvent = CompanionEvent | MemoryFormed
+VoiceEvent = (
+    VoiceSpeechStarted
+    | VoicePartialTranscript
+    | VoiceTurnEnded
+    | VoiceFinalTranscript
+    | VoiceSessionClosed
+)
+"""A voice session's events, on its conversation (not on holograms)."""
+
+ConversationEvent = CompanionEvent | MemoryFormed | VoiceEvent
 """The ``ConversationEvent`` union."""
 
 DeviceCommand = CompanionSwitched | PlayAnimation | VolumeChanged | SleepChanged

@@ -101,4 +101,13 @@ async def voice_ms_since(session: AsyncSession, user_id: int, since: datetime) -
             Message.reply_to_id.in_(select(Message.id).where(Message.author_id == user_id)),
         )
     )
-    return sum(int((t or {}).get("audio_ms", 0) or 0) for t in rows.all())
+    spoken = sum(int((t or {}).get("audio_ms", 0) or 0) for t in rows.all())
+    # Plus the person's turns streamed in voice sessions (services/voice_sessions).
+    streamed = await session.scalars(
+        select(Message.timings).where(
+            Message.author_id == user_id,
+            Message.role == MessageRole.USER,
+            Message.created_at >= since,
+        )
+    )
+    return spoken + sum(int((t or {}).get("voice_in_ms", 0) or 0) for t in streamed.all())

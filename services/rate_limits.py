@@ -23,6 +23,7 @@ Rule = Literal[
     "refresh_token",
     "ws_connect",
     "ws_operations",
+    "ws_voice_chunks",
 ]
 
 
@@ -37,6 +38,7 @@ class RateRules:
     refresh_token: str = ""
     ws_connect: str = ""
     ws_operations: str = ""  # per socket
+    ws_voice_chunks: str = ""  # per socket: sendVoiceChunk, instead of ws_operations
 
 
 class Throttle:

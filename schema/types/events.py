@@ -54,9 +54,11 @@ def message_from_snapshot(data: ev.MessageSnapshot) -> Message:
 
 
 VisemeFrame = derive(ev.VisemeFrame, (), {})
+VoiceWord = derive(ev.VoiceWord, (), {})
 VALUES: Values = {
     ev.Emotion: (Emotion, lambda value, sign: value),
     ev.VisemeFrame: (VisemeFrame.graphql, VisemeFrame.build),
+    ev.VoiceWord: (VoiceWord.graphql, VoiceWord.build),
     ev.MessageSnapshot: (Message, lambda value, sign: message_from_snapshot(value)),
     ev.MemorySnapshot: (Memory, lambda value, sign: Memory.from_snapshot(value)),
 }

@@ -1,0 +1,380 @@
+"""One voice session: the chunks a client sends, in order, through the VAD, and what follows.
+
+The resolver checks a chunk and queues it (``accept``, no awaiting: chunks pipelined on one
+socket keep their order); the session's own task takes them one by one, so events come out in
+stream order. Speech-to-text runs in the STT provider's workers (never on the event loop's
+thread), as background jobs of this session:
+
+    chunk -> VAD -> SpeechStart: VoiceSpeechStarted
+                 -> speaking over a playing reply for barge_in_ms: interruptReply's path
+                 -> every partial_interval_ms of speech: a partial transcript (one at a time)
+                 -> TurnEnd: VoiceTurnEnded, then (in turn order) the final transcript,
+                    sent as the person's message: the reply starts at once
+
+A turn that began while the device played a reply and stayed shorter than ``barge_in_ms`` is a
+backchannel ("mm-hm", a cough): it neither interrupts nor becomes a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pipeline import events as ev
+from pipeline.audio import pcm16_to_wav
+from pipeline.stt.base import STTProvider, Transcript
+from pipeline.vad import SAMPLE_RATE, EnergyVad, SpeechStart, TurnEnd, VadConfig
+from services import voice_input
+from services.errors import AppError, QuotaExceeded, RateLimited
+from services.identity import Viewer
+from services.replies import ReplyService
+from services.voice_sessions.chunks import (
+    BYTES_PER_MS,
+    SEQ_GAP,
+    SEQ_REPEATED,
+    ChunkRefused,
+    Playback,
+)
+from store.models import Message
+
+log = logging.getLogger("holomate.voice")
+
+REORDER_WINDOW = 8  # chunks that may arrive ahead of a missing one (pipelined operations)
+NO_MESSAGE = 0  # messageId of events that belong to no message yet
+# (session, person, extra ms) -> raises QuotaExceeded when the month's voice minutes cannot
+# cover them (services/quotas.check_can_use_voice).
+VoiceCheck = Callable[[AsyncSession, int, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    vad: VadConfig = field(default_factory=VadConfig)
+    barge_in_ms: int = 500  # voiced time over a playing reply that interrupts it
+    partial_interval_ms: int = 1000  # of speech between partial transcripts; 0: none
+    idle_timeout_s: float = 10.0  # no chunk for this long closes the session
+    max_chunk_bytes: int = 500 * BYTES_PER_MS
+    burst_ms: int = 2000  # audio a client may send ahead of real time
+    queue_chunks: int = 50
+    max_turn_ms: int = 60_000  # a turn this long ends even without a pause
+
+
+@dataclass(slots=True)
+class SessionDeps:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    replies: ReplyService
+    stt: STTProvider
+    voice_check: VoiceCheck | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    pcm: bytes
+    playing: Playback | None
+
+
+@dataclass(slots=True)
+class _Turn:
+    number: int
+    over_reply: bool  # began while the device played a reply
+    barged: bool = False
+    partial_busy: bool = False
+    last_partial_ms: int = 0
+    ended: bool = False
+
+
+class VoiceSession:
+    def __init__(
+        self,
+        session_id: str,
+        viewer: Viewer,
+        conversation_id: int,
+        config: SessionConfig,
+        deps: SessionDeps,
+        on_closed: Callable[[VoiceSession], None],
+    ) -> None:
+        self.id = session_id
+        self.viewer = viewer
+        self.conversation_id = conversation_id
+        self.config = config
+        self.deps = deps
+        self._on_closed = on_closed
+        self._vad = EnergyVad(config.vad)
+        self._queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(config.queue_chunks)
+        self._next_seq = 0
+        self._held: dict[int, _Chunk] = {}
+        self._started = time.monotonic()
+        self._received_ms = 0.0
+        self._audio = bytearray()  # the stream from _audio_ms on: the open turn and pre-roll
+        self._audio_ms = 0
+        self._playing: Playback | None = None
+        self._turn: _Turn | None = None
+        self._turns = 0
+        self._interrupted: set[int] = set()
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._finals: asyncio.Task[None] | None = None  # the last turn's final, awaited in order
+        self._closing: tuple[str, str] | None = None
+        self.closed = False
+        self.task = asyncio.create_task(self._run(), name=f"voice:{session_id}")
+
+    # ---- in the resolver: cheap checks, then queued ------------------------------------
+
+    def accept(self, seq: int, pcm: bytes, playing: Playback | None) -> int:
+        """Queue one checked chunk; returns the audio received so far, in ms."""
+        if seq < self._next_seq or seq in self._held:
+            raise ChunkRefused(f"Chunk {seq} was already received", "seq", SEQ_REPEATED)
+        if seq >= self._next_seq + REORDER_WINDOW:
+            raise ChunkRefused(
+                f"Chunk {seq} is too far ahead: {self._next_seq} is the next expected",
+                "seq",
+                SEQ_GAP,
+            )
+        chunk_ms = len(pcm) / BYTES_PER_MS
+        elapsed_ms = (time.monotonic() - self._started) * 1000
+        if self._received_ms + chunk_ms > elapsed_ms + self.config.burst_ms:
+            raise RateLimited("Audio is arriving faster than real time; slow down", 1)
+        if self._queue.full():
+            raise RateLimited("The server is behind on this session's audio", 1)
+        self._received_ms += chunk_ms
+        self._held[seq] = _Chunk(pcm, playing)
+        while self._next_seq in self._held:
+            self._queue.put_nowait(self._held.pop(self._next_seq))
+            self._next_seq += 1
+        return round(self._received_ms)
+
+    def end(self, reason: str = "ENDED", detail: str = "") -> None:
+        """Close after the queued audio (an open turn ends there)."""
+        if self._closing is None:
+            self._closing = (reason, detail)
+            try:
+                self._queue.put_nowait(None)
+            except asyncio.QueueFull:
+                self.task.cancel()  # nothing queued is worth waiting for now
+
+    # ---- the session's task ----------------------------------------------------------
+
+    async def _run(self) -> None:
+        reason, detail = "SERVER_STOPPING", ""
+        try:
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(self._queue.get(), self.config.idle_timeout_s)
+                except TimeoutError:
+                    self._closing = self._closing or (
+                        "IDLE",
+                        f"no audio for {self.config.idle_timeout_s:g} s",
+                    )
+                    chunk = None
+                if chunk is None:
+                    end = self._vad.flush()
+                    if end is not None:
+                        await self._turn_ended(end)
+                    break
+                await self._process(chunk)
+            reason, detail = self._closing or ("ENDED", "")
+            if self._finals is not None:
+                await asyncio.shield(self._finals)
+        except asyncio.CancelledError:
+            reason, detail = self._closing or ("SERVER_STOPPING", "")
+        finally:
+            self.closed = True
+            self._on_closed(self)
+            for job in list(self._jobs):
+                job.cancel()
+            try:
+                await self._publish(ev.VoiceSessionClosed(self._author, self.id, reason, detail))
+            except Exception:
+                log.warning("voice session %s: its closing was not published", self.id)
+
+    async def _process(self, chunk: _Chunk) -> None:
+        self._playing = chunk.playing
+        self._audio += chunk.pcm
+        for event in self._vad.feed(chunk.pcm):
+            if isinstance(event, SpeechStart):
+                self._turns += 1
+                self._turn = _Turn(self._turns, over_reply=self._playing is not None)
+                await self._publish(ev.VoiceSpeechStarted(self._author, self.id, event.at_ms))
+            else:
+                await self._turn_ended(event)
+        turn = self._turn
+        if turn is not None and self._vad.speaking:
+            self._maybe_barge_in(turn)
+            self._maybe_partial(turn)
+            start = self._vad.start_ms or 0
+            if self._vad.position_ms - start >= self.config.max_turn_ms:
+                end = self._vad.flush()
+                if end is not None:
+                    await self._turn_ended(end)
+        if self._vad.start_ms is None:  # idle: keep only the pre-roll
+            self._trim(self._vad.position_ms - self.config.vad.pre_roll_ms)
+
+    def _maybe_barge_in(self, turn: _Turn) -> None:
+        playing = self._playing
+        if (
+            playing is None
+            or turn.barged
+            or self._vad.voiced_ms < self.config.barge_in_ms
+            or playing.message_id in self._interrupted
+        ):
+            return
+        turn.barged = True
+        self._interrupted.add(playing.message_id)
+        self._spawn(self._interrupt(playing))
+
+    async def _interrupt(self, playing: Playback) -> None:
+        try:
+            await self.deps.replies.interrupt(
+                self.viewer, playing.message_id, playing.heard_until_ms
+            )
+        except AppError as e:  # not theirs, not a reply, gone: nothing to stop
+            log.info("voice session %s: barge-in refused: %s %s", self.id, e.code, e.message)
+
+    def _maybe_partial(self, turn: _Turn) -> None:
+        interval = self.config.partial_interval_ms
+        position = self._vad.position_ms
+        if not interval or turn.partial_busy or position - turn.last_partial_ms < interval:
+            return
+        start = self._vad.start_ms or 0
+        if position - start < interval:
+            return
+        turn.partial_busy = True
+        turn.last_partial_ms = position
+        self._spawn(self._partial(turn, self._slice(start, position), position))
+
+    async def _partial(self, turn: _Turn, pcm: bytes, through_ms: int) -> None:
+        try:
+            transcript = await self.deps.stt.transcribe(pcm16_to_wav(pcm, SAMPLE_RATE), "audio/wav")
+        except Exception as e:  # busy or failed: the final transcript still comes
+            log.info("voice session %s: partial transcript skipped: %s", self.id, e)
+            return
+        finally:
+            turn.partial_busy = False
+        text = transcript.text.strip()
+        if text and not turn.ended and self._turn is turn:
+            await self._publish(ev.VoicePartialTranscript(self._author, self.id, text, through_ms))
+
+    async def _turn_ended(self, end: TurnEnd) -> None:
+        turn = self._turn or _Turn(0, over_reply=False)
+        turn.ended = True
+        self._turn = None
+        await self._publish(
+            ev.VoiceTurnEnded(self._author, self.id, end.start_ms, end.end_ms, end.voiced_ms)
+        )
+        start = max(end.start_ms - self.config.vad.pre_roll_ms, self._audio_ms)
+        pcm = self._slice(start, self._vad.position_ms)
+        backchannel = turn.over_reply and end.voiced_ms < self.config.barge_in_ms
+        previous = self._finals
+        self._finals = self._spawn(self._final(previous, pcm, start, end, backchannel))
+
+    async def _final(
+        self,
+        previous: asyncio.Task[None] | None,
+        pcm: bytes,
+        start_ms: int,
+        end: TurnEnd,
+        backchannel: bool,
+    ) -> None:
+        if previous is not None:  # finals go out in turn order
+            await asyncio.wait([previous])
+        if backchannel:
+            await self._final_event("", "BACKCHANNEL")
+            return
+        began = time.monotonic()
+        try:
+            transcript = await voice_input.transcribe(
+                self.deps.stt, pcm16_to_wav(pcm, SAMPLE_RATE), "audio/wav"
+            )
+        except AppError as e:
+            await self._final_event("", "STT_FAILED", f"{e.code}: {e.message}")
+            return
+        except Exception as e:  # a provider error voice_input does not translate
+            await self._final_event("", "STT_FAILED", str(e))
+            return
+        stt_ms = (time.monotonic() - began) * 1000
+        words = _words(transcript, start_ms)
+        text = transcript.text.strip()
+        if not text:
+            await self._final_event("", "NO_SPEECH", words=words)
+            return
+        turn_ms = end.end_ms - end.start_ms
+        try:
+            await self._check_voice(turn_ms)
+            message = await self.deps.replies.send_message(
+                self.viewer,
+                self.conversation_id,
+                text[: voice_input.MAX_TEXT],
+                stt_ms=stt_ms,
+                max_len=voice_input.MAX_TEXT,
+            )
+        except QuotaExceeded as e:
+            await self._final_event(text, "REFUSED", f"{e.code}: {e.message}", words)
+            if e.extensions.get("limit") == "voiceMinutesPerMonth":
+                self.end("QUOTA_EXCEEDED", e.message)
+            return
+        except AppError as e:
+            await self._final_event(text, "REFUSED", f"{e.code}: {e.message}", words)
+            return
+        await self._record_voice_in(message.id, turn_ms)
+        await self._final_event(text, "MESSAGE", words=words, message_id=message.id)
+
+    async def _final_event(
+        self,
+        text: str,
+        outcome: str,
+        detail: str = "",
+        words: tuple[ev.VoiceWord, ...] = (),
+        message_id: int = NO_MESSAGE,
+    ) -> None:
+        event = ev.VoiceFinalTranscript(self._author, self.id, text, outcome, detail, words)
+        await self._publish(event, message_id)
+
+    async def _check_voice(self, extra_ms: int) -> None:
+        if self.deps.voice_check is None:
+            return
+        async with self.deps.sessionmaker() as session:
+            await self.deps.voice_check(session, self.viewer.user_id, extra_ms)
+
+    async def _record_voice_in(self, message_id: int, turn_ms: int) -> None:
+        """The streamed turn counts towards the month's voice minutes (billing_usage)."""
+        async with self.deps.sessionmaker() as session:
+            row = await session.scalar(select(Message).where(Message.id == message_id))
+            if row is not None:
+                row.timings = {**(row.timings or {}), "voice_in_ms": turn_ms}
+                await session.commit()
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    @property
+    def _author(self) -> int:
+        return self.viewer.user_id
+
+    async def _publish(self, event: ev.ConversationEvent, message_id: int = NO_MESSAGE) -> None:
+        await self.deps.replies.publisher.publish(self.conversation_id, message_id, event)
+
+    def _slice(self, start_ms: int, end_ms: int) -> bytes:
+        lo = max(0, (start_ms - self._audio_ms) * BYTES_PER_MS)
+        hi = max(lo, (end_ms - self._audio_ms) * BYTES_PER_MS)
+        return bytes(self._audio[lo:hi])
+
+    def _trim(self, keep_from_ms: int) -> None:
+        drop = (keep_from_ms - self._audio_ms) * BYTES_PER_MS
+        if drop > 0:
+            del self._audio[:drop]
+            self._audio_ms = keep_from_ms
+
+    def _spawn(self, job: Awaitable[None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(job)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+        return task
+
+
+def _words(transcript: Transcript, offset_ms: int) -> tuple[ev.VoiceWord, ...]:
+    return tuple(
+        ev.VoiceWord(w.word, w.start_ms + offset_ms, w.end_ms + offset_ms) for w in transcript.words
+    )
