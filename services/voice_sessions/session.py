@@ -85,7 +85,7 @@ class _Turn:
     barged: bool = False
     partial_busy: bool = False
     last_partial_ms: int = 0
-    ended: bool = False
+    final_sent: bool = False  # a partial that comes back later is not shown
 
 
 class VoiceSession:
@@ -255,12 +255,13 @@ class VoiceSession:
         finally:
             turn.partial_busy = False
         text = transcript.text.strip()
-        if text and not turn.ended and self._turn is turn:
+        # Also after the turn ended: with one STT worker the final waits for this job, so
+        # what was said so far still comes before the final transcript.
+        if text and not turn.final_sent:
             await self._publish(ev.VoicePartialTranscript(self._author, self.id, text, through_ms))
 
     async def _turn_ended(self, end: TurnEnd) -> None:
         turn = self._turn or _Turn(0, over_reply=False)
-        turn.ended = True
         self._turn = None
         await self._publish(
             ev.VoiceTurnEnded(self._author, self.id, end.start_ms, end.end_ms, end.voiced_ms)
@@ -269,11 +270,12 @@ class VoiceSession:
         pcm = self._slice(start, self._vad.position_ms)
         backchannel = turn.over_reply and end.voiced_ms < self.config.barge_in_ms
         previous = self._finals
-        self._finals = self._spawn(self._final(previous, pcm, start, end, backchannel))
+        self._finals = self._spawn(self._final(previous, turn, pcm, start, end, backchannel))
 
     async def _final(
         self,
         previous: asyncio.Task[None] | None,
+        turn: _Turn,
         pcm: bytes,
         start_ms: int,
         end: TurnEnd,
@@ -282,6 +284,7 @@ class VoiceSession:
         if previous is not None:  # finals go out in turn order
             await asyncio.wait([previous])
         if backchannel:
+            turn.final_sent = True
             await self._final_event("", "BACKCHANNEL")
             return
         began = time.monotonic()
@@ -290,11 +293,14 @@ class VoiceSession:
                 self.deps.stt, pcm16_to_wav(pcm, SAMPLE_RATE), "audio/wav"
             )
         except AppError as e:
+            turn.final_sent = True
             await self._final_event("", "STT_FAILED", f"{e.code}: {e.message}")
             return
         except Exception as e:  # a provider error voice_input does not translate
+            turn.final_sent = True
             await self._final_event("", "STT_FAILED", str(e))
             return
+        turn.final_sent = True
         stt_ms = (time.monotonic() - began) * 1000
         words = _words(transcript, start_ms)
         text = transcript.text.strip()

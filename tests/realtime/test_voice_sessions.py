@@ -83,6 +83,7 @@ async def test_speech_streamed_in_real_time_becomes_a_message_and_the_companion_
     assert ended["endMs"] - ended["startMs"] >= 4000
     partials = events.of("VoicePartialTranscript")
     assert partials and all(p["text"] for p in partials), events.seen
+    assert events.seen.index(partials[-1]) < events.seen.index(final)
     assert final["outcome"] == "MESSAGE", final
     assert final["text"] and final["words"]
     # Word timings are positions in the streamed audio, inside the turn.

@@ -28,10 +28,11 @@ START = gql(
     "mutation($c: ID!) { startVoiceSession(conversationId: $c) "
     "{ id conversationId sampleRate maxChunkMs endSilenceMs bargeInMs } }"
 )
-CHUNK = gql(
+CHUNK_TEXT = (
     "mutation($s: ID!, $q: Int!, $a: String!, $p: VoicePlaybackInput) "
     "{ sendVoiceChunk(sessionId: $s, seq: $q, audio: $a, playing: $p) { seq receivedMs } }"
 )
+CHUNK = gql(CHUNK_TEXT)
 END = gql("mutation($s: ID!) { endVoiceSession(sessionId: $s) { id } }")
 VOICE_EVENTS = gql("""
 subscription Events($id: ID!, $after: String) {
@@ -99,11 +100,17 @@ class Mic:
         self.seq += 1
         return answer
 
-    async def stream(self, pcm: bytes, playing: dict[str, Any] | None = None) -> float:
-        """Send ``pcm`` in real time; returns the monotonic time the last chunk went out."""
-        began = time.monotonic()
+    async def stream(
+        self, pcm: bytes, playing: dict[str, Any] | None = None, *, began: float | None = None
+    ) -> float:
+        """Send ``pcm`` in real time; returns the monotonic time the last chunk went out.
+        Given ``began`` (when the first sample was "recorded"), each chunk goes out once all of
+        it has been, as from a microphone; else each goes out at its own start."""
+        lag = 1 if began is not None else 0
+        began = time.monotonic() if began is None else began
         for i, chunk in enumerate(chunks(pcm)):
-            await asyncio.sleep(max(0.0, began + i * CHUNK_MS / 1000 - time.monotonic()))
+            due = began + (i + lag) * CHUNK_MS / 1000
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
             await self.send(chunk, playing)
         return time.monotonic()
 
@@ -137,6 +144,14 @@ class Events:
                 event.get(k) == v for k, v in fields.items()
             ):
                 return event
+
+    async def until_any(self, within_s: float = 30) -> dict[str, Any]:
+        """The next event, whatever it is."""
+        event: dict[str, Any] = (await asyncio.wait_for(anext(self._events), within_s))[
+            "conversationEvents"
+        ]
+        self.seen.append(event)
+        return event
 
     def of(self, typename: str) -> list[dict[str, Any]]:
         return [e for e in self.seen if e["__typename"] == typename]
