@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 from array import array
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from pipeline.tts.fallback import FallbackTTS
 from pipeline.tts.piper_tts import PiperPoolTTS, PiperTTS
 from pipeline.visemes_ipa import IPA_VISEMES
 from tests.pipeline.speech_metrics import rms
+from tests.support.waiting import until
 
 SENTENCES = (Path(__file__).parent / "everyday_sentences.txt").read_text().splitlines()
 EXTRA = [
@@ -159,3 +161,21 @@ async def test_espeak_speaks_when_the_neural_voice_cannot() -> None:
     assert german.duration_ms > 300
     english = await neural.synthesize("Good morning.", VoiceSettings())
     assert peak(english) == 32767
+
+
+async def test_a_sentence_whose_neural_worker_dies_is_spoken_by_espeak(pool: PiperPoolTTS) -> None:
+    """The worker killed mid-sentence (out of memory, say): that sentence still has audio and a
+    mouth track, from espeak-ng, and Piper rests rather than restart on every sentence."""
+    await pool.synthesize("Ready.", VoiceSettings())
+    (worker,) = pool.worker_pids()
+    os.kill(worker, signal.SIGSTOP)  # holds the sentence in the worker until it is killed
+    voice = FallbackTTS(pool, EspeakTTS(), rest_s=60)
+    spoken = asyncio.create_task(voice.synthesize("Tell me about the Moon.", VoiceSettings()))
+    await until(lambda: pool.running == 1, "the sentence taken")
+    await asyncio.sleep(0.2)  # the job reaches the frozen worker
+    os.kill(worker, signal.SIGKILL)
+
+    result = await spoken
+    assert tiles(result.visemes, result.duration_ms) and peak(result) < 32767
+    again = await voice.synthesize("And the stars?", VoiceSettings())
+    assert peak(again) < 32767 and pool.worker_pids() == [], "resting: no new worker yet"
