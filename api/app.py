@@ -37,6 +37,7 @@ from context.state import AppState
 from pipeline.broadcast.factory import make_hub
 from pipeline.broadcast.hub import EventHub
 from pipeline.broadcast.log_sql import SqlEventLog
+from pipeline.broadcast.log_sqlite import SqliteEventLog
 from pipeline.ratelimit.base import RateLimiter
 from pipeline.ratelimit.factory import make_rate_limiter
 from pipeline.revocation.factory import make_revocation_store
@@ -57,7 +58,7 @@ from services.retention import run_periodically
 from services.summaries import Summaries
 from services.turn_context import ContextConfig
 from services.voices import VoiceCatalog
-from store.db import make_engine, make_sessionmaker
+from store.db import make_engine, make_sessionmaker, sqlite_file
 from store.metadata import event_log
 from store.migrate import upgrade_async
 
@@ -97,7 +98,7 @@ def build_hub(settings: Settings, state: AppState) -> EventHub:
             namespace=settings.broadcast_namespace,
             append_wait_s=settings.event_log_append_wait_s,
         )
-    log_ = SqlEventLog(state.sessionmaker, settings.event_log_max_len, table=event_log)
+    log_ = _sql_event_log(settings, state)
     return make_hub(
         settings.broadcast_url,
         log=log_,
@@ -105,6 +106,13 @@ def build_hub(settings: Settings, state: AppState) -> EventHub:
         namespace=settings.broadcast_namespace,
         append_wait_s=settings.event_log_append_wait_s,
     )
+
+
+def _sql_event_log(settings: Settings, state: AppState) -> SqlEventLog:
+    path = sqlite_file(settings.database_url)
+    if path is None:
+        return SqlEventLog(state.sessionmaker, settings.event_log_max_len, table=event_log)
+    return SqliteEventLog(state.sessionmaker, path, settings.event_log_max_len, table=event_log)
 
 
 def build_devices(settings: Settings, state: AppState, hub: EventHub) -> DeviceService:

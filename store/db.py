@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 import asyncpg.exceptions as pg
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -49,6 +49,16 @@ def connection_lost(error: BaseException | None) -> bool:
         orig = error.orig if isinstance(error, exc.DBAPIError) else None
         error = orig if isinstance(orig, BaseException) else error.__cause__
     return False
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names; None for other engines and in-memory databases."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("mode") == "memory":
+        return None
+    return parsed.database
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:

@@ -20,6 +20,7 @@ from pipeline.broadcast import (
 )
 from pipeline.broadcast.log_redis import RedisStreamEventLog
 from pipeline.broadcast.log_sql import SqlEventLog
+from pipeline.broadcast.log_sqlite import SqliteEventLog
 
 MAX_LEN = 5
 
@@ -29,6 +30,7 @@ MAX_LEN = 5
         "memory",
         pytest.param("redis", marks=pytest.mark.redis),
         "sqlite",
+        "sqlite-writer",
         pytest.param("postgres", marks=pytest.mark.postgres),
     ]
 )
@@ -42,6 +44,11 @@ def log(request: pytest.FixtureRequest, prefix: str) -> Iterator[EventLog]:
     elif kind == "sqlite":
         maker: async_sessionmaker[AsyncSession] = request.getfixturevalue("sqlite_sessionmaker")
         yield SqlEventLog(maker, MAX_LEN, prune_every=1)
+    elif kind == "sqlite-writer":
+        maker = request.getfixturevalue("sqlite_sessionmaker")
+        writer = SqliteEventLog(maker, maker.kw["bind"].url.database, MAX_LEN, prune_every=1)
+        yield writer
+        writer.close()
     else:
         pg: tuple[async_sessionmaker[AsyncSession], Table] = request.getfixturevalue(
             "postgres_log_table"
