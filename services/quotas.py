@@ -91,12 +91,18 @@ async def check_voice_message_length(session: AsyncSession, user_id: int, durati
         raise QuotaExceeded("voiceMessageSeconds", limits.voice_message_seconds, None)
 
 
-async def spend_voice(session: AsyncSession, user_id: int, reply_id: int, total_ms: int) -> bool:
-    """May this reply speak ``total_ms`` in all? Asked before each chunk of audio goes out.
+async def spend_voice(
+    session: AsyncSession, user_id: int, reply_id: int, total_ms: int, ahead_ms: int = 0
+) -> int:
+    """May this reply speak ``total_ms`` in all? Asked before a chunk of audio goes out beyond
+    what the reply was granted; returns its new grant (0: no).
 
     Decided in the person's turn and recorded on the reply at once (its ``audio_ms``, which
     ``voice_ms_since`` counts while it streams), so replies speaking at the same time share
-    what is left of the month exactly; the caller commits nothing else in this session.
+    what is left of the month exactly. While more than twice ``ahead_ms`` would be left, the
+    grant runs ``ahead_ms`` past the ask, so a reply asks about once instead of once a
+    sentence; its end records what it really said. The caller commits nothing else in this
+    session.
     """
     await one_at_a_time(session, user_id)
     now = utcnow()
@@ -104,15 +110,17 @@ async def spend_voice(session: AsyncSession, user_id: int, reply_id: int, total_
     used_ms = await billing_usage.voice_ms_since(session, user_id, month_start(now))
     reply = await session.get(Message, reply_id)
     if reply is None:
-        return False
+        return 0
     timings = dict(reply.timings or {})
-    already_ms = int(timings.get("audio_ms", 0) or 0)
-    if used_ms - already_ms + total_ms > limits.voice_minutes_per_month * 60_000:
+    others_ms = used_ms - int(timings.get("audio_ms", 0) or 0)
+    left_ms = limits.voice_minutes_per_month * 60_000 - others_ms
+    if total_ms > left_ms:
         await session.rollback()
-        return False
-    reply.timings = timings | {"audio_ms": total_ms}
+        return 0
+    granted = total_ms + ahead_ms if total_ms + 2 * ahead_ms <= left_ms else total_ms
+    reply.timings = timings | {"audio_ms": granted}
     await session.commit()
-    return True
+    return granted
 
 
 async def check_can_add_device(session: AsyncSession, user_id: int) -> None:

@@ -28,8 +28,9 @@ from store.models import Companion, Conversation, Message, MessageRole, MessageS
 MAX_TEXT = 4000
 
 QuotaCheck = Callable[[AsyncSession, int], Awaitable[None]]
-# (session, person, reply, the reply's audio in all) -> may it speak that much? (voice minutes)
-VoiceSpend = Callable[[AsyncSession, int, int, int], Awaitable[bool]]
+# (session, person, reply, the reply's audio in all, grant ahead) -> its new grant, 0: refused
+VoiceSpend = Callable[[AsyncSession, int, int, int, int], Awaitable[int]]
+VOICE_GRANT_AHEAD_MS = 20_000  # a typical reply then asks once, not once a sentence
 
 
 @dataclass(slots=True)
@@ -172,9 +173,18 @@ class Turns:
         spend = self.quotas.voice_spend
         assert spend is not None
 
+        granted = 0
+
         async def allow(total_ms: int) -> bool:
+            nonlocal granted
+            if total_ms <= granted:
+                return True
             async with self.sessionmaker() as session:
-                return await spend(session, viewer.user_id, reply_id, total_ms)
+                grant = await spend(
+                    session, viewer.user_id, reply_id, total_ms, VOICE_GRANT_AHEAD_MS
+                )
+            granted = max(granted, grant)
+            return grant > 0
 
         return allow
 

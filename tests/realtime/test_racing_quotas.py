@@ -138,6 +138,26 @@ async def test_replies_speaking_at_once_share_the_last_voice_seconds_exactly(
     assert usage["billing"]["usage"]["voiceMinutesThisMonth"] <= 30
 
 
+async def test_a_reply_granted_voice_ahead_is_charged_only_what_it_said(
+    api: GraphQLClient, app: Any
+) -> None:
+    token = (await register(api, "ada@example.com"))["accessToken"]
+    companion = await create_companion(api, token)
+    conv_id = (await start_conversation(api, token, companion["id"]))["id"]
+    # Far from her month's limit: each reply is granted voice ahead of its sentences.
+    texts = [f"Tell me a story, part {i}." for i in range(3)]
+    for text in texts:
+        await api.ok(SEND, {"c": conv_id, "t": text}, token)
+    replies = await _replies_to(app, texts)
+    for reply in replies:
+        said = sum(chunk["duration_ms"] for chunk in reply.audio)
+        assert said > 0
+        assert reply.timings["audio_ms"] == said  # the grant ahead is not charged
+    usage = await api.ok("{ billing { usage { voiceMinutesThisMonth } } }", token=token)
+    spoken_ms = sum(int(r.timings["audio_ms"]) for r in replies)
+    assert usage["billing"]["usage"]["voiceMinutesThisMonth"] == round(spoken_ms / 60_000, 2)
+
+
 async def test_racing_voice_profiles_stop_at_fifty(api: GraphQLClient, app: Any) -> None:
     token = (await register(api, "ada@example.com"))["accessToken"]
     async with app.state.holo.sessionmaker() as session:
