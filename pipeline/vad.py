@@ -90,6 +90,11 @@ class EnergyVad:
     def start_ms(self) -> int | None:
         return self._start_ms
 
+    @property
+    def last_voiced_ms(self) -> int:
+        """End of the last voiced frame: silence since then is ``position_ms`` minus it."""
+        return self._last_voiced_ms
+
     def feed(self, pcm: bytes) -> list[VadEvent]:
         data = self._pending + pcm
         whole = len(data) - len(data) % FRAME_BYTES

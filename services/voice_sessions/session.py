@@ -57,6 +57,9 @@ class SessionConfig:
     vad: VadConfig = field(default_factory=VadConfig)
     barge_in_ms: int = 500  # voiced time over a playing reply that interrupts it
     partial_interval_ms: int = 1000  # of speech between partial transcripts; 0: none
+    # A pause this long starts the final's transcription early; when the pause becomes the
+    # end of the turn, it is already under way (0: start it at the end of the turn).
+    early_final_ms: int = 200
     idle_timeout_s: float = 10.0  # no chunk for this long closes the session
     max_chunk_bytes: int = 500 * BYTES_PER_MS
     burst_ms: int = 2000  # audio a client may send ahead of real time
@@ -86,6 +89,10 @@ class _Turn:
     partial_busy: bool = False
     last_partial_ms: int = 0
     final_sent: bool = False  # a partial that comes back later is not shown
+    early: asyncio.Task[Transcript] | None = None  # started in a pause (early_final_ms)
+    early_through_ms: int = -1  # the last voiced audio it covers
+    early_start_ms: int = 0
+    early_began: float = 0.0
 
 
 class VoiceSession:
@@ -204,6 +211,7 @@ class VoiceSession:
         turn = self._turn
         if turn is not None and self._vad.speaking:
             self._maybe_barge_in(turn)
+            self._maybe_early_final(turn)
             self._maybe_partial(turn)
             start = self._vad.start_ms or 0
             if self._vad.position_ms - start >= self.config.max_turn_ms:
@@ -239,6 +247,8 @@ class VoiceSession:
         position = self._vad.position_ms
         if not interval or turn.partial_busy or position - turn.last_partial_ms < interval:
             return
+        if turn.early is not None and not turn.early.done():
+            return  # one job at a time: the early final shows as a partial if speech goes on
         start = self._vad.start_ms or 0
         if position - start < interval:
             return
@@ -260,6 +270,34 @@ class VoiceSession:
         if text and not turn.final_sent:
             await self._publish(ev.VoicePartialTranscript(self._author, self.id, text, through_ms))
 
+    def _maybe_early_final(self, turn: _Turn) -> None:
+        wait = self.config.early_final_ms
+        last = self._vad.last_voiced_ms
+        position = self._vad.position_ms
+        if not wait or position - last < wait or turn.early_through_ms == last:
+            return
+        if turn.over_reply and self._vad.voiced_ms < self.config.barge_in_ms:
+            return  # a backchannel so far: never transcribed
+        start = max((self._vad.start_ms or 0) - self.config.vad.pre_roll_ms, self._audio_ms)
+        wav = pcm16_to_wav(self._slice(start, position), SAMPLE_RATE)
+        early = asyncio.ensure_future(voice_input.transcribe(self.deps.stt, wav, "audio/wav"))
+        early.add_done_callback(_retrieved)
+        turn.early, turn.early_through_ms = early, last
+        turn.early_start_ms, turn.early_began = start, time.monotonic()
+        self._spawn(self._early_as_partial(turn, early, last))
+
+    async def _early_as_partial(
+        self, turn: _Turn, early: asyncio.Task[Transcript], through_ms: int
+    ) -> None:
+        """Speech went on after the pause: what the early job heard is a partial."""
+        try:
+            transcript = await asyncio.shield(early)
+        except Exception:
+            return
+        text = transcript.text.strip()
+        if text and self._turn is turn and not turn.final_sent:
+            await self._publish(ev.VoicePartialTranscript(self._author, self.id, text, through_ms))
+
     async def _turn_ended(self, end: TurnEnd) -> None:
         turn = self._turn or _Turn(0, over_reply=False)
         self._turn = None
@@ -270,6 +308,10 @@ class VoiceSession:
         pcm = self._slice(start, self._vad.position_ms)
         backchannel = turn.over_reply and end.voiced_ms < self.config.barge_in_ms
         previous = self._finals
+        if turn.early is not None and turn.early_through_ms == end.end_ms:
+            start = turn.early_start_ms  # under way since the pause began
+        else:
+            turn.early = None
         self._finals = self._spawn(self._final(previous, turn, pcm, start, end, backchannel))
 
     async def _final(
@@ -287,11 +329,13 @@ class VoiceSession:
             turn.final_sent = True
             await self._final_event("", "BACKCHANNEL")
             return
-        began = time.monotonic()
+        began = time.monotonic() if turn.early is None else turn.early_began
         try:
-            transcript = await voice_input.transcribe(
-                self.deps.stt, pcm16_to_wav(pcm, SAMPLE_RATE), "audio/wav"
-            )
+            if turn.early is not None:
+                transcript = await turn.early
+            else:
+                wav = pcm16_to_wav(pcm, SAMPLE_RATE)
+                transcript = await voice_input.transcribe(self.deps.stt, wav, "audio/wav")
         except AppError as e:
             turn.final_sent = True
             await self._final_event("", "STT_FAILED", f"{e.code}: {e.message}")
@@ -378,6 +422,12 @@ class VoiceSession:
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
         return task
+
+
+def _retrieved(task: asyncio.Task[Transcript]) -> None:
+    """An early transcription nobody awaited any more fails quietly (the final says why)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _words(transcript: Transcript, offset_ms: int) -> tuple[ev.VoiceWord, ...]:
