@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.reply import ReplyOutcome
 from store.base import utcnow
-from store.models import Companion, Conversation, Message, MessageStatus, VoiceProfile
+from store.models import Message, MessageStatus
 
 STATUS_OF = {
     "complete": MessageStatus.COMPLETE,
@@ -84,16 +84,6 @@ async def save_end(
     )
     await session.commit()
     return bool(saved.rowcount)  # type: ignore[attr-defined]
-
-
-async def voice_provider_of(session: AsyncSession, reply_id: int) -> str | None:
-    return await session.scalar(
-        select(VoiceProfile.provider)
-        .join(Companion, Companion.voice_profile_id == VoiceProfile.id)
-        .join(Conversation, Conversation.companion_id == Companion.id)
-        .join(Message, Message.conversation_id == Conversation.id)
-        .where(Message.id == reply_id)
-    )
 
 
 async def fail_orphans(

@@ -49,6 +49,7 @@ class Turn:
     started: float  # time.monotonic() when the person's turn arrived
     stt_ms: float | None = None
     llm: LLMProvider | None = None  # instead of the app's (a greeting's fixed text)
+    voice: str | None = None  # the provider of the companion's voice; None: the default
 
 
 @dataclass(slots=True)
@@ -78,11 +79,9 @@ class ReplyRunner:
 
     async def _run(self, turn: Turn, control: ReplyControl) -> None:
         reply_id = turn.reply_id
-        async with self.sessionmaker() as session:
-            provider = await reply_rows.voice_provider_of(session, reply_id)
         pipeline = ReplyPipeline(
             turn.llm or self.providers.llm,
-            self.providers.tts_for(provider),
+            self.providers.tts_for(turn.voice),
             self.providers.storage,
         )
         offset_ms = (time.monotonic() - turn.started) * 1000

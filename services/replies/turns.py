@@ -23,7 +23,14 @@ from services.replies.publishing import Publisher
 from services.replies.runner import ReplyRunner, Turn
 from services.reply_leases import ReplyLeases
 from store.base import utcnow
-from store.models import Companion, Conversation, Message, MessageRole, MessageStatus
+from store.models import (
+    Companion,
+    Conversation,
+    Message,
+    MessageRole,
+    MessageStatus,
+    VoiceProfile,
+)
 
 MAX_TEXT = 4000
 
@@ -88,11 +95,15 @@ class Turns:
             request = await turn_context.build_request(
                 session, conversation, viewer.user_id, reply.id, self.context
             )
-            request, owner = await self._voiced(session, viewer, conversation, reply.id, request)
+            request, owner, provider = await self._voiced(
+                session, viewer, conversation, reply.id, request
+            )
         await self.publisher.publish(
             conversation.id, user_message.id, ev.MessagePosted(message_of(user_message))
         )
-        self.runner.launch(Turn(conversation.id, reply.id, request, owner, started, stt_ms))
+        self.runner.launch(
+            Turn(conversation.id, reply.id, request, owner, started, stt_ms, voice=provider)
+        )
         return user_message
 
     async def send_voice(
@@ -129,9 +140,19 @@ class Turns:
             request = await turn_context.voice_request(
                 session, conversation, viewer.user_id, reply.id, []
             )
-            request, owner = await self._voiced(session, viewer, conversation, reply.id, request)
+            request, owner, provider = await self._voiced(
+                session, viewer, conversation, reply.id, request
+            )
         self.runner.launch(
-            Turn(conversation.id, reply.id, request, owner, started, llm=FixedText(text))
+            Turn(
+                conversation.id,
+                reply.id,
+                request,
+                owner,
+                started,
+                llm=FixedText(text),
+                voice=provider,
+            )
         )
         return cursor
 
@@ -160,14 +181,20 @@ class Turns:
         conversation: Conversation,
         reply_id: int,
         request: ReplyRequest,
-    ) -> tuple[ReplyRequest, int]:
-        """The request as the person's voice minutes allow it, and whose files its audio is."""
-        owner = (await session.get_one(Companion, conversation.companion_id)).owner_id
+    ) -> tuple[ReplyRequest, int, str | None]:
+        """The request as the person's voice minutes allow it, whose files its audio is, and
+        the provider of the companion's voice (None: the default)."""
+        companion = await session.get_one(Companion, conversation.companion_id)
+        profile = (
+            await session.get(VoiceProfile, companion.voice_profile_id)
+            if companion.voice_profile_id is not None
+            else None
+        )
         if request.speak and not await self._voice_left(session, viewer.user_id):
             request = replace(request, speak=False)  # out of voice minutes: text only
         if request.speak and self.quotas.voice_spend is not None:
             request = replace(request, voice_allowance=self._voice_allowance(viewer, reply_id))
-        return request, owner
+        return request, companion.owner_id, None if profile is None else profile.provider
 
     def _voice_allowance(self, viewer: Viewer, reply_id: int) -> Callable[[int], Awaitable[bool]]:
         spend = self.quotas.voice_spend
