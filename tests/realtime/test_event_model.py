@@ -67,6 +67,18 @@ SAMPLES: list[Any] = [
     ev.ReplyInterrupted("Hello", MESSAGE),
     ev.ReplyFailed("PROVIDER_UNAVAILABLE", "down", retryable=True),
     ev.MemoryFormed(MEMORY),
+    ev.VoiceSpeechStarted(5, "vs_0a1b2c3d_x", 1520),
+    ev.VoicePartialTranscript(5, "vs_0a1b2c3d_x", "hello how", 2500),
+    ev.VoiceTurnEnded(5, "vs_0a1b2c3d_x", 1520, 3980, 2200),
+    ev.VoiceFinalTranscript(
+        5,
+        "vs_0a1b2c3d_x",
+        "hello how are you",
+        "MESSAGE",
+        "",
+        (ev.VoiceWord("hello", 1500, 1800), ev.VoiceWord("you", 3600, 3900)),
+    ),
+    ev.VoiceSessionClosed(5, "vs_0a1b2c3d_x", "IDLE", "no audio for 10 s"),
 ]
 COMMAND_SAMPLES: list[Any] = [
     ev.CompanionSwitched(2, companion_after="0-1"),
