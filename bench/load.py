@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load [--people 50,200] [--intervals 8,4,2] [--step-s 20]
                                    [--bursts 10,40,80] [--skip-bare] [--skip-offline]
+                                   [--bare-providers http|sdk]
 
 Each person has their own account, companion (an ElevenLabs-shaped voice), conversation and
 paired device, and two WebSockets: the app on ``conversationEvents``, the hologram on
@@ -436,6 +437,7 @@ def providers(rate: float, sentences: int) -> Iterator[LiveServer]:
         )
 
 
+BARE_PROVIDERS = ["http"]  # --bare-providers: plain httpx + json, or the SDKs the server uses
 PROFILE: dict[str, str] = {}  # --profile: py-spy raw stacks of each Holo-Mate server's run
 
 
@@ -484,6 +486,7 @@ def bare(tmp: Path, provider: LiveServer) -> Iterator[LiveServer]:
             app="bench.load_bare:app",
             HOLOMATE_LLM_BASE_URL=f"{provider.url}/v1",
             HOLOMATE_ELEVENLABS_BASE_URL=provider.url,
+            BENCH_BARE_PROVIDERS=BARE_PROVIDERS[0],
         )
         server = server_cm.__enter__()
     try:
@@ -662,7 +665,8 @@ def report_ladder(
         f"{'pre1':>6} {'pre99':>6} {'CPU ms':>7} | {'rep/s':>6} {'p99':>6} {'CPU ms':>7} | "
         f"{'CPU x':>5} {'load':>14}"
     )
-    print(f"{'':11} | {'GraphQL (real path)':^55} | {'bare pipeline':^22} |")
+    bare_name = f"bare pipeline ({BARE_PROVIDERS[0]})"
+    print(f"{'':11} | {'GraphQL (real path)':^55} | {bare_name:^22} |")
     print(header)
     bare_by = {(s.people, s.interval): s for s in bare_steps}
     for g in graphql:
@@ -720,6 +724,12 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=3, help="sentences per reply")
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument(
+        "--bare-providers",
+        choices=["http", "sdk"],
+        default="http",
+        help="the bare pipeline calls the providers with plain httpx, or the official SDKs",
+    )
     parser.add_argument("--skip-cloud", action="store_true")
     parser.add_argument("--skip-offline", action="store_true")
     parser.add_argument(
@@ -731,6 +741,7 @@ def main() -> None:
     parser.add_argument("--compare", help="a --save file (e.g. before a change): side by side")
     args = parser.parse_args()
     saved: list[Step] = []
+    BARE_PROVIDERS[0] = args.bare_providers
     if args.profile:
         PROFILE.update(out=args.profile, py_spy=args.py_spy)
     ns = [int(n) for n in args.people.split(",") if n]

@@ -9,6 +9,10 @@ endpoint), deltas merged into ~50 ms batches, each sentence's speech fetched fro
 ElevenLabs-shaped endpoint and written to disk as WAV, then EmotionChanged, VisemeFrames and
 AudioChunk in sentence order, ReplyCompleted. Every event is serialised once as JSON, with
 ``at``, and written to the person's two sockets. No GraphQL, no log, no database, no auth.
+
+``BENCH_BARE_PROVIDERS=sdk`` calls the providers through the official SDKs the server uses
+(``openai``, ``elevenlabs``) instead of plain httpx and ``json``: what is left between the two
+is then the server's own work, not the SDKs' parsing.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,8 @@ TAG = re.compile(r"\[[a-z]+\]")
 _sockets: dict[str, list[asyncio.Queue[str | None]]] = {}
 _tasks: set[asyncio.Task[None]] = set()
 _http: list[httpx.AsyncClient] = []
+SDK = os.environ.get("BENCH_BARE_PROVIDERS", "http") == "sdk"
+_sdks: dict[str, Any] = {}
 
 
 def http() -> httpx.AsyncClient:
@@ -78,26 +85,73 @@ def publish(person: str, typename: str, **fields: Any) -> None:
         queue.put_nowait(text)
 
 
-async def speak(person: str, seq: int, text: str) -> tuple[bytes, list[dict[str, Any]], int]:
-    pcm = bytearray()
-    frames: list[dict[str, Any]] = []
+def sdk(name: str) -> Any:
+    if not _sdks:
+        from elevenlabs import AsyncElevenLabs
+        from openai import AsyncOpenAI
+
+        _sdks["llm"] = AsyncOpenAI(base_url=LLM, api_key="bench", max_retries=1)
+        _sdks["tts"] = AsyncElevenLabs(api_key="bench", base_url=TTS, httpx_client=http())
+    return _sdks[name]
+
+
+async def speech_parts(text: str) -> AsyncIterator[tuple[str, list[str], list[float], list[float]]]:
+    """(base64 PCM, characters, starts, ends) per streamed part."""
+    if SDK:
+        from elevenlabs import VoiceSettings
+
+        stream = sdk("tts").text_to_speech.stream_with_timestamps(
+            "bench",
+            text=text,
+            model_id="eleven_flash_v2_5",
+            output_format="pcm_22050",
+            voice_settings=VoiceSettings(stability=0.5, similarity_boost=0.75, speed=1.0),
+        )
+        async for chunk in stream:
+            a = chunk.normalized_alignment
+            yield chunk.audio_base_64 or "", a.characters, a.character_start_times_seconds, \
+                a.character_end_times_seconds  # fmt: skip
+        return
     url = f"{TTS}/v1/text-to-speech/bench/stream/with-timestamps?output_format=pcm_22050"
     async with http().stream("POST", url, json={"text": text}) as response:
         async for line in response.aiter_lines():
             if not line:
                 continue
             part = json.loads(line)
-            pcm += base64.b64decode(part["audio_base64"])
-            align = part["normalized_alignment"]
-            for ch, start, end in zip(
-                align["characters"],
-                align["character_start_times_seconds"],
-                align["character_end_times_seconds"],
-                strict=True,
-            ):
-                if ch.isalpha():
-                    frames.append({"viseme": ch, "startMs": int(start * 1000),
-                                   "endMs": int(end * 1000), "weight": 1.0})  # fmt: skip
+            a = part["normalized_alignment"]
+            yield part["audio_base64"], a["characters"], a["character_start_times_seconds"], \
+                a["character_end_times_seconds"]  # fmt: skip
+
+
+async def llm_text(text: str) -> AsyncIterator[str]:
+    messages = [{"role": "user", "content": text}]
+    if SDK:
+        stream = await sdk("llm").chat.completions.create(
+            model="bench", messages=messages, stream=True
+        )
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+        return
+    body = {"model": "bench", "stream": True, "messages": messages}
+    async with http().stream("POST", f"{LLM}/chat/completions", json=body) as response:
+        async for line in response.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            content = json.loads(line[6:])["choices"][0]["delta"].get("content")
+            if content:
+                yield content
+
+
+async def speak(person: str, seq: int, text: str) -> tuple[bytes, list[dict[str, Any]], int]:
+    pcm = bytearray()
+    frames: list[dict[str, Any]] = []
+    async for audio, characters, starts, ends in speech_parts(text):
+        pcm += base64.b64decode(audio)
+        for ch, start, end in zip(characters, starts, ends, strict=True):
+            if ch.isalpha():
+                frames.append({"viseme": ch, "startMs": int(start * 1000),
+                               "endMs": int(end * 1000), "weight": 1.0})  # fmt: skip
     wav = pcm16_to_wav(bytes(pcm), 22050)
     path = STORAGE / person / f"{seq}.wav"
     await asyncio.to_thread(_write, path, wav)
@@ -122,26 +176,19 @@ async def reply(person: str, text: str) -> None:
         async with slots:
             return await speak(person, n, words)
 
-    body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": text}]}
-    async with http().stream("POST", f"{LLM}/chat/completions", json=body) as response:
-        async for line in response.aiter_lines():
-            if not line.startswith("data: ") or line == "data: [DONE]":
-                continue
-            content = json.loads(line[6:])["choices"][0]["delta"].get("content")
-            if not content:
-                continue
-            clean = TAG.sub("", content)
-            pending += clean
-            sentence += clean
-            now = loop.time()
-            if pending and (not seq or now - last_flush >= 0.05):
-                publish(person, "MessageDelta", seq=seq, text=pending)
-                shown.append(pending)
-                pending, seq, last_flush = "", seq + 1, now
-            if sentence.endswith("."):
-                task = asyncio.create_task(limited(len(speech), sentence.strip()))
-                speech.append((sentence.strip(), task))
-                sentence = ""
+    async for content in llm_text(text):
+        clean = TAG.sub("", content)
+        pending += clean
+        sentence += clean
+        now = loop.time()
+        if pending and (not seq or now - last_flush >= 0.05):
+            publish(person, "MessageDelta", seq=seq, text=pending)
+            shown.append(pending)
+            pending, seq, last_flush = "", seq + 1, now
+        if sentence.endswith("."):
+            task = asyncio.create_task(limited(len(speech), sentence.strip()))
+            speech.append((sentence.strip(), task))
+            sentence = ""
     if pending:
         publish(person, "MessageDelta", seq=seq, text=pending)
         shown.append(pending)
