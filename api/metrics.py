@@ -136,8 +136,13 @@ class _LiveDelivery:
     def collect(self) -> Iterator[Metric]:
         yield CounterMetricFamily(
             "holomate_live_renders",
-            "Live events executed as GraphQL (once per event per viewer and document)",
+            "Live events rendered (once per event per viewer and document)",
             value=self.renderer.renders,
+        )
+        yield CounterMetricFamily(
+            "holomate_live_projected",
+            "Live renders projected without the GraphQL executor (plain-value selections)",
+            value=self.renderer.projected,
         )
         yield CounterMetricFamily(
             "holomate_live_deliveries",

@@ -14,13 +14,13 @@ from collections.abc import AsyncGenerator
 
 import pytest
 import strawberry
-from graphql import GraphQLSchema, execute, parse
+from graphql import GraphQLObjectType, GraphQLSchema, execute, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
-from live.seam import core_schema
+from live.seam import core_schema, plain_attribute, type_name_of
 
 
 @strawberry.type
@@ -75,6 +75,16 @@ async def test_rendering_an_event_gives_what_subscribe_gives_for_it() -> None:
     )
     assert not inspect.isawaitable(rendered)
     assert rendered.data == first.data
+
+
+def test_the_seam_tells_an_object_s_type_and_which_fields_only_read_an_attribute() -> None:
+    # live/projection.py projects only fields Strawberry resolves with getattr, by type name.
+    greeting = core_schema(SCHEMA).get_type("Greeting")
+    assert isinstance(greeting, GraphQLObjectType)
+    assert type_name_of(Greeting(text="hi", loud=False)) == "Greeting"
+    assert type_name_of("not a Strawberry object") is None
+    assert plain_attribute(greeting.fields["text"]) == "text"
+    assert plain_attribute(greeting.fields["shout"]) is None  # a resolver of its own
 
 
 def test_the_seam_says_where_to_look_when_the_attribute_is_gone() -> None:
