@@ -10,7 +10,7 @@ from services import quotas
 from services.replies import ReplyService
 from services.voice_sessions import VoiceConfig, VoiceSessions
 from services.voice_sessions.chunks import BYTES_PER_MS
-from services.voice_sessions.session import SessionConfig, SessionDeps
+from services.voice_sessions.config import SessionConfig, SessionDeps
 
 
 def build_voice_sessions(

@@ -4,8 +4,10 @@ speech-to-text workers, sends it as the person's message (the reply starts at on
 reply playing on the device when the person speaks over it.
 
 chunks.py checks one chunk (its codes), session.py runs one session in its own task,
-registry.py holds a process's sessions and their limits. A session lives in the process that
-started it; its events go on the conversation's channel like any other.
+outcomes.py turns a finished turn into the person's message (or says why not), config.py holds
+what a session is configured with, registry.py a process's sessions and their limits. A
+session lives in the process that started it; its events go on the conversation's channel like
+any other.
 """
 
 from services.voice_sessions.chunks import ChunkRefused, Playback

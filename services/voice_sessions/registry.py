@@ -21,7 +21,8 @@ from services import conversations
 from services.errors import BadUserInput, Conflict, NotFound, RateLimited
 from services.identity import Viewer
 from services.voice_sessions.chunks import Playback, decode_pcm
-from services.voice_sessions.session import SessionConfig, SessionDeps, VoiceSession
+from services.voice_sessions.config import SessionConfig, SessionDeps
+from services.voice_sessions.session import VoiceSession
 
 ELSEWHERE = "VOICE_SESSION_ELSEWHERE"
 PREFIX = "vs"

@@ -21,19 +21,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from dataclasses import dataclass
 
 from pipeline import events as ev
 from pipeline.audio import pcm16_to_wav
-from pipeline.stt.base import STTProvider, Transcript
-from pipeline.vad import SAMPLE_RATE, EnergyVad, SpeechStart, TurnEnd, VadConfig
+from pipeline.stt.base import Transcript
+from pipeline.vad import SAMPLE_RATE, EnergyVad, SpeechStart, TurnEnd
 from services import voice_input
-from services.errors import AppError, QuotaExceeded, RateLimited
+from services.errors import AppError, RateLimited
 from services.identity import Viewer
-from services.replies import ReplyService
 from services.voice_sessions.chunks import (
     BYTES_PER_MS,
     SEQ_GAP,
@@ -41,38 +37,16 @@ from services.voice_sessions.chunks import (
     ChunkRefused,
     Playback,
 )
-from store.models import Message
+from services.voice_sessions.config import SessionConfig, SessionDeps
+from services.voice_sessions.outcomes import NO_MESSAGE, Outcomes
 
 log = logging.getLogger("holomate.voice")
 
+# Partial transcripts only while one takes at most this share of the partial interval: each
+# job holds an STT worker the final may need (Whisper base on a busy 2-core machine took 1.5-3 s
+# for 2 s of speech, so partials there would delay every final by a whole decode).
+KEEPING_UP = 0.5
 REORDER_WINDOW = 8  # chunks that may arrive ahead of a missing one (pipelined operations)
-NO_MESSAGE = 0  # messageId of events that belong to no message yet
-# (session, person, extra ms) -> raises QuotaExceeded when the month's voice minutes cannot
-# cover them (services/quotas.check_can_use_voice).
-VoiceCheck = Callable[[AsyncSession, int, int], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    vad: VadConfig = field(default_factory=VadConfig)
-    barge_in_ms: int = 500  # voiced time over a playing reply that interrupts it
-    partial_interval_ms: int = 1000  # of speech between partial transcripts; 0: none
-    # A pause this long starts the final's transcription early; when the pause becomes the
-    # end of the turn, it is already under way (0: start it at the end of the turn).
-    early_final_ms: int = 200
-    idle_timeout_s: float = 10.0  # no chunk for this long closes the session
-    max_chunk_bytes: int = 500 * BYTES_PER_MS
-    burst_ms: int = 2000  # audio a client may send ahead of real time
-    queue_chunks: int = 50
-    max_turn_ms: int = 60_000  # a turn this long ends even without a pause
-
-
-@dataclass(slots=True)
-class SessionDeps:
-    sessionmaker: async_sessionmaker[AsyncSession]
-    replies: ReplyService
-    stt: STTProvider
-    voice_check: VoiceCheck | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +85,7 @@ class VoiceSession:
         self.config = config
         self.deps = deps
         self._on_closed = on_closed
+        self._outcomes = Outcomes(session_id, viewer, conversation_id, deps, self.end)
         self._vad = EnergyVad(config.vad)
         self._queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(config.queue_chunks)
         self._next_seq = 0
@@ -123,6 +98,7 @@ class VoiceSession:
         self._turn: _Turn | None = None
         self._turns = 0
         self._interrupted: set[int] = set()
+        self._stt_ms: float | None = None  # recent time of one transcription (moving average)
         self._jobs: set[asyncio.Task[None]] = set()
         self._finals: asyncio.Task[None] | None = None  # the last turn's final, awaited in order
         self._closing: tuple[str, str] | None = None
@@ -249,6 +225,8 @@ class VoiceSession:
             return
         if turn.early is not None and not turn.early.done():
             return  # one job at a time: the early final shows as a partial if speech goes on
+        if self._stt_ms is not None and self._stt_ms > interval * KEEPING_UP:
+            return  # STT cannot keep up (a slow engine, a busy machine): the final comes first
         start = self._vad.start_ms or 0
         if position - start < interval:
             return
@@ -257,8 +235,10 @@ class VoiceSession:
         self._spawn(self._partial(turn, self._slice(start, position), position))
 
     async def _partial(self, turn: _Turn, pcm: bytes, through_ms: int) -> None:
+        began = time.monotonic()
         try:
             transcript = await self.deps.stt.transcribe(pcm16_to_wav(pcm, SAMPLE_RATE), "audio/wav")
+            self._timed(began)
         except Exception as e:  # busy or failed: the final transcript still comes
             log.info("voice session %s: partial transcript skipped: %s", self.id, e)
             return
@@ -294,6 +274,7 @@ class VoiceSession:
             transcript = await asyncio.shield(early)
         except Exception:
             return
+        self._timed(turn.early_began)
         text = transcript.text.strip()
         if text and self._turn is turn and not turn.final_sent:
             await self._publish(ev.VoicePartialTranscript(self._author, self.id, text, through_ms))
@@ -327,7 +308,7 @@ class VoiceSession:
             await asyncio.wait([previous])
         if backchannel:
             turn.final_sent = True
-            await self._final_event("", "BACKCHANNEL")
+            await self._outcomes.none("BACKCHANNEL")
             return
         began = time.monotonic() if turn.early is None else turn.early_began
         try:
@@ -336,66 +317,18 @@ class VoiceSession:
             else:
                 wav = pcm16_to_wav(pcm, SAMPLE_RATE)
                 transcript = await voice_input.transcribe(self.deps.stt, wav, "audio/wav")
+                self._timed(began)
         except AppError as e:
             turn.final_sent = True
-            await self._final_event("", "STT_FAILED", f"{e.code}: {e.message}")
+            await self._outcomes.none("STT_FAILED", f"{e.code}: {e.message}")
             return
         except Exception as e:  # a provider error voice_input does not translate
             turn.final_sent = True
-            await self._final_event("", "STT_FAILED", str(e))
+            await self._outcomes.none("STT_FAILED", str(e))
             return
         turn.final_sent = True
         stt_ms = (time.monotonic() - began) * 1000
-        words = _words(transcript, start_ms)
-        text = transcript.text.strip()
-        if not text:
-            await self._final_event("", "NO_SPEECH", words=words)
-            return
-        turn_ms = end.end_ms - end.start_ms
-        try:
-            await self._check_voice(turn_ms)
-            message = await self.deps.replies.send_message(
-                self.viewer,
-                self.conversation_id,
-                text[: voice_input.MAX_TEXT],
-                stt_ms=stt_ms,
-                max_len=voice_input.MAX_TEXT,
-            )
-        except QuotaExceeded as e:
-            await self._final_event(text, "REFUSED", f"{e.code}: {e.message}", words)
-            if e.extensions.get("limit") == "voiceMinutesPerMonth":
-                self.end("QUOTA_EXCEEDED", e.message)
-            return
-        except AppError as e:
-            await self._final_event(text, "REFUSED", f"{e.code}: {e.message}", words)
-            return
-        await self._record_voice_in(message.id, turn_ms)
-        await self._final_event(text, "MESSAGE", words=words, message_id=message.id)
-
-    async def _final_event(
-        self,
-        text: str,
-        outcome: str,
-        detail: str = "",
-        words: tuple[ev.VoiceWord, ...] = (),
-        message_id: int = NO_MESSAGE,
-    ) -> None:
-        event = ev.VoiceFinalTranscript(self._author, self.id, text, outcome, detail, words)
-        await self._publish(event, message_id)
-
-    async def _check_voice(self, extra_ms: int) -> None:
-        if self.deps.voice_check is None:
-            return
-        async with self.deps.sessionmaker() as session:
-            await self.deps.voice_check(session, self.viewer.user_id, extra_ms)
-
-    async def _record_voice_in(self, message_id: int, turn_ms: int) -> None:
-        """The streamed turn counts towards the month's voice minutes (billing_usage)."""
-        async with self.deps.sessionmaker() as session:
-            row = await session.scalar(select(Message).where(Message.id == message_id))
-            if row is not None:
-                row.timings = {**(row.timings or {}), "voice_in_ms": turn_ms}
-                await session.commit()
+        await self._outcomes.transcribed(transcript, stt_ms, start_ms, end)
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -405,6 +338,10 @@ class VoiceSession:
 
     async def _publish(self, event: ev.ConversationEvent, message_id: int = NO_MESSAGE) -> None:
         await self.deps.replies.publisher.publish(self.conversation_id, message_id, event)
+
+    def _timed(self, began: float) -> None:
+        took = (time.monotonic() - began) * 1000
+        self._stt_ms = took if self._stt_ms is None else 0.7 * self._stt_ms + 0.3 * took
 
     def _slice(self, start_ms: int, end_ms: int) -> bytes:
         lo = max(0, (start_ms - self._audio_ms) * BYTES_PER_MS)
@@ -428,9 +365,3 @@ def _retrieved(task: asyncio.Task[Transcript]) -> None:
     """An early transcription nobody awaited any more fails quietly (the final says why)."""
     if not task.cancelled():
         task.exception()
-
-
-def _words(transcript: Transcript, offset_ms: int) -> tuple[ev.VoiceWord, ...]:
-    return tuple(
-        ev.VoiceWord(w.word, w.start_ms + offset_ms, w.end_ms + offset_ms) for w in transcript.words
-    )
