@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.base import utcnow
@@ -93,21 +93,24 @@ async def devices(session: AsyncSession, user_id: int) -> int:
 
 
 async def voice_ms_since(session: AsyncSession, user_id: int, since: datetime) -> int:
-    # Voice time is the audio of replies to this person's messages, kept in Message.timings.
-    rows = await session.scalars(
-        select(Message.timings).where(
-            Message.role == MessageRole.COMPANION,
-            Message.created_at >= since,
-            Message.reply_to_id.in_(select(Message.id).where(Message.author_id == user_id)),
-        )
+    """Voice time: the audio of replies to this person's messages plus the person's turns
+    streamed in voice sessions (services/voice_sessions), both kept in ``Message.timings``.
+    Summed by the database in one round trip: a busy month has thousands of rows."""
+    spoken = select(_sum_of("audio_ms")).where(
+        Message.role == MessageRole.COMPANION,
+        Message.created_at >= since,
+        Message.reply_to_id.in_(select(Message.id).where(Message.author_id == user_id)),
     )
-    spoken = sum(int((t or {}).get("audio_ms", 0) or 0) for t in rows.all())
-    # Plus the person's turns streamed in voice sessions (services/voice_sessions).
-    streamed = await session.scalars(
-        select(Message.timings).where(
-            Message.author_id == user_id,
-            Message.role == MessageRole.USER,
-            Message.created_at >= since,
-        )
+    streamed = select(_sum_of("voice_in_ms")).where(
+        Message.author_id == user_id,
+        Message.role == MessageRole.USER,
+        Message.created_at >= since,
     )
-    return spoken + sum(int((t or {}).get("voice_in_ms", 0) or 0) for t in streamed.all())
+    row = (
+        await session.execute(select(spoken.scalar_subquery(), streamed.scalar_subquery()))
+    ).one()
+    return int(row[0]) + int(row[1])
+
+
+def _sum_of(timing: str) -> ColumnElement[int]:
+    return func.coalesce(func.sum(Message.timings[timing].as_integer()), 0)
