@@ -50,6 +50,20 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return padded
 
 
+@pytest.fixture(scope="session")
+def handsfree_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A question with a pause around it (48 kHz): chromium's fake microphone loops it, so it
+    is said again a few seconds into the reply it started."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
+    folder = tmp_path_factory.mktemp("handsfree")
+    raw, padded = folder / "raw.wav", folder / "handsfree.wav"
+    text = "Hello Mira. What is your favourite star?"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", "48000", str(padded), "pad", "1", "4"], check=True)
+    return padded
+
+
 @contextmanager
 def web_stack(
     database_url: str, tmp_path: Path, **server_env: str
@@ -138,6 +152,25 @@ def test_a_person_talks_to_a_new_companion_by_text_and_voice_and_pairs_a_hologra
     assert result["exportBytes"] > 0
     if "DEVICE_USER_CODE" in env:
         assert result["devices"] == 1
+
+
+def test_a_person_talks_hands_free_and_interrupts_the_companion_by_speaking(
+    web_build: float, database_url: str, clean_db: None, tmp_path: Path, handsfree_wav: Path
+) -> None:
+    with web_stack(database_url, tmp_path) as (server, web_url):
+        env = {
+            "WEB_URL": web_url,
+            "GRAPHQL_URL": server.graphql_url,
+            "VOICE_WAV": str(handsfree_wav),
+        }
+        result = run_e2e("handsfree.mjs", tmp_path, **env)
+    # The microphone's speech, streamed over the socket, was heard, shown and sent.
+    assert "star" in result["message"].lower(), result
+    assert "final" in result["heardStates"], result
+    assert result["httpChunks"] == 0  # every chunk went over the WebSocket
+    assert result["streamedSnapshots"] >= 2  # the reply grew on screen
+    # Speaking over the playing reply stopped it, keeping what was heard.
+    assert result["interruptedReplies"] >= 1 and result["heardChars"] > 0
 
 
 def test_the_web_session_outlives_its_access_tokens(

@@ -79,13 +79,16 @@ export function makeConnection(graphqlUrl: string, session: Session): Connection
   });
 
   const http = new HttpLink({ uri: graphqlUrl });
+  // Subscriptions, and operations asked to (`context: { viaSocket: true }`: voice chunks), go over
+  // the WebSocket; the rest over HTTP.
   const ws = new GraphQLWsLink(socket);
   const transport = ApolloLink.split(
-    ({ query }) => {
-      const definition = getMainDefinition(query);
+    (operation) => {
+      const definition = getMainDefinition(operation.query);
       return (
-        definition.kind === "OperationDefinition" &&
-        definition.operation === OperationTypeNode.SUBSCRIPTION
+        (definition.kind === "OperationDefinition" &&
+          definition.operation === OperationTypeNode.SUBSCRIPTION) ||
+        operation.getContext().viaSocket === true
       );
     },
     ws,

@@ -230,6 +230,36 @@ export const INTERRUPT_REPLY = graphql(`
   }
 `);
 
+// Hands-free voice sessions: sent over the WebSocket (context `viaSocket`, see apollo.ts), so a
+// chunk every 100 ms costs no HTTP request and rides the socket the conversation's stream holds.
+export const START_VOICE_SESSION = graphql(`
+  mutation StartVoiceSession($conversationId: ID!) {
+    startVoiceSession(conversationId: $conversationId) {
+      id
+      sampleRate
+      maxChunkMs
+      bargeInMs
+    }
+  }
+`);
+
+export const SEND_VOICE_CHUNK = graphql(`
+  mutation SendVoiceChunk($sessionId: ID!, $seq: Int!, $audio: String!, $playing: VoicePlaybackInput) {
+    sendVoiceChunk(sessionId: $sessionId, seq: $seq, audio: $audio, playing: $playing) {
+      seq
+      receivedMs
+    }
+  }
+`);
+
+export const END_VOICE_SESSION = graphql(`
+  mutation EndVoiceSession($sessionId: ID!) {
+    endVoiceSession(sessionId: $sessionId) {
+      id
+    }
+  }
+`);
+
 export const CONVERSATION_EVENTS = graphql(`
   subscription ConversationEvents($id: ID!, $after: String) {
     conversationEvents(conversationId: $id, after: $after) {
@@ -296,6 +326,30 @@ export const CONVERSATION_EVENTS = graphql(`
         memory {
           ...MemoryFields
         }
+      }
+      ... on VoiceSpeechStarted {
+        sessionId
+        atMs
+      }
+      ... on VoicePartialTranscript {
+        sessionId
+        partial: text
+        throughMs
+      }
+      ... on VoiceTurnEnded {
+        sessionId
+        endMs
+      }
+      ... on VoiceFinalTranscript {
+        sessionId
+        final: text
+        outcome
+        detail
+      }
+      ... on VoiceSessionClosed {
+        sessionId
+        reason
+        closedDetail: detail
       }
     }
   }

@@ -14,6 +14,7 @@ import { CONVERSATION, CONVERSATION_SUMMARY, INTERRUPT_REPLY, LIVE_CURSOR, SEND_
 import { ReplyPlayer, unlockAudio } from "@/lib/player";
 import { type ConversationEvent, useConversationEvents } from "@/lib/stream";
 import { sendVoiceMessage } from "@/lib/upload";
+import { HandsFree, type Playing } from "@/lib/voice";
 import { VoiceRecorder } from "@/lib/wav";
 
 const PAGE = 20;
@@ -30,6 +31,10 @@ const GREETING_MODEL = "greeting";
 
 /** Which model answers (ReplyStarted): fallback when the configured one could not run. */
 type Answering = { model: string; fallback: boolean };
+
+/** What the hands-free session heard: "listening" once speech started, then the partial
+ * transcript, then the final one (outcome MESSAGE: it was sent; otherwise why not). */
+type Heard = { state: "waiting" | "listening" | "partial" | "final"; text: string; outcome?: string };
 
 /** startConversation's liveCursor, passed as ?from=: the stream then carries the whole greeting.
  * It is dropped from the address (a reload of the page reads a fresh liveCursor) and kept for
@@ -70,6 +75,9 @@ function Conversation({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [speaking, setSpeaking] = useState(false);
   const [notices, setNotices] = useState<Record<string, ReplyNotice>>({});
+  const [handsFree, setHandsFree] = useState<HandsFree | null>(null);
+  const handsFreeRef = useRef<HandsFree | null>(null);
+  const [heard, setHeard] = useState<Heard | null>(null);
   const player = useRef<ReplyPlayer | null>(null);
   const deltaSeq = useRef(new Map<string, number>());
   const emotionNow = useRef<{ emotion: string; intensity: number }>({ emotion: "neutral", intensity: 0.5 });
@@ -204,8 +212,14 @@ function Conversation({ id }: { id: string }) {
           if (player.current?.messageId === messageId) player.current.addEmotion(event);
           else emotionNow.current = { emotion: event.emotion, intensity: event.intensity };
           break;
-        case "ReplyCompleted":
         case "ReplyInterrupted":
+          // Barge-in (a button here, or speech on a hands-free device): silence it now.
+          if (player.current?.messageId === messageId) player.current.stop();
+          upsert(event.message);
+          setReplying((current) => (current === messageId ? null : current));
+          refreshSummary();
+          break;
+        case "ReplyCompleted":
           upsert(event.message);
           setReplying((current) => (current === messageId ? null : current));
           refreshSummary();
@@ -218,6 +232,26 @@ function Conversation({ id }: { id: string }) {
           });
           break;
         }
+        case "VoiceSpeechStarted":
+          if (event.sessionId === handsFreeRef.current?.sessionId) setHeard({ state: "listening", text: "" });
+          break;
+        case "VoicePartialTranscript":
+          if (event.sessionId === handsFreeRef.current?.sessionId) setHeard({ state: "partial", text: event.partial });
+          break;
+        case "VoiceFinalTranscript":
+          if (event.sessionId === handsFreeRef.current?.sessionId) {
+            setHeard({ state: "final", text: event.final, outcome: event.outcome });
+            if (event.outcome === "REFUSED" || event.outcome === "STT_FAILED") setError(event.detail || event.outcome);
+          }
+          break;
+        case "VoiceSessionClosed":
+          if (event.sessionId === handsFreeRef.current?.sessionId) {
+            void handsFreeRef.current.stop(false);
+            handsFreeRef.current = null;
+            setHandsFree(null);
+            if (event.reason !== "ENDED") setError(`Hands-free stopped: ${event.closedDetail || event.reason}`);
+          }
+          break;
         case "ReplyDegraded":
           setNotices((all) => ({ ...all, [messageId]: { ...all[messageId], degraded: true } }));
           break;
@@ -313,6 +347,52 @@ function Conversation({ id }: { id: string }) {
       setBusy(false);
     }
   }
+
+  /** The reply heard now, sent with each microphone chunk so speaking over it interrupts it. */
+  const nowPlaying = useCallback((): Playing | null => {
+    const current = player.current;
+    if (!current?.playing) return null;
+    return { messageId: current.messageId, heardUntilMs: Math.round(current.positionMs() ?? 0) };
+  }, []);
+
+  async function toggleHandsFree() {
+    unlockAudio(); // inside the click: replies may play
+    setError(null);
+    const current = handsFreeRef.current;
+    if (current) {
+      handsFreeRef.current = null;
+      setHandsFree(null);
+      setHeard(null);
+      await current.stop().catch((e: unknown) => setError(errorText(e)));
+      return;
+    }
+    try {
+      const started = await HandsFree.start({
+        client,
+        conversationId: id,
+        playing: nowPlaying,
+        onError: (e) => {
+          handsFreeRef.current = null;
+          setHandsFree(null);
+          setError(`Hands-free stopped: ${errorText(e)}`);
+        },
+      });
+      handsFreeRef.current = started;
+      setHandsFree(started);
+      setHeard({ state: "waiting", text: "" });
+    } catch (e) {
+      setError(`Hands-free unavailable: ${errorText(e)}`);
+    }
+  }
+
+  // Leaving the page closes the microphone and the session.
+  useEffect(
+    () => () => {
+      void handsFreeRef.current?.stop().catch(() => undefined);
+      handsFreeRef.current = null;
+    },
+    [],
+  );
 
   async function interrupt() {
     const current = player.current;
@@ -411,10 +491,28 @@ function Conversation({ id }: { id: string }) {
             <button type="submit" disabled={busy || !text.trim()}>
               Send
             </button>
-            <button type="button" className={recorder ? "danger" : "secondary"} onClick={toggleRecording} disabled={busy}>
+            <button type="button" className={recorder ? "danger" : "secondary"} onClick={toggleRecording} disabled={busy || !!handsFree}>
               {recorder ? "Stop & send" : "🎤 Speak"}
             </button>
+            <button
+              type="button"
+              className={handsFree ? "danger" : "secondary"}
+              onClick={() => void toggleHandsFree()}
+              disabled={!!recorder}
+              data-testid="hands-free"
+              aria-pressed={!!handsFree}
+            >
+              {handsFree ? "Stop hands-free" : "🎧 Hands-free"}
+            </button>
           </form>
+          {handsFree && heard && (
+            <p className="muted heard" data-testid="heard" data-state={heard.state} data-outcome={heard.outcome ?? ""} aria-live="polite">
+              {heard.state === "waiting" && "Hands-free: speak any time"}
+              {heard.state === "listening" && "Listening…"}
+              {heard.state === "partial" && `“${heard.text}…”`}
+              {heard.state === "final" && (heard.text ? `“${heard.text}”` : "(nothing recognised)")}
+            </p>
+          )}
         </div>
       </div>
     </section>
