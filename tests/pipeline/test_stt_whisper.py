@@ -172,9 +172,9 @@ async def test_the_worker_pool_transcribes_uploads_and_raw_pcm_off_the_event_loo
         pcm = espeak_pcm16k(SENTENCE)
         from_pcm = await pool.transcribe_pcm(pcm)
         from_wav = await pool.transcribe(pcm16_to_wav(pcm, 16000), "audio/wav")
-        assert normalized_word_error_rate(SENTENCE, from_pcm.text) <= 1 / 9
-        assert from_wav.text == from_pcm.text
-        assert from_pcm.words == from_wav.words
+        for heard in (from_pcm, from_wav):  # the same samples, by either door
+            assert normalized_word_error_rate(SENTENCE, heard.text) <= 1 / 9
+            assert heard.words and heard.words[-1].end_ms <= len(pcm) // 32
         with pytest.raises(UndecodableAudio, match="whisper: "):
             await pool.transcribe(b"RIFF\x00\x00garbage", "audio/wav")
         with pytest.raises(ProviderUnavailable, match="language"):
