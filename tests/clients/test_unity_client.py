@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.devices.helpers import Lines, wait_online
-from tests.realtime.helpers import ok, send, setup_conversation
+from tests.realtime.helpers import live_cursor, ok, send, setup_conversation
 from tests.support.server import LiveServer
 
 UNITY = Path(__file__).resolve().parents[2] / "unity_client"
@@ -86,6 +86,49 @@ def test_the_unity_client_pairs_and_plays_a_whole_reply(
     assert result["chunks"] > 0 and result["frames"] > 0
     assert result["audioBytes"] > 0
     assert proc.wait(15) == 0
+
+
+@pytest.fixture
+def question_wav(tmp_path: Path) -> Path:
+    """espeak-ng's own 22,050 Hz: the harness resamples it to 16 kHz as a device's rate."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
+    raw, padded = tmp_path / "raw.wav", tmp_path / "question.wav"
+    text = "Hello Mira. Which planets can we see from the garden tonight?"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), str(padded), "pad", "0.5", "1"], check=True)
+    return padded
+
+
+def test_the_unity_client_talks_hands_free_and_interrupts_a_reply_by_speaking(
+    server: LiveServer, question_wav: Path
+) -> None:
+    """VoiceHarness streams a WAV in real time through the Core's VoiceChunker and VoiceSession
+    on the socket that follows the conversation: the transcript becomes the message and the
+    reply comes whole; said again over the next reply while it plays, it stops that reply."""
+    exe = build_harness().with_name("VoiceHarness.exe")
+    world = setup_conversation(server)
+    args = ["--url", server.graphql_url, "--token", world["token"], "--timeout", "150"]
+    args += ["--conversation", world["conversation"], "--after", live_cursor(server, world)]
+    proc = subprocess.run(
+        ["mono", str(exe), *args, "--wav", str(question_wav), "--barge-in"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, proc.stdout[-4000:] + proc.stderr[-2000:]
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
+    print(f"\nVoiceHarness RESULT {json.dumps(result)}")
+    assert result["ok"] is True, result["problems"]
+    assert result["sourceRate"] == 22050  # resampled by the Core, not by the test
+    assert result["outcome"] == "MESSAGE"
+    assert "planets" in result["transcript"].lower() and result["message"] == result["transcript"]
+    assert result["reply"] and result["deltas"] >= 1
+    # The second reply, spoken over while playing, stopped where it was heard.
+    assert result["interruptedId"] == result["secondReplyId"]
+    assert result["closed"] == "ENDED"
+    assert proc.returncode == 0
 
 
 def test_the_unity_core_passes_its_own_tests() -> None:

@@ -56,6 +56,8 @@ namespace HoloMate.Tests
                 T("WS client cancel", WsCancelTests),
                 T("Pairing flow", PairingTests),
                 T("Hologram session", SessionTests),
+                T("Voice chunker", () => { VoiceChunkerTests(); return Done; }),
+                T("Voice events", () => { VoiceEventTests(); return Done; }),
             };
             foreach (var t in tests)
             {
@@ -75,6 +77,98 @@ namespace HoloMate.Tests
 
         static readonly Task Done = Task.FromResult(0);
         static KeyValuePair<string, Func<Task>> T(string name, Func<Task> f) { return new KeyValuePair<string, Func<Task>>(name, f); }
+
+        // ------------------------------------------------------------------ Voice
+
+        static short[] Decode(string b64)
+        {
+            byte[] b = Convert.FromBase64String(b64);
+            var s = new short[b.Length / 2];
+            for (int i = 0; i < s.Length; i++) s[i] = (short)(b[2 * i] | (b[2 * i + 1] << 8));
+            return s;
+        }
+
+        /// <summary>Cycles of a sine's period counted by upward zero crossings.</summary>
+        static int Crossings(List<short> x)
+        {
+            int n = 0;
+            for (int i = 1; i < x.Count; i++) if (x[i - 1] < 0 && x[i] >= 0) n++;
+            return n;
+        }
+
+        static List<short> Through(VoiceChunker chunker, float[] input, int channels, int block, out int chunks)
+        {
+            var all = new List<short>();
+            chunks = 0;
+            for (int at = 0; at < input.Length; at += block)
+            {
+                foreach (string c in chunker.AddFloats(input, at, Math.Min(block, input.Length - at)))
+                {
+                    short[] s = Decode(c);
+                    Check(s.Length == 1600, "a chunk is 100 ms at 16 kHz (" + s.Length + ")");
+                    all.AddRange(s);
+                    chunks++;
+                }
+            }
+            return all;
+        }
+
+        static float[] Sine(int rate, int channels, double hz, double seconds, double amp)
+        {
+            int frames = (int)(rate * seconds);
+            var x = new float[frames * channels];
+            for (int i = 0; i < frames; i++)
+                for (int c = 0; c < channels; c++) x[i * channels + c] = (float)(amp * Math.Sin(2 * Math.PI * hz * i / rate));
+            return x;
+        }
+
+        static void VoiceChunkerTests()
+        {
+            foreach (int rate in new[] { 48000, 44100, 22050, 16000, 8000 })
+            {
+                int chunks;
+                // One second of a 440 Hz tone in odd-sized blocks, as a microphone's ring buffer gives them.
+                var y = Through(new VoiceChunker(rate), Sine(rate, 1, 440, 1.0, 0.5), 1, 997, out chunks);
+                Check(chunks == 10 || chunks == 9, rate + " Hz: one second is ~10 chunks (" + chunks + ")");
+                int cycles = Crossings(y);
+                Check(Math.Abs(cycles - 44 * chunks) <= 2, rate + " Hz: the tone keeps its pitch (" + cycles + " cycles in " + chunks + " chunks)");
+                short peak = 0;
+                foreach (short v in y) if (Math.Abs((int)v) > peak) peak = (short)Math.Abs((int)v);
+                Check(peak > 14000 && peak < 17500, rate + " Hz: the tone keeps its level (" + peak + ")");
+            }
+            // Stereo is mixed to mono: opposite channels cancel.
+            var stereo = new float[4800 * 2];
+            for (int i = 0; i < 4800; i++) { stereo[2 * i] = 0.5f; stereo[2 * i + 1] = -0.5f; }
+            int n;
+            var mixed = Through(new VoiceChunker(48000, 2), stereo, 2, 960, out n);
+            Check(n == 1 && mixed.TrueForAll(v => v == 0), "stereo mixed to mono");
+            // Full scale and beyond are clipped; little-endian bytes.
+            var c = new VoiceChunker(16000);
+            var loud = new float[1600];
+            for (int i = 0; i < loud.Length; i++) loud[i] = i % 2 == 0 ? 2f : -2f;
+            var out1 = c.AddFloats(loud, 0, loud.Length);
+            short[] s1 = Decode(out1[0]);
+            Check(s1[0] == 32767 && s1[1] == -32768, "clipped to 16 bits");
+            Check(VoiceChunker.Encode(new short[] { 0x1234 }, 1) == Convert.ToBase64String(new byte[] { 0x34, 0x12 }), "little-endian PCM16");
+            // PCM16 input and a short last chunk on Flush.
+            var p = new VoiceChunker(16000);
+            Check(p.AddPcm16(new short[2000], 0, 2000).Count == 1, "PCM16 in: one full chunk");
+            string rest = p.Flush();
+            Check(rest != null && Decode(rest).Length == 400 && p.Flush() == null, "flush gives the rest once");
+            Throws<ArgumentOutOfRangeException>(() => new VoiceChunker(0), "a zero rate is refused");
+        }
+
+        static void VoiceEventTests()
+        {
+            Func<string, Dictionary<string, object>> wrap = e => MiniJson.ParseObject("{\"data\":{\"conversationEvents\":" + e + "}}");
+            var partial = VoiceEvents.Parse(wrap("{\"__typename\":\"VoicePartialTranscript\",\"sessionId\":\"vs1\",\"messageId\":\"msg_0\",\"text\":\"hello\",\"throughMs\":1200}"));
+            Check(partial != null && partial.SessionId == "vs1" && partial.Text == "hello" && partial.AtMs == 1200, "partial transcript parsed");
+            var final = VoiceEvents.Parse(wrap("{\"__typename\":\"VoiceFinalTranscript\",\"sessionId\":\"vs1\",\"messageId\":\"m9\",\"text\":\"hello there\",\"outcome\":\"MESSAGE\",\"detail\":\"\"}"));
+            Check(final.Outcome == "MESSAGE" && final.MessageId == "m9", "final transcript parsed");
+            var closed = VoiceEvents.Parse(wrap("{\"__typename\":\"VoiceSessionClosed\",\"sessionId\":\"vs1\",\"reason\":\"IDLE\",\"detail\":\"\"}"));
+            Check(closed.Reason == "IDLE", "session closed parsed");
+            Check(VoiceEvents.Parse(wrap("{\"__typename\":\"MessageDelta\",\"text\":\"x\"}")) == null, "other events are not voice events");
+        }
 
         // ------------------------------------------------------------------ MiniJson
 

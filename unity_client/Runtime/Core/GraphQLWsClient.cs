@@ -57,6 +57,9 @@ namespace HoloMate.Core
         public string LastCursor { get; internal set; }
         public bool IsActive { get; internal set; }
 
+        /// <summary>A query or mutation (ExecuteAsync): answered once, never sent again after a reconnect.</summary>
+        internal bool OneShot;
+
         internal GraphQLSubscription(GraphQLWsClient client, string id, string query, Dictionary<string, object> variables,
             Action<Dictionary<string, object>> onNext, Action<List<object>> onError, Action onComplete,
             Func<Dictionary<string, object>, string> cursorOf)
@@ -117,16 +120,50 @@ namespace HoloMate.Core
             Action<Dictionary<string, object>> onNext, Action<List<object>> onError = null, Action onComplete = null,
             Func<Dictionary<string, object>, string> cursorOf = null)
         {
+            return Subscribe(query, variables, onNext, onError, onComplete, cursorOf, false);
+        }
+
+        GraphQLSubscription Subscribe(string query, Dictionary<string, object> variables,
+            Action<Dictionary<string, object>> onNext, Action<List<object>> onError, Action onComplete,
+            Func<Dictionary<string, object>, string> cursorOf, bool oneShot)
+        {
             GraphQLSubscription sub;
             lock (_lock)
             {
                 string id = (++_nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 sub = new GraphQLSubscription(this, id, query, variables, onNext, onError, onComplete, cursorOf);
+                sub.OneShot = oneShot;
                 _subscriptions[id] = sub;
             }
             IWsTransport live = _live;
             if (live != null) FireAndForget(SendSubscribeAsync(live, sub, _connectionNumber));
             return sub;
+        }
+
+        /// <summary>
+        /// Runs a query or mutation over the socket and completes with its payload (`data`, and
+        /// `errors` when the server refused it: read them with <see cref="GraphQLWsClient.Errors"/>).
+        /// Sent when the socket is acknowledged; fails if the connection drops before the answer,
+        /// because a mutation is not safe to repeat.
+        /// </summary>
+        public Task<Dictionary<string, object>> ExecuteAsync(string query, Dictionary<string, object> variables)
+        {
+            var answer = new TaskCompletionSource<Dictionary<string, object>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Subscribe(query, variables,
+                payload => { answer.TrySetResult(payload); },
+                errors => answer.TrySetResult(Json.O("errors", errors)),
+                () => answer.TrySetException(new InvalidOperationException("completed without an answer")),
+                null, true);
+            return answer.Task;
+        }
+
+        /// <summary>The first error's message and extensions.code in a payload, or null when it has none.</summary>
+        public static string Errors(Dictionary<string, object> payload)
+        {
+            var errors = Json.List(payload, "errors");
+            if (errors == null || errors.Count == 0) return null;
+            var first = errors[0] as Dictionary<string, object>;
+            return Json.Str(Json.Obj(first, "extensions"), "code", "ERROR") + ": " + Json.Str(first, "message", "");
         }
 
         internal void Unsubscribe(GraphQLSubscription sub)
@@ -224,7 +261,16 @@ namespace HoloMate.Core
                 }
                 SetState(GraphQLWsState.Connected);
                 toResume.Sort((a, b) => int.Parse(a.Id).CompareTo(int.Parse(b.Id)));
-                foreach (var sub in toResume) await SendSubscribeAsync(transport, sub, connection);
+                foreach (var sub in toResume)
+                {
+                    if (sub.OneShot && sub.SentOnConnection >= 0)
+                    {
+                        // Sent on a connection that dropped before its answer: not repeated.
+                        if (Remove(sub.Id) != null && sub.OnComplete != null) Invoke(sub.OnComplete);
+                        continue;
+                    }
+                    await SendSubscribeAsync(transport, sub, connection);
+                }
 
                 var keepAlive = KeepAliveAsync(transport, keepAliveCts.Token);
                 FireAndForget(keepAlive);
