@@ -7,6 +7,7 @@
 // companion would interrupt itself from its own speaker.
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace HoloMate.Core
@@ -78,8 +79,14 @@ namespace HoloMate.Core
                 _closed = true;
                 var handler = Failed;
                 if (handler != null) handler(error);
-            }, TaskScheduler.Default);
+            }, Callbacks());
             return sent;
+        }
+
+        /// <summary>Failed is raised on the caller's context (Unity's main thread) when it has one.</summary>
+        static TaskScheduler Callbacks()
+        {
+            return SynchronizationContext.Current != null ? TaskScheduler.FromCurrentSynchronizationContext() : TaskScheduler.Default;
         }
 
         /// <summary>Ends the session: a turn under way is still transcribed and answered.</summary>
