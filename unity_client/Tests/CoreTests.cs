@@ -58,6 +58,7 @@ namespace HoloMate.Tests
                 T("Hologram session", SessionTests),
                 T("Voice chunker", () => { VoiceChunkerTests(); return Done; }),
                 T("Voice events", () => { VoiceEventTests(); return Done; }),
+                T("Voice session protocol", VoiceSessionTests),
             };
             foreach (var t in tests)
             {
@@ -649,6 +650,72 @@ namespace HoloMate.Tests
             var subscribe = h.Transports[0].Sent.First(m => Is(m, "subscribe"));
             Check(Json.Str(Json.Obj(subscribe, "payload"), "query") == HologramQueries.HologramEventsSubscription, "subscribe carries the query");
             Check(client.State == GraphQLWsState.Failed, "state failed after auth error");
+        }
+
+        static async Task VoiceSessionTests()
+        {
+            var h = new Harness();
+            var chunks = new List<Dictionary<string, object>>(); // variables of every sendVoiceChunk sent
+            int started = 0;
+            h.Server = (n, s, msg) =>
+            {
+                if (Is(msg, "connection_init")) s.Push(Json.O("type", "connection_ack"));
+                if (!Is(msg, "subscribe")) return true;
+                string id = Json.Str(msg, "id");
+                var payload = Json.Obj(msg, "payload");
+                string query = Json.Str(payload, "query");
+                var v = Json.Obj(payload, "variables");
+                Dictionary<string, object> answer = null;
+                if (query.Contains("startVoiceSession"))
+                    answer = Json.O("data", Json.O("startVoiceSession", Json.O("id", "vs" + (++started), "sampleRate", 16000, "maxChunkMs", 500)));
+                else if (query.Contains("sendVoiceChunk"))
+                {
+                    lock (chunks) chunks.Add(v);
+                    int seq = Json.Int(v, "q");
+                    if (seq == 2) { s.Close(1006); return true; } // the socket drops before the answer
+                    answer = Json.Str(v, "s") == "vs2"
+                        ? Json.O("data", null, "errors", new List<object> { Json.O("message", "Chunks must follow each other", "extensions", Json.O("code", "BAD_USER_INPUT", "reason", "SEQ_GAP")) })
+                        : Json.O("data", Json.O("sendVoiceChunk", Json.O("seq", seq, "receivedMs", 100 * (seq + 1))));
+                }
+                else if (query.Contains("endVoiceSession")) answer = Json.O("data", Json.O("endVoiceSession", Json.O("id", "vs1")));
+                if (answer != null)
+                {
+                    s.Push(Json.O("type", "next", "id", id, "payload", answer));
+                    s.Push(Json.O("type", "complete", "id", id));
+                }
+                return true;
+            };
+            var client = new GraphQLWsClient(new Uri("ws://test/graphql"), () => "tok", h.Options);
+            var cts = new CancellationTokenSource();
+            Task running = client.RunAsync(cts.Token);
+            var session = await VoiceSession.StartAsync(client, "conv1");
+            Check(session.Id == "vs1" && session.SampleRate == 16000, "the session started over the socket");
+            string failed = null;
+            session.Failed += e => failed = e;
+            var first = await session.SendChunk("AAA=", null);
+            var second = await session.SendChunk("AAA=", new VoicePlayback { MessageId = "m7", HeardUntilMs = 1234 });
+            Check(Json.Int(Json.Obj(Json.Obj(second, "data"), "sendVoiceChunk"), "receivedMs") == 200 && first != null, "chunks answered");
+            Check(Json.Int(chunks[0], "q") == 0 && Json.Get(chunks[0], "p") == null && Json.Str(chunks[0], "s") == "vs1", "first chunk: seq 0, nothing playing");
+            var playing = Json.Obj(chunks[1], "p");
+            Check(Json.Int(chunks[1], "q") == 1 && Json.Str(playing, "messageId") == "m7" && Json.Int(playing, "heardUntilMs") == 1234, "second chunk: seq 1 and the heard position");
+            bool dropped = false;
+            try { await session.SendChunk("AAA=", null); }
+            catch (InvalidOperationException) { dropped = true; }
+            Check(dropped, "a chunk whose socket dropped fails instead of hanging");
+            await Task.Delay(50);
+            Check(failed != null, "a lost chunk ends the session for this client (the server would answer SEQ_GAP)");
+            Check(await session.SendChunk("AAA=", null) == null, "no chunk after that");
+            lock (chunks) Check(chunks.Count(c => Json.Int(c, "q") == 2) == 1 && chunks.Count == 3, "a mutation is not sent again after a reconnect");
+            // A new session after the reconnect; the server refuses its chunk.
+            var again = await VoiceSession.StartAsync(client, "conv1");
+            string refused = null;
+            again.Failed += e => refused = e;
+            await again.SendChunk("AAA=", null);
+            await Task.Delay(50);
+            Check(again.Id == "vs2" && refused != null && refused.StartsWith("BAD_USER_INPUT"), "a refused chunk raises Failed with its code: " + refused);
+            await again.EndAsync();
+            cts.Cancel();
+            await running;
         }
 
         static async Task WsBackoffTests()
