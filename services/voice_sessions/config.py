@@ -33,8 +33,20 @@ class SessionConfig:
 
 
 @dataclass(slots=True)
+class SttPace:
+    """How long one transcription recently took, for every session of the process (a moving
+    average): partial transcripts are only asked for while the engine keeps up."""
+
+    ms: float | None = None
+
+    def observe(self, took_ms: float) -> None:
+        self.ms = took_ms if self.ms is None else 0.7 * self.ms + 0.3 * took_ms
+
+
+@dataclass(slots=True)
 class SessionDeps:
     sessionmaker: async_sessionmaker[AsyncSession]
     replies: ReplyService
     stt: STTProvider
     voice_check: VoiceCheck | None
+    pace: SttPace = field(default_factory=SttPace)

@@ -28,7 +28,7 @@ from pipeline.audio import pcm16_to_wav
 from pipeline.stt.base import Transcript
 from pipeline.vad import SAMPLE_RATE, EnergyVad, SpeechStart, TurnEnd
 from services import voice_input
-from services.errors import AppError, RateLimited
+from services.errors import AppError, NotFound, RateLimited
 from services.identity import Viewer
 from services.voice_sessions.chunks import (
     BYTES_PER_MS,
@@ -98,7 +98,6 @@ class VoiceSession:
         self._turn: _Turn | None = None
         self._turns = 0
         self._interrupted: set[int] = set()
-        self._stt_ms: float | None = None  # recent time of one transcription (moving average)
         self._jobs: set[asyncio.Task[None]] = set()
         self._finals: asyncio.Task[None] | None = None  # the last turn's final, awaited in order
         self._closing: tuple[str, str] | None = None
@@ -109,6 +108,8 @@ class VoiceSession:
 
     def accept(self, seq: int, pcm: bytes, playing: Playback | None) -> int:
         """Queue one checked chunk; returns the audio received so far, in ms."""
+        if self._closing is not None:
+            raise NotFound("Voice session")  # ending: what comes after is not heard
         if seq < self._next_seq or seq in self._held:
             raise ChunkRefused(f"Chunk {seq} was already received", "seq", SEQ_REPEATED)
         if seq >= self._next_seq + REORDER_WINDOW:
@@ -225,7 +226,8 @@ class VoiceSession:
             return
         if turn.early is not None and not turn.early.done():
             return  # one job at a time: the early final shows as a partial if speech goes on
-        if self._stt_ms is not None and self._stt_ms > interval * KEEPING_UP:
+        pace = self.deps.pace.ms
+        if pace is not None and pace > interval * KEEPING_UP:
             return  # STT cannot keep up (a slow engine, a busy machine): the final comes first
         start = self._vad.start_ms or 0
         if position - start < interval:
@@ -340,8 +342,7 @@ class VoiceSession:
         await self.deps.replies.publisher.publish(self.conversation_id, message_id, event)
 
     def _timed(self, began: float) -> None:
-        took = (time.monotonic() - began) * 1000
-        self._stt_ms = took if self._stt_ms is None else 0.7 * self._stt_ms + 0.3 * took
+        self.deps.pace.observe((time.monotonic() - began) * 1000)
 
     def _slice(self, start_ms: int, end_ms: int) -> bytes:
         lo = max(0, (start_ms - self._audio_ms) * BYTES_PER_MS)
