@@ -154,6 +154,10 @@ class WhisperSTT:
                 word_timestamps=True,
                 vad_filter=False,  # one utterance: an upload, or a turn a session's VAD ended
                 condition_on_previous_text=False,  # no carried-over hallucination across windows
+                # A person saying the same thing again and again compresses well: with the
+                # default check (2.4) every window of a 30 s message repeating one sentence was
+                # refused and re-sampled, and the message came back as "is" (60 s: half lost).
+                compression_ratio_threshold=None,
             )
             texts: list[str] = []
             words: list[Any] = []

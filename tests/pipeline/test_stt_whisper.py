@@ -26,6 +26,8 @@ from pipeline.tts import piper_tts
 from pipeline.tts.base import VoiceSettings
 from pipeline.tts.espeak import render
 from tests.pipeline.speech_metrics import normalized_word_error_rate, spoken_form
+from tests.support.voice import SENTENCE as SENTENCE_SAID
+from tests.support.voice import speech_pcm16, speech_wav
 
 pytestmark = pytest.mark.skipif(
     not whisper_stt.is_installed(), reason="requirements-speech.txt is not installed"
@@ -118,6 +120,17 @@ def test_undecodable_audio_is_a_clear_typed_error(
     with pytest.raises(UndecodableAudio, match="whisper: (cannot decode|not a usable WAV)") as e:
         whisper.transcribe_now(audio, mime)
     assert isinstance(e.value, ProviderBadResponse) and not e.value.retryable
+
+
+@pytest.mark.slow
+def test_a_long_message_saying_one_thing_again_and_again_comes_back_whole(
+    whisper: WhisperSTT,
+) -> None:
+    pcm, rate = speech_pcm16()
+    repeats = 30 * rate // (len(pcm) // 2 + rate)  # the sentence and a second's pause, to 30 s
+    heard = whisper.transcribe_now(speech_wav(30), "audio/wav")
+    # Whisper's default repetition check had refused every window: the message came back "is".
+    assert spoken_form(heard.text).count(SENTENCE_SAID) >= repeats - 1, heard.text
 
 
 def test_silence_and_a_faint_hum_are_no_words(whisper: WhisperSTT) -> None:
