@@ -241,7 +241,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.on_user_erased = state.replies.user_erased
         state.voice_sessions = build_voice_sessions(settings, state.sessionmaker, state.replies)
         state.devices = build_devices(settings, state, state.hub)
-        sweeper = asyncio.create_task(state.devices.presence.run_sweeper(), name="presence")
+        sweeper = asyncio.create_task(state.devices.presence.run(), name="presence")
         housekeeping = asyncio.create_task(
             run_periodically(
                 state.sessionmaker,

@@ -120,8 +120,7 @@ async def _device_entries(
         merge.start("c", companion_channel(position.companion_id), companion_after)
         for conversation_id, at in position.conversations:
             merge.start(f"v:{conversation_id}", conversation_channel(conversation_id), at)
-    presence_id = await presence.connect(device.id)
-    beat = asyncio.create_task(_heartbeat(presence, device.id, presence_id))
+    presence_id = await presence.connect(device.id)  # kept fresh by presence.run()
     try:
         while True:
             tag, entry = await merge.next()
@@ -172,7 +171,6 @@ async def _device_entries(
                 continue
             yield LogEntry(position.encode(), entry.payload)
     finally:
-        beat.cancel()
         await merge.aclose()
         done = asyncio.ensure_future(presence.disconnect(device.id, presence_id))
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -210,12 +208,3 @@ async def _revoked(context: Context, device_id: int) -> bool:
     async with context.app.sessionmaker() as session:
         device = await session.get(DeviceRow, device_id)
     return device is None or device.revoked_at is not None
-
-
-async def _heartbeat(presence: Presence, device_id: int, presence_id: str) -> None:
-    while True:
-        await asyncio.sleep(presence.heartbeat_s)
-        try:
-            await presence.heartbeat(device_id, presence_id)
-        except Exception:  # noqa: BLE001 - the next beat tries again
-            log.exception("heartbeat of device %s failed", device_id)

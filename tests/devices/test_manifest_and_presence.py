@@ -112,3 +112,28 @@ async def test_devices_of_a_vanished_process_go_offline_by_staleness(
     assert listed[0]["online"] is False  # stale already reads as offline
     assert await holo.devices.presence.sweep() == 1
     assert await holo.devices.presence.sweep() == 0
+
+
+async def test_one_heartbeat_keeps_every_device_held_here_online_and_lets_go_of_closed_ones(
+    api: GraphQLClient, app: Starlette
+) -> None:
+    presence = app.state.holo.devices.presence
+    tokens, pks = [], []
+    for n in range(3):
+        owner = await register(api, f"owner{n}@example.com")
+        device = await pair_in_process(api, owner["accessToken"], serial=f"HX-{n}")
+        tokens.append(owner["accessToken"])
+        pks.append(int(device["id"].split("_")[1]))
+    sessions = [await presence.connect(pk) for pk in pks]
+    long_ago = utcnow() - timedelta(minutes=2)
+    async with app.state.holo.sessionmaker() as session:  # as if the last beat were long ago
+        await session.execute(
+            update(HologramDevice).where(HologramDevice.id.in_(pks)).values(last_seen_at=long_ago)
+        )
+        await session.commit()
+    await presence.disconnect(pks[2], sessions[2])  # its socket closed
+
+    assert await presence.heartbeat() == 2  # the sockets held here, in one statement
+    assert await presence.sweep() == 0  # both are fresh again: nobody is swept offline
+    online = [(await api.ok(DEVICES, token=t))["devices"][0]["online"] for t in tokens]
+    assert online == [True, True, False]
