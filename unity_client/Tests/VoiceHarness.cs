@@ -128,27 +128,36 @@ namespace HoloMate.Tests
                 var voice = await VoiceSession.StartAsync(ws, opt["conversation"]);
                 lock (watch.Lock) sessionId = voice.Id;
                 voice.Failed += error => { lock (watch.Lock) watch.Problems.Add("chunk refused: " + error); };
+                // A microphone streams all the time: silence between what is said.
+                var mic = new Mic(voice, rate, channels);
+                Task pumping = mic.RunAsync(cts.Token);
                 var started = DateTime.UtcNow;
-                await Stream(voice, pcm, rate, channels, () => null, cts.Token);
+                await mic.Say(pcm);
                 await Until(final.Task, cts.Token, "the final transcript");
                 await Until(replied.Task, cts.Token, "the reply");
-                summary["streamSeconds"] = (DateTime.UtcNow - started).TotalSeconds;
-                summary["chunks"] = voice.Sent;
+                summary["turnSeconds"] = (DateTime.UtcNow - started).TotalSeconds;
                 summary["sourceRate"] = rate;
+                lock (watch.Lock)
+                {
+                    summary["transcript"] = watch.Final.Text;
+                    summary["outcome"] = watch.Final.Outcome;
+                    summary["message"] = watch.UserMessage;
+                    summary["deltas"] = watch.Deltas;
+                    summary["reply"] = watch.ReplyText;
+                }
                 if (opt.ContainsKey("barge-in"))
                 {
                     // Ask again and speak over the answer while it "plays" here.
                     lock (watch.Lock) { watch.ReplyId = null; watch.ReplyText = null; watch.UserMessage = null; watch.FirstAudioAt = null; watch.AudioMs = 0; watch.Final = null; }
                     final = Signal();
-                    await Stream(voice, pcm, rate, channels, () => null, cts.Token);
+                    await mic.Say(pcm);
                     await Until(final.Task, cts.Token, "the second final transcript");
                     while (true)
                     {
                         lock (watch.Lock) if (watch.FirstAudioAt != null) break;
                         await Task.Delay(50, cts.Token);
                     }
-                    await Task.Delay(1000, cts.Token); // a second of it heard
-                    Func<VoicePlayback?> playing = () =>
+                    mic.Playing = () =>
                     {
                         lock (watch.Lock)
                         {
@@ -158,7 +167,8 @@ namespace HoloMate.Tests
                             return new VoicePlayback { MessageId = watch.ReplyId, HeardUntilMs = Math.Min(heard, watch.AudioMs) };
                         }
                     };
-                    await Stream(voice, pcm, rate, channels, playing, cts.Token);
+                    await Task.Delay(1000, cts.Token); // a second of it heard
+                    await mic.Say(pcm);
                     await Until(interrupted.Task, cts.Token, "the reply interrupted by speech");
                     lock (watch.Lock)
                     {
@@ -167,6 +177,9 @@ namespace HoloMate.Tests
                         summary["heardText"] = watch.HeardText;
                     }
                 }
+                mic.Stop();
+                await pumping;
+                summary["chunks"] = voice.Sent;
                 await voice.EndAsync();
                 await Until(closed.Task, cts.Token, "the session closed");
             }
@@ -177,11 +190,6 @@ namespace HoloMate.Tests
             lock (watch.Lock)
             {
                 summary["partials"] = watch.Partials.Count;
-                summary["transcript"] = watch.Final != null ? watch.Final.Text : null;
-                summary["outcome"] = watch.Final != null ? watch.Final.Outcome : null;
-                summary["message"] = watch.UserMessage;
-                summary["deltas"] = watch.Deltas;
-                summary["reply"] = watch.ReplyText;
                 summary["closed"] = watch.ClosedReason;
                 summary["problems"] = watch.Problems;
                 summary["ok"] = watch.Problems.Count == 0;
@@ -191,26 +199,71 @@ namespace HoloMate.Tests
             return (bool)summary["ok"] ? 0 : 1;
         }
 
-        /// <summary>Sends the audio in 100 ms chunks at the pace a microphone makes them.</summary>
-        static async Task Stream(VoiceSession voice, short[] pcm, int rate, int channels, Func<VoicePlayback?> playing, CancellationToken ct)
+        /// <summary>
+        /// A microphone at the WAV's rate: every 100 ms it hands the chunker a block of what is
+        /// being said, or of silence, and sends the chunks it completes with the playing position.
+        /// </summary>
+        sealed class Mic
         {
-            var chunker = new VoiceChunker(rate, channels);
-            int block = rate * channels / 10; // what a device delivers every 100 ms
-            var clock = DateTime.UtcNow;
-            int sent = 0;
-            for (int at = 0; at < pcm.Length; at += block)
+            readonly VoiceSession _voice;
+            readonly VoiceChunker _chunker;
+            readonly int _block;
+            readonly object _lock = new object();
+            short[] _saying;
+            int _at;
+            TaskCompletionSource<bool> _said;
+            volatile bool _stopped;
+            public Func<VoicePlayback?> Playing = () => null;
+
+            public Mic(VoiceSession voice, int rate, int channels)
             {
-                foreach (string chunk in chunker.AddPcm16(pcm, at, Math.Min(block, pcm.Length - at)))
+                _voice = voice;
+                _chunker = new VoiceChunker(rate, channels);
+                _block = rate * channels / 10;
+            }
+
+            /// <summary>Completes once all of it went out.</summary>
+            public Task Say(short[] pcm)
+            {
+                lock (_lock)
                 {
-                    FireAndForget(voice.SendChunk(chunk, playing()));
-                    sent++;
-                    var due = clock.AddMilliseconds(sent * VoiceChunker.ChunkMs);
-                    var wait = due - DateTime.UtcNow;
-                    if (wait > TimeSpan.Zero) await Task.Delay(wait, ct);
+                    _saying = pcm;
+                    _at = 0;
+                    _said = Signal();
+                    return _said.Task;
                 }
             }
-            string rest = chunker.Flush();
-            if (rest != null) FireAndForget(voice.SendChunk(rest, playing()));
+
+            public void Stop() { _stopped = true; }
+
+            public async Task RunAsync(CancellationToken ct)
+            {
+                var clock = DateTime.UtcNow;
+                var silence = new short[_block];
+                for (long n = 1; !_stopped && !ct.IsCancellationRequested; n++)
+                {
+                    short[] source = silence;
+                    int from = 0, count = _block;
+                    TaskCompletionSource<bool> done = null;
+                    lock (_lock)
+                    {
+                        if (_saying != null)
+                        {
+                            source = _saying; from = _at; count = Math.Min(_block, _saying.Length - _at);
+                            _at += count;
+                            if (_at >= _saying.Length) { _saying = null; done = _said; }
+                        }
+                    }
+                    foreach (string chunk in _chunker.AddPcm16(source, from, count)) FireAndForget(_voice.SendChunk(chunk, Playing()));
+                    if (done != null) done.TrySetResult(true);
+                    var wait = clock.AddMilliseconds(n * VoiceChunker.ChunkMs) - DateTime.UtcNow;
+                    if (wait > TimeSpan.Zero)
+                    {
+                        try { await Task.Delay(wait, ct); }
+                        catch (OperationCanceledException) { return; }
+                    }
+                }
+            }
         }
 
         /// <summary>RIFF WAVE, PCM16 or float32 (what espeak-ng and sox write).</summary>
