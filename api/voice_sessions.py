@@ -28,4 +28,6 @@ def build_voice_sessions(
         burst_ms=settings.voice_burst_ms,
     )
     deps = SessionDeps(sessionmaker, replies, replies.providers.stt, quotas.check_can_use_voice)
-    return VoiceSessions(VoiceConfig(session, settings.voice_sessions_per_person), deps)
+    sessions = VoiceSessions(VoiceConfig(session, settings.voice_sessions_per_person), deps)
+    replies.erased_here.append(sessions.user_erased)
+    return sessions

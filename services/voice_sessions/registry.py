@@ -106,6 +106,12 @@ class VoiceSessions:
             self._warming.cancel()
             await asyncio.gather(self._warming, return_exceptions=True)
 
+    def user_erased(self, user_id: int) -> None:
+        """An erased person's sessions stop at once: nothing more they said is transcribed,
+        sent or published (called on every process, like the rest of erasure)."""
+        for voice in [v for v in self._sessions.values() if v.viewer.user_id == user_id]:
+            voice.drop()
+
     def _warm(self) -> None:
         """Offline STT starts its worker process on its first job (1-3 s): start it with the
         session, not with the first partial transcript (which would come too late)."""

@@ -101,6 +101,7 @@ class VoiceSession:
         self._jobs: set[asyncio.Task[None]] = set()
         self._finals: asyncio.Task[None] | None = None  # the last turn's final, awaited in order
         self._closing: tuple[str, str] | None = None
+        self._silent = False  # the person was erased: nothing more of theirs is published
         self.closed = False
         self.task = asyncio.create_task(self._run(), name=f"voice:{session_id}")
 
@@ -140,6 +141,11 @@ class VoiceSession:
             except asyncio.QueueFull:
                 self.task.cancel()  # nothing queued is worth waiting for now
 
+    def drop(self) -> None:
+        """Stop now, turn in progress and all, publishing nothing more (account erased)."""
+        self._silent = True
+        self.task.cancel()
+
     # ---- the session's task ----------------------------------------------------------
 
     async def _run(self) -> None:
@@ -170,10 +176,14 @@ class VoiceSession:
             self._on_closed(self)
             for job in list(self._jobs):
                 job.cancel()
-            try:
-                await self._publish(ev.VoiceSessionClosed(self._author, self.id, reason, detail))
-            except Exception:
-                log.warning("voice session %s: its closing was not published", self.id)
+            if not self._silent:
+                await self._publish_closed(reason, detail)
+
+    async def _publish_closed(self, reason: str, detail: str) -> None:
+        try:
+            await self._publish(ev.VoiceSessionClosed(self._author, self.id, reason, detail))
+        except Exception:
+            log.warning("voice session %s: its closing was not published", self.id)
 
     async def _process(self, chunk: _Chunk) -> None:
         self._playing = chunk.playing

@@ -14,7 +14,7 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
 from tests.conftest import broadcast_env
-from tests.realtime.helpers import graphql, live_cursor, setup_conversation
+from tests.realtime.helpers import graphql, live_cursor, ok, send, setup_conversation
 from tests.realtime.test_two_processes import two_servers  # noqa: F401 - a fixture
 from tests.realtime.voice_client import CHUNK_TEXT, Events, Mic, client, silence, speech_pcm
 from tests.support.server import LiveServer, live_server
@@ -88,3 +88,47 @@ async def test_an_idle_session_closes_and_says_why_and_a_person_holds_a_bounded_
         assert caught.value.errors[0]["extensions"]["code"] == "NOT_FOUND"
         await Mic.start(session, world["conversation"])
         await events.aclose()
+
+
+async def test_a_person_erased_mid_turn_is_not_heard_after(server: LiveServer) -> None:
+    """Ada speaks in Bob's conversation and erases her account before the turn ends: Bob's
+    screen gets nothing more of hers (no transcript, no message), and her chunks are refused."""
+    bob = setup_conversation(server, "bob@example.com")
+    ada = ok(
+        server,
+        'mutation { register(email: "ada@example.com", password: "correct horse", '
+        'displayName: "Ada") { accessToken } }',
+    )["register"]["accessToken"]
+    ok(
+        server,
+        'mutation($id: ID!) { inviteToConversation(id: $id, email: "ada@example.com") { id } }',
+        {"id": bob["conversation"]},
+        bob["token"],
+    )
+    after = live_cursor(server, bob)
+    async with (
+        client(server.ws_url, bob["token"], TRANSPORT) as bobs,
+        client(server.ws_url, ada, TRANSPORT) as adas,
+    ):
+        events = Events.follow(bobs, bob["conversation"], after)
+        await asyncio.sleep(0.3)
+        mic = await Mic.start(adas, bob["conversation"])
+        await mic.stream(silence(300) + speech_pcm()[: 32 * 1500])  # mid-sentence
+        await events.until("VoiceSpeechStarted", sessionId=mic.id)
+        await asyncio.to_thread(
+            ok,
+            server,
+            "mutation($p: String!) { deleteMyAccount(password: $p) }",
+            {"p": "correct horse"},
+            ada,
+        )
+        await asyncio.sleep(3)  # a turn left open would end, be transcribed and sent by now
+        send(server, bob["token"], bob["conversation"], "Anyone there?")
+        await events.until("ReplyCompleted")
+        await events.aclose()
+    said = [
+        e["message"]["text"] for e in events.of("MessagePosted") if e["message"]["role"] == "USER"
+    ]
+    assert said == ["Anyone there?"]
+    assert not events.of("VoiceFinalTranscript") and not events.of("VoicePartialTranscript")
+    assert not events.of("VoiceSessionClosed")
