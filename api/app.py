@@ -36,6 +36,7 @@ from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, str
 from context.state import AppState
 from pipeline.broadcast.factory import make_hub
 from pipeline.broadcast.hub import EventHub
+from pipeline.broadcast.log_base import EventLog
 from pipeline.broadcast.log_sql import SqlEventLog
 from pipeline.broadcast.log_sqlite import SqliteEventLog
 from pipeline.ratelimit.base import RateLimiter
@@ -58,7 +59,7 @@ from services.retention import run_periodically
 from services.summaries import Summaries
 from services.turn_context import ContextConfig
 from services.voices import VoiceCatalog
-from store.db import make_engine, make_sessionmaker, sqlite_file
+from store.db import events_file, make_engine, make_sessionmaker, sqlite_file
 from store.metadata import event_log
 from store.migrate import upgrade_async
 
@@ -108,11 +109,13 @@ def build_hub(settings: Settings, state: AppState) -> EventHub:
     )
 
 
-def _sql_event_log(settings: Settings, state: AppState) -> SqlEventLog:
+def _sql_event_log(settings: Settings, state: AppState) -> EventLog:
+    """On a SQLite file the log gets a file of its own beside it (log_sqlite.py says why);
+    on PostgreSQL it is a table of the database."""
     path = sqlite_file(settings.database_url)
     if path is None:
         return SqlEventLog(state.sessionmaker, settings.event_log_max_len, table=event_log)
-    return SqliteEventLog(state.sessionmaker, path, settings.event_log_max_len, table=event_log)
+    return SqliteEventLog(events_file(path), settings.event_log_max_len)
 
 
 def build_devices(settings: Settings, state: AppState, hub: EventHub) -> DeviceService:

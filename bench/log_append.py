@@ -1,5 +1,6 @@
-"""CPU per event-log append on SQLite: through SQLAlchemy's asyncio layer (SqlEventLog) and by
-the writer thread (SqliteEventLog), one at a time and 50 at once (replies publishing together).
+"""CPU per event-log append on SQLite: a table of the app's database through SQLAlchemy's
+asyncio layer (SqlEventLog), and the log's own file written by its thread (SqliteEventLog), one
+at a time and 50 at once (replies publishing together).
 
     .venv/bin/python -m bench.log_append [--appends 3000]
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData
 
+from pipeline.broadcast.log_base import EventLog
 from pipeline.broadcast.log_sql import SqlEventLog, event_log_table
 from pipeline.broadcast.log_sqlite import SqliteEventLog
 from store.db import make_engine, make_sessionmaker
@@ -21,7 +23,7 @@ from store.db import make_engine, make_sessionmaker
 PAYLOAD = '{"type":"MessageDelta","seq":3,"text":"' + "word " * 40 + '"}'
 
 
-async def measure(log: SqlEventLog, appends: int, at_once: int) -> float:
+async def measure(log: EventLog, appends: int, at_once: int) -> float:
     """CPU µs per append (this process: the loop and the writer thread)."""
 
     async def one_stream(k: int) -> None:
@@ -42,14 +44,14 @@ async def main(appends: int) -> None:
         async with engine.begin() as conn:
             await conn.run_sync(table.metadata.create_all)
         sessions = make_sessionmaker(engine)
-        logs = {
+        logs: dict[str, EventLog] = {
             "SqlEventLog (SQLAlchemy asyncio)": SqlEventLog(sessions, table=table),
-            "SqliteEventLog (writer thread)": SqliteEventLog(sessions, path, table=table),
+            "SqliteEventLog (own file, writer thread)": SqliteEventLog(str(Path(tmp) / "ev.db")),
         }
         for name, log in logs.items():
             for at_once in (1, 50):
                 cpu = await measure(log, appends, at_once)
-                print(f"{name:34s} {at_once:3d} at once: {cpu:7.0f} µs CPU per append")
+                print(f"{name:41s} {at_once:3d} at once: {cpu:7.0f} µs CPU per append")
             await log.aclose()
         await engine.dispose()
 

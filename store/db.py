@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import asyncpg.exceptions as pg
@@ -59,6 +60,13 @@ def sqlite_file(url: str) -> str | None:
     if parsed.query.get("mode") == "memory":
         return None
     return parsed.database
+
+
+def events_file(database_file: str) -> str:
+    """The replay log's own file beside a SQLite database: ``holomate.db`` ->
+    ``holomate.events.db``."""
+    path = Path(database_file)
+    return str(path.with_name(f"{path.stem}.events{path.suffix or '.db'}"))
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:

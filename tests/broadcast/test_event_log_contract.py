@@ -4,6 +4,7 @@ that never replays with holes (what the log cannot prove it still has, it answer
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -30,7 +31,7 @@ MAX_LEN = 5
         "memory",
         pytest.param("redis", marks=pytest.mark.redis),
         "sqlite",
-        "sqlite-writer",
+        "sqlite-file",
         pytest.param("postgres", marks=pytest.mark.postgres),
     ]
 )
@@ -44,11 +45,11 @@ def log(request: pytest.FixtureRequest, prefix: str) -> Iterator[EventLog]:
     elif kind == "sqlite":
         maker: async_sessionmaker[AsyncSession] = request.getfixturevalue("sqlite_sessionmaker")
         yield SqlEventLog(maker, MAX_LEN, prune_every=1)
-    elif kind == "sqlite-writer":
-        maker = request.getfixturevalue("sqlite_sessionmaker")
-        writer = SqliteEventLog(maker, maker.kw["bind"].url.database, MAX_LEN, prune_every=1)
-        yield writer
-        writer.close()
+    elif kind == "sqlite-file":
+        tmp_path: Path = request.getfixturevalue("tmp_path")
+        own_file = SqliteEventLog(str(tmp_path / "events.db"), MAX_LEN, prune_every=1)
+        yield own_file
+        own_file.close()
     else:
         pg: tuple[async_sessionmaker[AsyncSession], Table] = request.getfixturevalue(
             "postgres_log_table"

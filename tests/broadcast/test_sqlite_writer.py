@@ -1,27 +1,22 @@
-"""The SQLite event log's writer thread: appends made at once (one batch, one transaction) and by
-two logs on one file (two worker processes) still chain each channel without holes."""
+"""The SQLite replay log's own file and writer thread: appends made at once (one batch, one
+transaction) and by two logs on one file (two worker processes) still chain each channel without
+holes; a locked file fails an append, not the writer."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.broadcast import LOG_START, LogUnavailable
 from pipeline.broadcast.log_sqlite import SqliteEventLog
 
 
-def _path(maker: async_sessionmaker[AsyncSession]) -> str:
-    return str(maker.kw["bind"].url.database)
-
-
-async def test_appends_made_at_once_chain_every_channel_in_order(
-    sqlite_sessionmaker: async_sessionmaker[AsyncSession],
-) -> None:
-    first = SqliteEventLog(sqlite_sessionmaker, _path(sqlite_sessionmaker), 10_000)
-    second = SqliteEventLog(sqlite_sessionmaker, _path(sqlite_sessionmaker), 10_000)
+async def test_appends_made_at_once_chain_every_channel_in_order(tmp_path: Path) -> None:
+    first = SqliteEventLog(str(tmp_path / "events.db"), 10_000)
+    second = SqliteEventLog(str(tmp_path / "events.db"), 10_000)
     try:
         appends = [
             log.append(f"conversation:{i % 7}", f"{i}")
@@ -42,11 +37,9 @@ async def test_appends_made_at_once_chain_every_channel_in_order(
         await second.aclose()
 
 
-async def test_a_failing_database_fails_the_append_and_the_writer_recovers(
-    sqlite_sessionmaker: async_sessionmaker[AsyncSession],
-) -> None:
-    path = _path(sqlite_sessionmaker)
-    log = SqliteEventLog(sqlite_sessionmaker, path, busy_timeout_s=0.05)
+async def test_a_locked_file_fails_the_append_and_the_writer_recovers(tmp_path: Path) -> None:
+    path = str(tmp_path / "events.db")
+    log = SqliteEventLog(path, busy_timeout_s=0.05)
     await log.append("conversation:1", "before")
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store.metadata import event_log
+from pipeline.broadcast import LOG_START
+from services.channels import conversation_channel
 from store.models import Message, MessageStatus
 from tests.support.graphql import (
     PASSWORD,
@@ -48,9 +49,20 @@ async def test_erasure_removes_the_persons_events_from_the_replay_log(
     await api.ok(SEND, {"c": bob_conv["id"], "t": "bob keeps talking"}, bob)
     await _settled(app)
 
+    hub = app.state.holo.hub
+
     async def logged() -> str:
-        async with app.state.holo.sessionmaker() as session:
-            return "\n".join((await session.scalars(select(event_log.c.payload))).all())
+        """Everything the replay log still holds of both conversations (whatever its store)."""
+        entries = [
+            entry
+            for conversation in (ada_conv, bob_conv)
+            for entry in await hub.log.read_after(
+                hub.namespace + conversation_channel(int(conversation["id"].split("_")[1])),
+                LOG_START,
+                10_000,
+            )
+        ]
+        return "\n".join(entry.payload for entry in entries)
 
     before = await logged()
     assert "my secret diary words" in before and "ada whispers" in before
