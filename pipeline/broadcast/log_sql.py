@@ -9,7 +9,6 @@ then whole, but for an erased person's rows); from ``LOG_START``, only while not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sqlalchemy import (
@@ -30,11 +29,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
+from pipeline.broadcast.errors import CursorExpired, LogUnavailable
 from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
+from pipeline.broadcast.row_ids import PruneSchedule, row_cursor_key
 
-_ID = re.compile(r"[1-9][0-9]{0,18}")
-_MAX_ID = 2**63 - 1
 CHANNEL_MAX_LEN = 128
 
 
@@ -67,11 +65,7 @@ class SqlEventLog:
         self._sessionmaker = sessionmaker
         self._max_len = max_len
         self.table = table if table is not None else event_log_table(MetaData())
-        self._prune_every = prune_every
-        # Appends per channel since this process last pruned it; a channel seen for the first
-        # time is pruned at once, so each channel holds at most about max_len + prune_every
-        # rows per writing process. Cleared when large: forgetting only means an early prune.
-        self._since_prune: dict[str, int] = {}
+        self._pruning = PruneSchedule(prune_every)
 
     async def append(self, channel: str, payload: str) -> Appended:
         t = self.table
@@ -88,7 +82,7 @@ class SqlEventLog:
                 prev = await session.scalar(
                     select(func.max(t.c.id)).where(t.c.channel == channel, t.c.id < new_id)
                 )
-                if self._due_for_pruning(channel):
+                if self._pruning.due(channel):
                     await self._prune(session, channel)
         except (OperationalError, DBAPIError, OSError) as e:
             raise LogUnavailable(f"cannot append to {channel!r}: {e}") from e
@@ -144,11 +138,7 @@ class SqlEventLog:
         return LOG_START if newest is None else str(newest)
 
     def cursor_key(self, cursor: str) -> tuple[int, ...]:
-        if cursor == LOG_START:
-            return (0,)
-        if _ID.fullmatch(cursor) is None or int(cursor) > _MAX_ID:
-            raise InvalidCursor(cursor)  # past a BIGINT no driver can even bind it
-        return (int(cursor),)
+        return row_cursor_key(cursor)
 
     async def prune_all(self) -> int:
         """Trim every channel to ``max_len`` rows (for a periodic job: quiet channels too)."""
@@ -178,16 +168,6 @@ class SqlEventLog:
             .limit(1)
         )
         return nth is not None
-
-    def _due_for_pruning(self, channel: str) -> bool:
-        count = self._since_prune.get(channel)
-        if count is not None and count + 1 < self._prune_every:
-            self._since_prune[channel] = count + 1
-            return False
-        if len(self._since_prune) >= 10_000:
-            self._since_prune.clear()
-        self._since_prune[channel] = 0
-        return True
 
     async def _prune(self, session: AsyncSession, channel: str) -> None:
         t = self.table

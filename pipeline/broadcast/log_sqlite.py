@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -29,10 +28,9 @@ from typing import Any, TypeVar
 
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
 from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
+from pipeline.broadcast.row_ids import PruneSchedule, row_cursor_key
 
 BATCH_MAX = 256  # appends in one transaction; more wait for the next
-_ID = re.compile(r"[1-9][0-9]{0,18}")
-_MAX_ID = 2**63 - 1
 _T = TypeVar("_T")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_log (
@@ -73,16 +71,12 @@ class SqliteEventLog:
         if max_len < 1 or prune_every < 1:
             raise ValueError("max_len and prune_every must be positive")
         self._max_len = max_len
-        self._prune_every = prune_every
-        # Appends per channel since this process last pruned it; a channel seen for the first
-        # time is pruned at once, so each channel holds at most about max_len + prune_every
-        # rows per writing process. Cleared when large: forgetting only means an early prune.
-        self._since_prune: dict[str, int] = {}
+        self._pruning = PruneSchedule(prune_every)
         self._writer = _Writer(path, max_len, busy_timeout_s)
 
     async def append(self, channel: str, payload: str) -> Appended:
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
-        self._writer.submit(_Append(channel, payload, self._due_for_pruning(channel), future))
+        self._writer.submit(_Append(channel, payload, self._pruning.due(channel), future))
         return await future
 
     async def read_after(self, channel: str, after: str, limit: int) -> list[LogEntry]:
@@ -118,11 +112,7 @@ class SqliteEventLog:
         return await self._call(newest)
 
     def cursor_key(self, cursor: str) -> tuple[int, ...]:
-        if cursor == LOG_START:
-            return (0,)
-        if _ID.fullmatch(cursor) is None or int(cursor) > _MAX_ID:
-            raise InvalidCursor(cursor)
-        return (int(cursor),)
+        return row_cursor_key(cursor)
 
     async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
         def forget(conn: sqlite3.Connection) -> None:
@@ -173,16 +163,6 @@ class SqliteEventLog:
             (channel, self._max_len - 1),
         ).fetchone()
         return nth is not None
-
-    def _due_for_pruning(self, channel: str) -> bool:
-        count = self._since_prune.get(channel)
-        if count is not None and count + 1 < self._prune_every:
-            self._since_prune[channel] = count + 1
-            return False
-        if len(self._since_prune) >= 10_000:
-            self._since_prune.clear()
-        self._since_prune[channel] = 0
-        return True
 
 
 class _Writer:

@@ -10,6 +10,7 @@ import pytest
 from graphql import execute, parse
 
 from api.graphql_schema import build_schema
+from bench.load import APP, FIELDS
 from live.projection import Projection
 from live.seam import core_schema
 from pipeline import events as ev
@@ -19,18 +20,7 @@ from schema.types.events import event_from_payload
 from tests.realtime.test_event_model import AT, COMMAND_SAMPLES, SAMPLES, sign
 
 SCHEMA = core_schema(build_schema())
-FIELDS = """
-    __typename
-    ... on EventBase { cursor conversationId messageId at }
-    ... on MessagePosted { message { id text role } }
-    ... on MessageDelta { seq text }
-    ... on AudioChunk { seq url mimeType startMs durationMs text }
-    ... on VisemeFrames { audioSeq frames { viseme startMs endMs weight } }
-    ... on EmotionChanged { emotion intensity atMs }
-    ... on ReplyCompleted { message { id text status } }
-    ... on ReplyFailed { code detail }
-"""
-APP = f"subscription($id: ID!) {{ conversationEvents(conversationId: $id) {{ {FIELDS} }} }}"
+# The documents the load benchmark's app and hologram subscribe with (and a device command).
 HOLOGRAM = f"subscription {{ hologramEvents {{ {FIELDS} ... on VolumeChanged {{ volume }} }} }}"
 # Aliases, named fragments, fields merged from several places, __typename below the root.
 TWISTED = """
