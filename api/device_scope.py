@@ -1,4 +1,4 @@
-"""Device tokens reach three fields and nothing else, checked once per operation.
+"""Device tokens reach the fields listed here and nothing else, checked once per operation.
 
 Every resolver also checks its caller, but a list kept here means a field added later by
 someone who forgot a device can call it is still closed to devices.
@@ -21,7 +21,18 @@ from strawberry.extensions import SchemaExtension
 
 from services.errors import Forbidden
 
-DEVICE_FIELDS = frozenset({"hologramEvents", "reportDeviceState", "deviceManifest", "__typename"})
+DEVICE_FIELDS = frozenset(
+    {
+        "hologramEvents",
+        "reportDeviceState",
+        "deviceManifest",
+        # hands-free talk: the device's own voice sessions with its companion (resolvers check)
+        "startVoiceSession",
+        "sendVoiceChunk",
+        "endVoiceSession",
+        "__typename",
+    }
+)
 
 
 class DeviceScope(SchemaExtension):

@@ -350,7 +350,7 @@ VoiceEvent = (
     | VoiceFinalTranscript
     | VoiceSessionClosed
 )
-"""A voice session's events, on its conversation (not on holograms)."""
+"""A voice session's events, on its conversation (and on its companion's holograms)."""
 
 ConversationEvent = CompanionEvent | MemoryFormed | VoiceEvent
 """The ``ConversationEvent`` union."""
@@ -358,13 +358,14 @@ ConversationEvent = CompanionEvent | MemoryFormed | VoiceEvent
 DeviceCommand = CompanionSwitched | PlayAnimation | VolumeChanged | SleepChanged
 """Commands a device receives in ``hologramEvents``."""
 
-HologramEvent = CompanionEvent | DeviceCommand
-"""The ``HologramEvent`` union."""
+HologramEvent = CompanionEvent | VoiceEvent | DeviceCommand
+"""The ``HologramEvent`` union: a hologram talked to hands-free shows it listening."""
 
 Command = DeviceCommand | Revoked | SpeakingChanged
 """Everything logged on a device's channel: its commands and the stream's internal ones."""
 
 COMPANION_EVENTS: tuple[type[CompanionEvent], ...] = get_args(CompanionEvent)
+VOICE_EVENTS: tuple[type[VoiceEvent], ...] = get_args(VoiceEvent)
 CONVERSATION_EVENTS: tuple[type[ConversationEvent], ...] = get_args(ConversationEvent)
 DEVICE_COMMANDS: tuple[type[DeviceCommand], ...] = get_args(DeviceCommand)
 HOLOGRAM_EVENTS: tuple[type[HologramEvent], ...] = get_args(HologramEvent)

@@ -47,7 +47,8 @@ from store.models import HologramDevice as DeviceRow
 log = logging.getLogger("holomate.hologram")
 DEVICE_UNPAIRED_CLOSE = 4403
 AUDIO_ONLY = {"AudioChunk", "VisemeFrames"}  # what a device that does not speak skips
-COMPANION_KINDS = {cls.__name__ for cls in ev.COMPANION_EVENTS}  # what holograms are shown
+# What holograms are shown of a conversation: replies, and its voice sessions (a listening face)
+COMPANION_KINDS = {cls.__name__ for cls in (*ev.COMPANION_EVENTS, *ev.VOICE_EVENTS)}
 
 
 @dataclass(frozen=True, slots=True)

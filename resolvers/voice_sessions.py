@@ -12,6 +12,7 @@ from schema.types.voice_session import VoiceChunkAck, VoicePlaybackInput, VoiceS
 from services.errors import BadUserInput
 from services.voice_sessions import Playback, VoiceSessions
 from services.voice_sessions import VoiceSession as Session
+from services.voice_sessions.device import device_conversation
 
 
 def _sessions(state: AppState) -> VoiceSessions:
@@ -36,15 +37,24 @@ def _shown(sessions: VoiceSessions, voice: Session) -> VoiceSession:
 class VoiceSessionMutation:
     @strawberry.mutation(
         description="Open a voice session on a conversation: QUOTA_EXCEEDED when the month's "
-        "voice minutes are used up, RATE_LIMITED past the sessions a person may hold at once."
+        "voice minutes are used up, RATE_LIMITED past the sessions a person may hold at once "
+        "(a person's devices' included). A person names the conversation. A device token may "
+        "leave it out: its owner's latest conversation with the companion assigned to it; "
+        "another companion's is FORBIDDEN (reason NOT_ASSIGNED_COMPANION), and with no "
+        "companion assigned CONFLICT (NO_COMPANION_ASSIGNED)."
     )
     async def start_voice_session(
-        self, info: strawberry.Info[Context, None], conversation_id: strawberry.ID
+        self, info: strawberry.Info[Context, None], conversation_id: strawberry.ID | None = None
     ) -> VoiceSession:
-        viewer = info.context.person()
+        viewer = info.context.any_viewer()
+        named = None if conversation_id is None else ids.decode("Conversation", conversation_id)
+        if viewer.is_device:
+            async with info.context.app.sessionmaker() as session:
+                named = await device_conversation(session, viewer, named)
+        elif named is None:
+            raise BadUserInput("Name the conversation to talk in", field="conversationId")
         sessions = _sessions(info.context.app)
-        voice = await sessions.start(viewer, ids.decode("Conversation", conversation_id))
-        return _shown(sessions, voice)
+        return _shown(sessions, await sessions.start(viewer, named))
 
     @strawberry.mutation(
         description="One chunk of the microphone: base64 of 16 kHz mono PCM16. Refusals: "
@@ -62,7 +72,7 @@ class VoiceSessionMutation:
     ) -> VoiceChunkAck:
         # Synchronous on purpose: a chunk is queued as the operation starts, so chunks
         # pipelined on one socket keep their order.
-        viewer = info.context.person()
+        viewer = info.context.any_viewer()  # a device's own sessions only (registry)
         if seq < 0:
             raise BadUserInput("Must be zero or more", field="seq")
         playback = None
@@ -80,6 +90,6 @@ class VoiceSessionMutation:
     async def end_voice_session(
         self, info: strawberry.Info[Context, None], session_id: strawberry.ID
     ) -> VoiceSession:
-        viewer = info.context.person()
+        viewer = info.context.any_viewer()
         sessions = _sessions(info.context.app)
         return _shown(sessions, await sessions.end(viewer, str(session_id)))

@@ -94,7 +94,8 @@ else:
         ],
         strawberry.union(
             "HologramEvent",
-            description="The assigned companion's replies plus commands to this device.",
+            description="The assigned companion's replies and voice sessions, plus commands to "
+            "this device.",
         ),
     ]
 

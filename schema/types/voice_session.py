@@ -10,7 +10,8 @@ from schema import ids
 
 @strawberry.type(
     description="Stream the microphone with sendVoiceChunk (16 kHz mono PCM16, little-endian, "
-    "base64; ~100 ms a chunk, seq 0, 1, 2...); its events arrive on conversationEvents."
+    "base64; ~100 ms a chunk, seq 0, 1, 2...); its events arrive on conversationEvents "
+    "(a device's on hologramEvents)."
 )
 class VoiceSession:
     id: strawberry.ID

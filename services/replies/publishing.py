@@ -45,6 +45,10 @@ class Publisher:
                 self._announced.popitem(last=False)
         return await self.hub.publish(channel, payload)
 
+    async def announce(self, conversation_id: int) -> None:
+        """A pointer with no message: for events that belong to none yet (a voice session's)."""
+        await self._announce(conversation_id, conversation_channel(conversation_id))
+
     async def _announce(self, conversation_id: int, channel: str) -> None:
         companion_id = await self._companion_of(conversation_id)
         if companion_id is not None:

@@ -5,7 +5,8 @@ A session lives in the process that started it (its audio, VAD state and STT job
 there). Its id names that process (``vs_<process>_<random>``): a chunk sent to another process
 answers CONFLICT with reason VOICE_SESSION_ELSEWHERE (send chunks on the socket that started
 the session; after a reconnect, start a new one), and an id this process does not know, or
-another person's, answers NOT_FOUND. The per-person limit counts this process's sessions.
+another token holder's (a person's and each of their devices' are apart), answers NOT_FOUND.
+The per-person limit counts this process's sessions, a person's devices' included.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class VoiceSessions:
                 f"At most {self.config.sessions_per_person} voice sessions at once; end one first",
                 5,
             )
+        # The session's events belong to no message, so no message's pointer brings the
+        # companion's holograms to them: one pointer now, before its first event.
+        await self.deps.replies.publisher.announce(conversation_id)
         session_id = f"{PREFIX}_{self.process}_{secrets.token_urlsafe(12)}"
         voice = VoiceSession(
             session_id, viewer, conversation_id, self.config.session, self.deps, self._forget
@@ -80,7 +84,7 @@ class VoiceSessions:
                 reason=ELSEWHERE,
             )
         voice = self._sessions.get(session_id)
-        if voice is None or voice.viewer.user_id != viewer.user_id or voice.closed:
+        if voice is None or voice.closed or not _same_holder(voice.viewer, viewer):
             raise NotFound("Voice session")
         return voice
 
@@ -125,3 +129,9 @@ class VoiceSessions:
 
     def _forget(self, voice: VoiceSession) -> None:
         self._sessions.pop(voice.id, None)
+
+
+def _same_holder(owner: Viewer, viewer: Viewer) -> bool:
+    """The token that started a session is the one that streams into it: a device never
+    reaches its owner's session, the owner never a device's, nor one device another's."""
+    return owner.user_id == viewer.user_id and owner.device_id == viewer.device_id
