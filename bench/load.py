@@ -623,6 +623,13 @@ def connect(
     return (rss_kib(server.pid) - before) / max(len(people), 1)
 
 
+def idle_cpu(pid: int, seconds: float = 10.0) -> float:
+    """The server's CPU share while every socket is open and nobody talks (heartbeats, pings)."""
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds
+
+
 def ladder(
     label: str,
     server: LiveServer,
@@ -643,7 +650,9 @@ def ladder(
         kib = connect(server, clients, people[connected:n], bare_mode)
         memory[n] = kib * (n - connected) / n if n else 0.0
         connected = n
-        print(f"    {label} N={n}: {kib:.1f} KiB per idle person (2 sockets)", flush=True)
+        idle = idle_cpu(server.pid)
+        print(f"    {label} N={n}: {kib:.1f} KiB per idle person (2 sockets); idle, the server "
+              f"uses {idle * 100:.1f}% of a core", flush=True)  # fmt: skip
         for interval in intervals:
             if only is not None and (n, interval) not in only:
                 continue
