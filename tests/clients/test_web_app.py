@@ -173,6 +173,7 @@ def test_a_person_talks_hands_free_and_interrupts_the_companion_by_speaking(
     assert result["streamedSnapshots"] >= 2  # the reply grew on screen
     # Speaking over the playing reply stopped it, keeping what was heard.
     assert result["interruptedReplies"] >= 1 and result["heardChars"] > 0
+    assert result["heardChars"] < result["streamedChars"], result  # cut where it was heard
 
 
 def test_the_web_session_outlives_its_access_tokens(

@@ -66,6 +66,12 @@ await run(
       const interrupted = page.locator('[data-role="COMPANION"][data-status="INTERRUPTED"]').first();
       await interrupted.waitFor({ timeout: 90_000 });
       results.heardChars = (((await interrupted.textContent()) ?? "").trim()).length;
+      const id = await interrupted.getAttribute("data-id");
+      // What streamed of it before it stopped: the kept text is what was heard, not all of it.
+      results.streamedChars = await page.evaluate(
+        (id) => Math.max(0, ...(window.__seen.replies[id] ?? []).map((s) => s.chars)),
+        id,
+      );
       await page.getByRole("button", { name: "Stop hands-free" }).click();
       await page.getByTestId("hands-free").filter({ hasText: "Hands-free" }).waitFor();
     });
