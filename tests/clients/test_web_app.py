@@ -53,7 +53,7 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def handsfree_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A question with a pause around it (48 kHz): chromium's fake microphone loops it, so it
-    is said again a few seconds into the reply it started (8 s later: the reply has started
+    is said again a few seconds into the reply it started (11 s later: the reply has started
     playing even on a slow run; speech that begins before the reply plays and goes on over it
     interrupts it at once, with nothing heard)."""
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
@@ -62,7 +62,7 @@ def handsfree_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw, padded = folder / "raw.wav", folder / "handsfree.wav"
     text = "Hello Mira. What is your favourite star?"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "48000", str(padded), "pad", "1", "8"], check=True)
+    subprocess.run(["sox", str(raw), "-r", "48000", str(padded), "pad", "1", "11"], check=True)
     return padded
 
 
