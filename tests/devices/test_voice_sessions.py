@@ -16,6 +16,7 @@ from gql.transport.websockets import WebsocketsTransport
 from tests.devices.helpers import ASSIGN, pair_live, wait_online
 from tests.devices.test_live_devices import grant_plan
 from tests.realtime.helpers import graphql, ok, send, setup_conversation
+from tests.realtime.test_voice_sessions import _spend_month_of_voice as spend_month_of_voice
 from tests.realtime.voice_client import Mic, client, silence, speech_pcm
 from tests.support.server import LiveServer
 
@@ -209,3 +210,14 @@ async def test_a_device_reaches_only_its_own_sessions_and_its_own_companion(
     assert ok(server, CHUNK, {"s": desks, "a": A_CHUNK}, desk)["sendVoiceChunk"]["receivedMs"] == 0
     assert ok(server, END, {"s": desks}, desk)["endVoiceSession"]["id"] == desks
     assert ok(server, END, {"s": persons}, owner)["endVoiceSession"]["id"] == persons
+
+
+async def test_a_device_talks_on_its_owners_voice_minutes(
+    server: LiveServer, database_url: str
+) -> None:
+    world = setup_conversation(server)
+    device = paired_hologram(server, world)
+    await spend_month_of_voice(database_url, world)
+    refused = graphql(server, START, {"c": None}, device["token"])
+    assert code(refused)[0] == "QUOTA_EXCEEDED"
+    assert refused["errors"][0]["extensions"]["limit"] == "voiceMinutesPerMonth"
