@@ -51,6 +51,7 @@ import httpx
 from bench.client_procs import ClientProcesses
 from bench.scripted_reply import reply_tokens, sse
 from bench.ws_client import GraphQLWsClient
+from store.db import events_file
 from store.migrate import upgrade
 from tests.support.server import LiveServer, live_server
 
@@ -487,15 +488,16 @@ def setup(server: LiveServer) -> tuple[str, str]:
 
 
 class Log:
-    """The server's SQL replay log, read directly: the newest cursor and event type of the
-    (one) conversation's channel. Other channels share the id sequence, so filter by channel."""
+    """The server's replay log (its own SQLite file beside the database), read directly: the
+    newest cursor and event type of the (one) conversation's channel. Other channels share the
+    id sequence, so filter by channel."""
 
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, timeout=10)
+    def __init__(self, database: Path) -> None:
+        self.db = sqlite3.connect(events_file(str(database)), timeout=10)
 
     def newest(self, skip: int = 0) -> tuple[int, str]:
         row = self.db.execute(
-            "SELECT id, payload FROM broadcast_event_log WHERE channel LIKE 'conversation:%' "
+            "SELECT id, payload FROM event_log WHERE channel LIKE 'conversation:%' "
             "ORDER BY id DESC LIMIT 1 OFFSET ?",
             (skip,),
         ).fetchone()
@@ -519,7 +521,7 @@ class Log:
     def count_since(self, since: int) -> int:
         return int(
             self.db.execute(
-                "SELECT count(*) FROM broadcast_event_log "
+                "SELECT count(*) FROM event_log "
                 "WHERE channel LIKE 'conversation:%' AND id > ?",
                 (since,),
             ).fetchone()[0]
