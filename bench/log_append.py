@@ -1,6 +1,6 @@
 """CPU per event-log append on SQLite: a table of the app's database through SQLAlchemy's
-asyncio layer (SqlEventLog), and the log's own file written by its thread (SqliteEventLog), one
-at a time and 50 at once (replies publishing together).
+asyncio layer (SqlEventLog), and the log's own file written on the loop's thread
+(SqliteEventLog), one at a time and 50 at once (replies publishing together).
 
     .venv/bin/python -m bench.log_append [--appends 3000]
 """
@@ -46,7 +46,7 @@ async def main(appends: int) -> None:
         sessions = make_sessionmaker(engine)
         logs: dict[str, EventLog] = {
             "SqlEventLog (SQLAlchemy asyncio)": SqlEventLog(sessions, table=table),
-            "SqliteEventLog (own file, writer thread)": SqliteEventLog(str(Path(tmp) / "ev.db")),
+            "SqliteEventLog (own file, on the loop)": SqliteEventLog(str(Path(tmp) / "ev.db")),
         }
         for name, log in logs.items():
             for at_once in (1, 50):
