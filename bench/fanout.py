@@ -521,8 +521,7 @@ class Log:
     def count_since(self, since: int) -> int:
         return int(
             self.db.execute(
-                "SELECT count(*) FROM event_log "
-                "WHERE channel LIKE 'conversation:%' AND id > ?",
+                "SELECT count(*) FROM event_log WHERE channel LIKE 'conversation:%' AND id > ?",
                 (since,),
             ).fetchone()[0]
         )
