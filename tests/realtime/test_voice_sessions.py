@@ -28,6 +28,7 @@ from tests.realtime.voice_client import (
     silence,
     speech_pcm,
 )
+from tests.support.billing import record_heard_voice
 from tests.support.server import LiveServer
 
 LONG = (
@@ -234,25 +235,7 @@ async def _spend_month_of_voice(database_url: str, world: dict[str, str]) -> Non
         async with async_sessionmaker(engine)() as session:
             ada = await session.scalar(select(User.id).where(User.email == "ada@example.com"))
             conversation = int(world["conversation"].split("_")[1])
-            asked = Message(
-                conversation_id=conversation,
-                author_id=ada,
-                role=MessageRole.USER,
-                text="earlier",
-                status=MessageStatus.COMPLETE,
-            )
-            session.add(asked)
-            await session.flush()
-            session.add(
-                Message(
-                    conversation_id=conversation,
-                    role=MessageRole.COMPANION,
-                    text="a long talk",
-                    status=MessageStatus.COMPLETE,
-                    reply_to_id=asked.id,
-                    timings={"audio_ms": 30 * 60_000},
-                )
-            )
-            await session.commit()
+            assert ada is not None
+            await record_heard_voice(session, conversation, ada, 30 * 60_000)
     finally:
         await engine.dispose()

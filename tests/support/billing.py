@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import billing_usage
 from store.models import Message, MessageRole, MessageStatus, User
@@ -27,25 +28,36 @@ async def spent_voice(
     conversation. ``asked_before_today``: her question is dated long ago, so it takes none of
     today's messages."""
     async with app.state.holo.sessionmaker() as session:
-        earlier = Message(
+        await record_heard_voice(session, conversation_pk, 1, audio_ms, asked_before_today)
+
+
+async def record_heard_voice(
+    session: AsyncSession,
+    conversation_pk: int,
+    author_id: int,
+    audio_ms: int,
+    asked_before_today: bool = False,
+) -> None:
+    """A question of ``author_id`` answered with ``audio_ms`` of the companion's voice."""
+    earlier = Message(
+        conversation_id=conversation_pk,
+        author_id=author_id,
+        role=MessageRole.USER,
+        text="earlier",
+        status=MessageStatus.COMPLETE,
+    )
+    session.add(earlier)
+    await session.flush()
+    session.add(
+        Message(
             conversation_id=conversation_pk,
-            author_id=1,
-            role=MessageRole.USER,
-            text="earlier",
+            role=MessageRole.COMPANION,
+            text="a long talk",
             status=MessageStatus.COMPLETE,
+            reply_to_id=earlier.id,
+            timings={"audio_ms": audio_ms},
         )
-        session.add(earlier)
-        await session.flush()
-        session.add(
-            Message(
-                conversation_id=conversation_pk,
-                role=MessageRole.COMPANION,
-                text="a long talk",
-                status=MessageStatus.COMPLETE,
-                reply_to_id=earlier.id,
-                timings={"audio_ms": audio_ms},
-            )
-        )
-        if asked_before_today:
-            earlier.created_at = earlier.created_at.replace(year=2000)
-        await session.commit()
+    )
+    if asked_before_today:
+        earlier.created_at = earlier.created_at.replace(year=2000)
+    await session.commit()
