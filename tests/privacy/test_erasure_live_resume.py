@@ -11,6 +11,7 @@ from typing import Any
 from tests.realtime.helpers import (
     EVENTS,
     TERMINAL,
+    invite_ada,
     live_cursor,
     ok,
     send,
@@ -52,17 +53,7 @@ async def test_a_shared_conversation_resumes_without_the_erased_persons_messages
     server: LiveServer,
 ) -> None:
     bob = setup_conversation(server, "bob@example.com")
-    ada = ok(
-        server,
-        'mutation { register(email: "ada@example.com", password: "correct horse", '
-        'displayName: "Ada") { accessToken } }',
-    )["register"]["accessToken"]
-    ok(
-        server,
-        'mutation($id: ID!) { inviteToConversation(id: $id, email: "ada@example.com") { id } }',
-        {"id": bob["conversation"]},
-        bob["token"],
-    )
+    ada = invite_ada(server, bob)
     start = live_cursor(server, bob)
     await reply_events(
         server,

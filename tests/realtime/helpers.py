@@ -86,6 +86,22 @@ def setup_conversation(server: LiveServer, email: str = "ada@example.com") -> di
     return {"token": token, "conversation": conv, "companion": comp}
 
 
+def invite_ada(server: LiveServer, host: dict[str, str]) -> str:
+    """Ada registers and is invited into ``host``'s conversation; returns her token."""
+    ada: str = ok(
+        server,
+        'mutation { register(email: "ada@example.com", password: "correct horse", '
+        'displayName: "Ada") { accessToken } }',
+    )["register"]["accessToken"]
+    ok(
+        server,
+        'mutation($id: ID!) { inviteToConversation(id: $id, email: "ada@example.com") { id } }',
+        {"id": host["conversation"]},
+        host["token"],
+    )
+    return ada
+
+
 def live_cursor(server: LiveServer, world: dict[str, str]) -> str:
     """Where a race-free subscription starts: everything after this arrives."""
     data = ok(

@@ -14,7 +14,14 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
 from tests.conftest import broadcast_env
-from tests.realtime.helpers import graphql, live_cursor, ok, send, setup_conversation
+from tests.realtime.helpers import (
+    graphql,
+    invite_ada,
+    live_cursor,
+    ok,
+    send,
+    setup_conversation,
+)
 from tests.realtime.test_two_processes import two_servers  # noqa: F401 - a fixture
 from tests.realtime.voice_client import CHUNK_TEXT, Events, Mic, client, silence, speech_pcm
 from tests.support.server import LiveServer, live_server
@@ -94,17 +101,7 @@ async def test_a_person_erased_mid_turn_is_not_heard_after(server: LiveServer) -
     """Ada speaks in Bob's conversation and erases her account before the turn ends: Bob's
     screen gets nothing more of hers (no transcript, no message), and her chunks are refused."""
     bob = setup_conversation(server, "bob@example.com")
-    ada = ok(
-        server,
-        'mutation { register(email: "ada@example.com", password: "correct horse", '
-        'displayName: "Ada") { accessToken } }',
-    )["register"]["accessToken"]
-    ok(
-        server,
-        'mutation($id: ID!) { inviteToConversation(id: $id, email: "ada@example.com") { id } }',
-        {"id": bob["conversation"]},
-        bob["token"],
-    )
+    ada = invite_ada(server, bob)
     after = live_cursor(server, bob)
     async with (
         client(server.ws_url, bob["token"], TRANSPORT) as bobs,
