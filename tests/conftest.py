@@ -90,3 +90,13 @@ def broadcast_env() -> dict[str, str]:
     if not url:
         return {}
     return {"HOLOMATE_BROADCAST_URL": url, "HOLOMATE_BROADCAST_NAMESPACE": RUN_NAMESPACE}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL + Redis pass skips what the SQLite pass already proved engine-free."""
+    if os.environ.get("HOLOMATE_TEST_DATABASE_URL") is None:
+        return
+    once = [item for item in items if item.get_closest_marker("one_backend") is not None]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if item.get_closest_marker("one_backend") is None]
