@@ -62,7 +62,8 @@ async def check_password(
 @dataclass(frozen=True)
 class ReplayLogErasure:
     """What of the replay log goes with a person: the channels of what they owned, and in the
-    conversations of others where they spoke, the events carrying their messages."""
+    conversations of others they joined or spoke in, their events (redacted in place, so the
+    others' cursors there stay good)."""
 
     channels: list[str]
     scrub: list[str]
@@ -128,11 +129,17 @@ async def _replay_log_erasure(
     companion_ids = (await session.scalars(companions)).all()
     # Others' conversations where the person spoke, and their companions' channels: these now
     # carry only pointers, but entries logged before publish-once still hold copies of events.
+    # Joined ones too: a voice session logs what was said even when no turn became a message.
     spoken_in = (
         await session.execute(
             select(Conversation.id, Conversation.companion_id).where(
                 Conversation.id.in_(
                     select(Message.conversation_id).where(Message.author_id == user_id)
+                )
+                | Conversation.id.in_(
+                    select(ConversationParticipant.conversation_id).where(
+                        ConversationParticipant.user_id == user_id
+                    )
                 ),
                 Conversation.id.not_in(own_conversations),
             )

@@ -15,10 +15,11 @@ from pipeline.broadcast.errors import (
 )
 from pipeline.broadcast.factory import make_hub
 from pipeline.broadcast.hub import EventHub, HubStats
-from pipeline.broadcast.log_base import LOG_START, Appended, EventLog, LogEntry
+from pipeline.broadcast.log_base import ERASED, LOG_START, Appended, EventLog, LogEntry
 from pipeline.broadcast.log_memory import MemoryEventLog
 
 __all__ = [
+    "ERASED",
     "LOG_START",
     "Appended",
     "BroadcastError",

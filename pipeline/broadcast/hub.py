@@ -20,7 +20,7 @@ from pipeline.broadcast.cancellation import raise_if_cancel_swallowed
 from pipeline.broadcast.direct import DirectDelivery
 from pipeline.broadcast.errors import BroadcastUnavailable, HubClosed, LogUnavailable
 from pipeline.broadcast.fanout import ChannelFanout
-from pipeline.broadcast.log_base import Appended, EventLog, LogEntry
+from pipeline.broadcast.log_base import ERASED, Appended, EventLog, LogEntry
 from pipeline.broadcast.stream import read_log
 from pipeline.broadcast.subscriber import LocalSubscriber
 
@@ -102,6 +102,8 @@ class EventHub:
         self._check_running()
         channel = self.namespace + channel
         _check_channel(channel)
+        if payload == ERASED:
+            raise ValueError("an empty payload would read as an erased entry")
         appended = await self._append(channel, payload)
         message = wire.encode_live(appended.cursor, appended.prev, payload)
         try:
@@ -173,7 +175,8 @@ class EventHub:
                         log, channel, subscriber, subscriber.last, self._page_size
                     ):
                         subscriber.last = entry.cursor
-                        yield entry
+                        if entry.payload != ERASED:  # redacted: the cursor moves on
+                            yield entry
                     continue
                 item = next_nowait()
                 if item is None:
@@ -203,8 +206,9 @@ class EventHub:
             await self._fanout.leave(channel, subscriber)
 
     async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
-        """Forget ``channels`` in the replay log and, in ``scrub``, the entries carrying
-        ``marker`` (erasing a person). Live subscribers of them see their cursor expire."""
+        """Forget ``channels`` in the replay log (their subscribers' cursors expire) and, in
+        ``scrub``, redact the entries carrying ``marker`` (erasing a person): subscribers there
+        read on past them, from any cursor, and never see them again."""
         self._check_running()
         await self.log.erase(
             [self.namespace + c for c in channels], [self.namespace + c for c in scrub], marker

@@ -14,6 +14,11 @@ from typing import Final, Protocol
 # client can always be handed a cursor before it subscribes.
 LOG_START: Final = "0"
 
+# The payload of an erased entry. Erasure redacts in place rather than deleting: the entry keeps
+# its cursor, so a client resuming from it (or from before it) reads on instead of expiring.
+# Readers skip it (EventHub.subscribe); nothing is ever published with an empty payload.
+ERASED: Final = ""
+
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
@@ -55,8 +60,9 @@ class EventLog(Protocol):
         ...
 
     async def erase(self, channels: Sequence[str], scrub: Sequence[str], marker: str) -> None:
-        """Forget ``channels`` entirely and, in the ``scrub`` channels, every entry whose payload
-        contains ``marker`` (an erased person's words). A cursor of a forgotten entry expires."""
+        """Forget ``channels`` entirely (their cursors expire) and, in the ``scrub`` channels,
+        replace the payload of every entry containing ``marker`` (an erased person's words) with
+        ``ERASED``: its cursor and the chain of ``prev`` stay, so resuming there still works."""
         ...
 
     async def aclose(self) -> None:

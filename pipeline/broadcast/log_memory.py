@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor
-from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
+from pipeline.broadcast.log_base import ERASED, LOG_START, Appended, LogEntry
 
 _CURSOR = re.compile(r"([0-9a-f]{8})\.(0|[1-9][0-9]{0,18})")
 
@@ -88,15 +88,11 @@ class MemoryEventLog:
             self._channels.pop(channel, None)
         for channel in scrub:
             state = self._channels.get(channel)
-            if state is None:
-                continue
-            # Sequence numbers index the entries, so none can go from the middle: everything
-            # up to the last entry with the marker goes (resuming before it expires).
-            hits = [seq for seq, payload in state.entries if marker in payload]
-            if hits:
-                while state.entries and state.entries[0][0] <= hits[-1]:
-                    state.entries.popleft()
-                state.trimmed_through = hits[-1]
+            if state is not None:
+                state.entries = deque(
+                    (seq, ERASED if marker in payload else payload)
+                    for seq, payload in state.entries
+                )
 
     async def aclose(self) -> None:
         return None

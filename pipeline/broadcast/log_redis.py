@@ -30,12 +30,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from pipeline.broadcast.errors import CursorExpired, InvalidCursor, LogUnavailable
-from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
+from pipeline.broadcast.log_base import ERASED, LOG_START, Appended, LogEntry
 
 _CURSOR = re.compile(r"(?:([0-9a-f]{8})\.)?(?:([0-9]{1,15})-([0-9]{1,19})|0(?:\.([0-9]{1,15}))?)")
 _FIELD = "p"
 _PREV = "v"
-_ERASE_PAGE = 500  # entries read per XRANGE while erasing
 
 # Both scripts start here: the log's epoch, made (from ARGV[1]) by whichever runs first.
 _EPOCH = """
@@ -69,6 +68,39 @@ local t = redis.call('TIME')
 return {epoch, '', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)}
 """
 )
+
+
+# KEYS: stream. ARGV: marker, the erased payload. Returns how many entries were redacted.
+# A stream entry cannot be edited and XDEL would expire every cursor of it, so a stream with
+# hits is rewritten whole, in one script (no append interleaves): the same ids, the same
+# chain of predecessors (``v``) and idle TTL, the payloads with the marker replaced. O(max_len),
+# once per erased person per shared conversation.
+_REDACT = """
+local rows = redis.call('XRANGE', KEYS[1], '-', '+')
+local function hit(fields, i)
+  return fields[i] == 'p' and string.find(fields[i + 1], ARGV[1], 1, true) ~= nil
+end
+local hits = 0
+for _, row in ipairs(rows) do
+  for i = 1, #row[2], 2 do
+    if hit(row[2], i) then hits = hits + 1 end
+  end
+end
+if hits == 0 then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+for _, row in ipairs(rows) do
+  local fields = row[2]
+  local args = {}
+  for i = 1, #fields, 2 do
+    args[#args + 1] = fields[i]
+    args[#args + 1] = hit(fields, i) and ARGV[2] or fields[i + 1]
+  end
+  redis.call('XADD', KEYS[1], row[1], unpack(args))
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return hits
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +139,7 @@ class RedisStreamEventLog:
         self._owns_client = owns_client
         self._append_script = redis.register_script(_APPEND)
         self._tail_script = redis.register_script(_TAIL)
+        self._redact_script = redis.register_script(_REDACT)
 
     @classmethod
     def from_url(cls, url: str, max_len: int = 1000, **options: Any) -> RedisStreamEventLog:
@@ -153,7 +186,7 @@ class RedisStreamEventLog:
                 raise CursorExpired(channel, after)
         else:
             if not first:
-                raise CursorExpired(channel, after)  # trimmed, expired or erased
+                raise CursorExpired(channel, after)  # trimmed, expired, or its channel erased
             rows = second
         qualifier = _text(epoch) + "." if epoch is not None else ""
         return [
@@ -202,18 +235,7 @@ class RedisStreamEventLog:
             if channels:
                 await self._redis.delete(*(self._prefix + channel for channel in channels))
             for channel in scrub:
-                key, start = self._prefix + channel, "-"
-                while rows := await self._redis.xrange(key, min=start, count=_ERASE_PAGE):
-                    doomed = [
-                        _text(entry_id)
-                        for entry_id, fields in rows
-                        if fields and marker in _text(fields[_key(fields, _FIELD)])
-                    ]
-                    if doomed:
-                        await self._redis.xdel(key, *doomed)
-                    if len(rows) < _ERASE_PAGE:
-                        break
-                    start = "(" + _text(rows[-1][0])
+                await self._redact_script(keys=[self._prefix + channel], args=[marker, ERASED])
         except (RedisError, OSError) as e:
             raise LogUnavailable(f"cannot erase from the replay log: {e}") from e
 

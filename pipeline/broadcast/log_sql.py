@@ -4,7 +4,8 @@ Replay then survives restarts of a single-server deployment with no Redis. Curso
 Appends to one channel are serialised (SQLite has one writer; PostgreSQL takes a per-channel
 advisory lock), so ids commit in order and a reader never sees a later id before an earlier one.
 A resume never replays with holes: from a row, only while that row is kept (what follows it is
-then whole, but for an erased person's rows); from ``LOG_START``, only while nothing was pruned.
+then whole; an erased person's rows stay, redacted); from ``LOG_START``, only while nothing was
+pruned.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.broadcast.errors import CursorExpired, LogUnavailable
-from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
+from pipeline.broadcast.log_base import ERASED, LOG_START, Appended, LogEntry
 from pipeline.broadcast.row_ids import PruneSchedule, row_cursor_key
 
 CHANNEL_MAX_LEN = 128
@@ -96,7 +98,11 @@ class SqlEventLog:
                     await session.execute(delete(t).where(t.c.channel.in_(channels)))
                 if scrub:
                     await session.execute(
-                        delete(t).where(t.c.channel.in_(scrub), t.c.payload.contains(marker))
+                        update(t)
+                        .where(
+                            t.c.channel.in_(scrub), t.c.payload.contains(marker, autoescape=True)
+                        )
+                        .values(payload=ERASED)
                     )
         except (OperationalError, DBAPIError, OSError) as e:
             raise LogUnavailable(f"cannot erase from the replay log: {e}") from e
@@ -107,8 +113,8 @@ class SqlEventLog:
         try:
             async with self._sessionmaker() as session:
                 if after_id:
-                    # Rows go by pruning (oldest first) or erasure: a missing row may have had
-                    # successors that went with it.
+                    # Rows go by pruning (oldest first) or with their channel (erasure): a
+                    # missing row may have had successors that went with it.
                     exists = await session.scalar(
                         select(t.c.id).where(t.c.channel == channel, t.c.id == after_id)
                     )

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from pipeline.broadcast.errors import CursorExpired, LogUnavailable
-from pipeline.broadcast.log_base import LOG_START, Appended, LogEntry
+from pipeline.broadcast.log_base import ERASED, LOG_START, Appended, LogEntry
 from pipeline.broadcast.row_ids import PruneSchedule, row_cursor_key
 
 _T = TypeVar("_T")
@@ -85,8 +85,8 @@ class SqliteEventLog:
 
         def read(conn: sqlite3.Connection) -> list[LogEntry]:
             if after_id:
-                # Rows go by pruning (oldest first) or erasure: a missing row may have had
-                # successors that went with it.
+                # Rows go by pruning (oldest first) or with their channel (erasure): a
+                # missing row may have had successors that went with it.
                 found = conn.execute(
                     "SELECT 1 FROM event_log WHERE channel = ? AND id = ?", (channel, after_id)
                 ).fetchone()
@@ -122,8 +122,8 @@ class SqliteEventLog:
                     "DELETE FROM event_log WHERE channel = ?", [(c,) for c in channels]
                 )
                 conn.executemany(
-                    "DELETE FROM event_log WHERE channel = ? AND instr(payload, ?) > 0",
-                    [(c, marker) for c in scrub],
+                    "UPDATE event_log SET payload = ? WHERE channel = ? AND instr(payload, ?) > 0",
+                    [(ERASED, c, marker) for c in scrub],
                 )
 
         await self._call(forget)

@@ -12,6 +12,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.broadcast import (
+    ERASED,
     LOG_START,
     CursorExpired,
     EventLog,
@@ -117,7 +118,12 @@ async def test_garbage_and_unknown_cursors_are_refused(log: EventLog) -> None:
 async def test_erasing_a_person_leaves_none_of_their_words_readable(log: EventLog) -> None:
     await log.append("conversation:1", "her own diary")
     marker = '"author_id":7,'
-    shared = ['{"author_id":7,"text":"hers"}', '{"author_id":8,"text":"his"}']
+    shared = [
+        '{"author_id":8,"text":"his"}',
+        '{"author_id":7,"text":"hers"}',
+        '{"author_id":7,"text":"hers again"}',
+        '{"author_id":8,"text":"his reply"}',
+    ]
     start = await log.tail("conversation:2")
     cursors = [(await log.append("conversation:2", p)).cursor for p in shared]
     elsewhere = await log.append("conversation:3", '{"author_id":7,"text":"not listed"}')
@@ -125,20 +131,20 @@ async def test_erasing_a_person_leaves_none_of_their_words_readable(log: EventLo
     await log.erase(["conversation:1"], ["conversation:2"], marker)
 
     assert await log.read_after("conversation:1", await log.tail("conversation:1"), 10) == []
-    for cursor in [start, *cursors]:  # from wherever a client resumes: gone, or expired
-        try:
-            readable = await log.read_after("conversation:2", cursor, 10)
-        except CursorExpired:
-            continue
-        assert not any(marker in entry.payload for entry in readable)
+    # Her entries are redacted in place: from every cursor, hers included (a live client's
+    # last one), the log reads on in order, with nothing of hers and nothing of his missing.
+    for i, cursor in enumerate([start, *cursors]):
+        readable = await log.read_after("conversation:2", cursor, 10)
+        assert [e.cursor for e in readable] == cursors[i:]
+        assert [e.payload for e in readable] == [ERASED if marker in p else p for p in shared[i:]]
     # Only the listed channels change, and the scrubbed one goes on from its tail.
     assert await log.read_after("conversation:3", elsewhere.prev, 10) == [
         LogEntry(elsewhere.cursor, '{"author_id":7,"text":"not listed"}')
     ]
     newest = await log.append("conversation:2", '{"author_id":8,"text":"later"}')
-    assert newest.prev == cursors[-1]  # "his" is still there: the chain goes on from it
-    after_tail = await log.read_after("conversation:2", newest.prev, 10)
-    assert [e.cursor for e in after_tail] == [newest.cursor]
+    assert newest.prev == cursors[-1]
+    after_tail = await log.read_after("conversation:2", cursors[2], 10)
+    assert [e.cursor for e in after_tail] == [cursors[3], newest.cursor]
 
 
 @pytest.mark.redis
