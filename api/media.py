@@ -13,6 +13,8 @@ from pathlib import PurePosixPath
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from pipeline.storage.base import CACHE_CONTROL, download_name
+from pipeline.storage.local import LocalBlobStorage
 from services.errors import FORBIDDEN, NOT_FOUND
 
 CONTENT_TYPES = {
@@ -38,7 +40,8 @@ async def media(request: Request) -> Response:
     key: str = request.path_params["key"]
     exp = request.query_params.get("exp", "")
     sig = request.query_params.get("sig", "")
-    if storage is None or not storage.verify_signature(key, exp, sig):
+    # With a bucket (HOLOMATE_STORAGE=s3) links are the store's own: nothing is served here.
+    if not isinstance(storage, LocalBlobStorage) or not storage.verify_signature(key, exp, sig):
         return _error(403, FORBIDDEN, "The link is invalid or has expired")
     try:
         path = storage.path_for(key)
@@ -47,9 +50,10 @@ async def media(request: Request) -> Response:
     if not path.is_file():
         return _error(404, NOT_FOUND, "Not found")
     suffix = PurePosixPath(key).suffix.lower()
-    headers = {"cache-control": "private, max-age=300", "x-content-type-options": "nosniff"}
-    if suffix == ".zip" or PurePosixPath(key).parent.name == "card":  # an exported card
-        headers["content-disposition"] = f'attachment; filename="{PurePosixPath(key).name}"'
+    headers = {"cache-control": CACHE_CONTROL, "x-content-type-options": "nosniff"}
+    name = download_name(key)  # a data export, an exported card
+    if name is not None:
+        headers["content-disposition"] = f'attachment; filename="{name}"'
     return FileResponse(
         path, media_type=CONTENT_TYPES.get(suffix, "application/octet-stream"), headers=headers
     )

@@ -14,6 +14,7 @@ from pipeline.llm.llama_server import MODEL_NAME, ServerOptions
 from pipeline.llm.local import PersonaResponder
 from pipeline.llm.local_model import LocalModelLLM
 from pipeline.llm.openai_llm import OpenAICompatibleLLM
+from pipeline.storage.base import BlobStorage
 from pipeline.storage.local import LocalBlobStorage
 from pipeline.stt import whisper_stt
 from pipeline.stt.base import STTProvider
@@ -34,7 +35,19 @@ from services.replies import Providers
 log = logging.getLogger("holomate.providers")
 
 
-def build_storage(settings: Settings) -> LocalBlobStorage:
+def build_storage(settings: Settings) -> BlobStorage:
+    """Files under HOLOMATE_STORAGE_DIR, or a bucket with HOLOMATE_STORAGE=s3."""
+    if settings.storage == "s3":
+        from pipeline.storage.s3 import S3BlobStorage, make_client
+
+        client = make_client(
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            timeout_s=settings.s3_timeout_s,
+            max_attempts=settings.s3_max_attempts,
+            addressing_style=settings.s3_addressing_style,
+        )
+        return S3BlobStorage(client, settings.s3_bucket, settings.s3_prefix)
     return LocalBlobStorage(settings.storage_dir, secret=settings.secret_key.get_secret_value())
 
 
@@ -148,7 +161,7 @@ def build_stt(settings: Settings) -> STTProvider:
     )
 
 
-def build_providers(settings: Settings, storage: LocalBlobStorage) -> Providers:
+def build_providers(settings: Settings, storage: BlobStorage) -> Providers:
     return Providers(
         llm=build_llm(settings), tts=build_tts(settings), stt=build_stt(settings), storage=storage
     )

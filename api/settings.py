@@ -97,7 +97,20 @@ class Settings(BaseSettings):
     login_failures_ip: str = "50/hour"
     login_failures_account: str = "100/hour"
     login_known_ip_days: int = Field(default=30, gt=0)
+    # Blobs (reply audio, data exports, companion pictures and exported cards): "local" files
+    # under storage_dir, served at /media behind HMAC-signed links; or "s3", a bucket of AWS S3 or
+    # an S3-compatible store (s3_endpoint_url: MinIO, Ceph, R2...) under s3_prefix, handed out as
+    # presigned URLs. Credentials: the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or a
+    # profile, an instance role). A reply waits on each audio chunk's upload: short timeouts.
+    storage: Literal["local", "s3"] = "local"
     storage_dir: Path = Path("var/storage")
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    s3_timeout_s: float = Field(default=5.0, gt=0)
+    s3_max_attempts: int = Field(default=3, ge=1)
     media_url_ttl_s: int = 3600
     audio_retention_days: int = Field(default=0, ge=0)  # 0 keeps reply audio forever
     retention_interval_s: float = Field(default=3600.0, gt=0)
@@ -224,6 +237,12 @@ class Settings(BaseSettings):
         keys = {"openai": self.openai_api_key, "elevenlabs": self.elevenlabs_api_key}
         if self.stt_provider in keys and not keys[self.stt_provider].get_secret_value():
             raise ValueError(f"HOLOMATE_STT_PROVIDER={self.stt_provider} needs its API key")
+        return self
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("HOLOMATE_STORAGE=s3 needs HOLOMATE_S3_BUCKET")
         return self
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from services.auth.policy import AuthPolicy
 
 if TYPE_CHECKING:
     from pipeline.broadcast.hub import EventHub
-    from pipeline.storage.local import LocalBlobStorage
+    from pipeline.storage.base import BlobStorage
     from services.billing import Billing
     from services.devices.service import DeviceService
     from services.privacy import DataExports
@@ -26,7 +26,7 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     policy: AuthPolicy
     introspection: bool = True
-    storage: LocalBlobStorage | None = None
+    storage: BlobStorage | None = None
     hub: EventHub | None = None
     replies: ReplyService | None = None
     voice_sessions: VoiceSessions | None = None  # streamed microphone audio (sendVoiceChunk)

@@ -14,6 +14,7 @@ from context.state import AppState
 from live.feed import LiveSubscription
 from live.stream import stream as live_stream
 from pipeline.broadcast.log_base import LogEntry
+from pipeline.storage.base import public_url
 from schema import ids
 from schema.types.events import ConversationEvent, event_from_payload
 from schema.types.message import Message
@@ -35,7 +36,7 @@ def _signer(state: AppState, base_url: str) -> Any:
 
     def sign(key: str) -> str:
         assert storage is not None
-        return base_url + storage.signed_url(key, state.media_url_ttl_s)
+        return public_url(base_url, storage.signed_url(key, state.media_url_ttl_s))
 
     return sign
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipeline.cards import Card, CardError, card_png, card_v3, read_card
-from pipeline.storage.base import BlobStorage
+from pipeline.storage.base import BlobStorage, public_url
 from services import companions, lorebook, quotas
 from services.errors import BadUserInput
 from services.identity import Viewer
@@ -115,7 +115,7 @@ async def export_card(
     key = f"{companion_prefix(viewer.user_id, companion.id)}/card/{filename}"
     await storage.put(key, data, mime)
     return CardExport(
-        url=base_url.rstrip("/") + storage.signed_url(key, ttl_s),
+        url=public_url(base_url, storage.signed_url(key, ttl_s)),
         filename=filename,
         format=format,
         expires_at=utcnow() + timedelta(seconds=ttl_s),

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pipeline.storage.base import BlobStorage
+from pipeline.storage.base import BlobStorage, public_url
 from services import personal_data
 from services.errors import NotFound
 from store.base import utcnow
@@ -95,7 +95,7 @@ class DataExports:
         remaining = int((row.expires_at - now).total_seconds())
         if remaining <= 0:
             return None
-        return self._base + self._storage.signed_url(row.blob_key, remaining)
+        return public_url(self._base, self._storage.signed_url(row.blob_key, remaining))
 
     async def cancel_for(self, user_id: int) -> None:
         """Stop the person's running jobs (before erasing them, so none writes afterwards)."""

@@ -22,17 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+from pipeline.storage.base import check_key as _check_key
+
 MIN_SECRET_BYTES = 16
-
-
-def _check_key(key: str, *, allow_empty: bool = False) -> str:
-    if key == "" and allow_empty:
-        return key
-    if not key or key.startswith("/") or "\\" in key or "\0" in key or ":" in key:
-        raise ValueError(f"invalid storage key: {key!r}")
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise ValueError(f"invalid storage key: {key!r}")
-    return key
 
 
 def sign(secret: bytes, key: str, exp: int) -> str:

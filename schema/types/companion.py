@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from context.request import Context
+from pipeline.storage.base import public_url
 from schema import ids
 from schema.types.connection import Connection
 from schema.types.conversation import Conversation
@@ -57,7 +58,8 @@ class Companion:
         if self.row.picture_key is None or storage is None:
             return None
         ttl = info.context.app.media_url_ttl_s
-        return info.context.media_base_url + storage.signed_url(self.row.picture_key, ttl)
+        signed = storage.signed_url(self.row.picture_key, ttl)
+        return public_url(info.context.media_base_url, signed)
 
     @strawberry.field(description="How many lorebook entries (from a character card) it has.")
     async def lorebook_entry_count(self, info: strawberry.Info[Context, None]) -> int:

@@ -1,0 +1,191 @@
+"""Blobs in an S3 bucket: clients fetch them with presigned, expiring URLs straight from the
+store; a store that cannot be reached leaves every client something to do next."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from api.app import create_app
+from api.settings import Settings
+from pipeline.errors import ProviderUnavailable
+from pipeline.ports import free_port
+from pipeline.storage.s3 import MAX_EXPIRY_S, S3BlobStorage
+from schema import ids
+from services.channels import conversation_channel
+from tests.cards.api import EXPORT, imported
+from tests.cards.samples import card_png, picture, sillytavern_v2
+from tests.conftest import broadcast_env
+from tests.context.talk import talk
+from tests.data.s3_server import S3Endpoint
+from tests.privacy.test_export import EXPORT as EXPORT_MY_DATA
+from tests.privacy.test_export import wait_until_ready
+from tests.realtime.helpers import TERMINAL, setup_conversation, subscribed_then_sent
+from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
+from tests.support.server import LiveServer, live_server
+
+pytestmark = pytest.mark.one_backend
+
+PREFIX = "holomate"
+LIVE_CURSOR = "query($c: ID!) { conversation(id: $c) { liveCursor } }"
+
+
+@pytest.fixture
+def s3_server(
+    database_url: str, clean_db: None, tmp_path: Path, s3: S3Endpoint, bucket: str
+) -> Iterator[LiveServer]:
+    env = {**broadcast_env(), **s3.settings_env(bucket, PREFIX)}
+    with live_server(database_url, tmp_path / "unused-storage", **env) as running:
+        yield running
+
+
+async def test_a_whole_replys_audio_lands_in_the_bucket_and_its_urls_fetch_it(
+    s3_server: LiveServer, s3: S3Endpoint, bucket: str, web: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    world = setup_conversation(s3_server)
+    async with subscribed_then_sent(s3_server, world, "Hello! Tell me about the stars.") as stream:
+        end = await stream.until(TERMINAL)
+    assert end["__typename"] == "ReplyCompleted", stream.seen
+    chunks = [e for e in stream.seen if e["__typename"] == "AudioChunk"]
+    assert len(chunks) >= 2  # one per sentence
+    stored = s3.objects(bucket)
+    assert set(stored) == {_object_of(chunk["url"], bucket) for chunk in chunks}
+    assert all(key.startswith(f"{PREFIX}/users/") for key in stored)
+    for chunk in chunks:
+        assert chunk["url"].startswith(s3.url)  # from the store, not through the API
+        response = await web.get(chunk["url"])
+        assert response.status_code == 200
+        assert response.headers["content-type"] == chunk["mimeType"] == "audio/wav"
+        assert response.content == stored[_object_of(chunk["url"], bucket)]
+        assert response.content[:4] == b"RIFF"
+    assert not list((tmp_path / "unused-storage").rglob("*.wav"))  # nothing on local disk
+
+
+async def test_a_presigned_url_expires_when_asked_and_never_past_seven_days(
+    s3: S3Endpoint, bucket: str, web: httpx.AsyncClient
+) -> None:
+    blobs = S3BlobStorage(s3.client(), bucket)
+    await blobs.put("users/1/audio/9/0.wav", b"RIFF-audio", "audio/wav")
+    before = time.time()
+    url = blobs.signed_url("users/1/audio/9/0.wav", 120)
+    query = parse_qs(urlsplit(url).query)
+    # SigV4 query signing: the store refuses the URL once X-Amz-Date + X-Amz-Expires has passed
+    # (moto serves it anyway: it does not check expiry, AWS and MinIO do).
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-Expires"] == ["120"]
+    signed_at = time.mktime(time.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")) - time.timezone
+    assert before - 1 <= signed_at <= time.time() + 1
+    assert "X-Amz-Signature" in query
+    assert (await web.get(url)).content == b"RIFF-audio"
+    week = parse_qs(urlsplit(blobs.signed_url("a/b.wav", 30 * 24 * 3600)).query)
+    assert week["X-Amz-Expires"] == [str(MAX_EXPIRY_S)]
+
+
+async def test_exports_and_character_assets_are_fetched_from_the_bucket(
+    s3_app: Starlette, s3_api: GraphQLClient, s3: S3Endpoint, bucket: str, web: httpx.AsyncClient
+) -> None:
+    token = (await register(s3_api, "ada@example.com"))["accessToken"]
+    image = picture(5, 4)
+    made = await imported(s3_api.http, token, card_png({"chara": sillytavern_v2()}, image))
+    # The companion's picture (from the card) is in the bucket, its URL presigned.
+    shown = await web.get(made["pictureUrl"])
+    assert shown.status_code == 200 and shown.content == image
+    assert shown.headers["content-type"] == "image/png"
+    assert "content-disposition" not in shown.headers  # shown inline
+
+    card = await s3_api.ok(EXPORT, {"id": made["id"], "format": "JSON"}, token)
+    download = await web.get(card["exportCharacterCard"]["url"])
+    assert download.status_code == 200
+    assert json.loads(download.content)["data"]["name"] == "Seraphina"
+    filename = card["exportCharacterCard"]["filename"]
+    assert download.headers["content-disposition"] == f'attachment; filename="{filename}"'
+
+    started = (await s3_api.ok(EXPORT_MY_DATA, token=token))["exportMyData"]
+    job = await wait_until_ready(s3_api, started["id"], token)
+    assert job["status"] == "READY"
+    archive = await web.get(job["url"])
+    assert archive.headers["content-disposition"].startswith("attachment;")
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
+        assert "data.json" in z.namelist()
+        picture_name = next(n for n in z.namelist() if n.startswith("pictures/"))
+        assert z.read(picture_name) == image
+    user = ids.decode("Companion", made["id"])
+    keys = sorted(s3.objects(bucket))
+    assert any(k.endswith(f"/companions/{user}/picture.png") for k in keys), keys
+    assert any("/exports/" in k and k.endswith(".zip") for k in keys), keys
+    # Nothing is served by the API's own /media route when the bucket holds the blobs.
+    assert (await s3_api.http.get(f"/media/{keys[0]}?exp=9999999999&sig=0")).status_code == 403
+
+
+@pytest.fixture
+def unreachable(s3_settings: Settings) -> Settings:
+    """The bucket's endpoint is down: nothing listens on its port."""
+    return s3_settings.model_copy(update={"s3_endpoint_url": f"http://127.0.0.1:{free_port()}"})
+
+
+async def test_a_store_that_cannot_be_reached_is_a_retryable_provider_outage(
+    unreachable: Settings, s3: S3Endpoint
+) -> None:
+    blobs = S3BlobStorage(
+        S3Endpoint(unreachable.s3_endpoint_url, s3.server).client(), unreachable.s3_bucket
+    )
+    for attempt in (
+        blobs.put("a/b.wav", b"x", "audio/wav"),
+        blobs.get("a/b.wav"),
+        blobs.list_prefix("a"),
+        blobs.delete_prefix("a"),
+    ):
+        with pytest.raises(ProviderUnavailable) as raised:
+            await attempt
+        assert raised.value.retryable
+    missing_bucket = S3BlobStorage(s3.client(), "no-such-bucket")
+    with pytest.raises(ProviderUnavailable, match="NoSuchBucket"):
+        await missing_bucket.put("a/b.wav", b"x", "audio/wav")
+
+
+async def test_with_the_store_down_replies_go_on_as_text_and_other_work_can_be_retried(
+    unreachable: Settings, clean_db: None
+) -> None:
+    app = create_app(unreachable)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            api = GraphQLClient(http)
+            token = (await register(api, "ada@example.com"))["accessToken"]
+            companion = await create_companion(api, token)
+            conversation = (await start_conversation(api, token, companion["id"]))["id"]
+
+            cursor = (await api.ok(LIVE_CURSOR, {"c": conversation}, token))["conversation"]
+            reply = await talk(api, token, conversation, "Hello! Tell me about the stars.")
+            assert reply  # the whole reply, as text
+            hub = app.state.holo.hub
+            channel = hub.namespace + conversation_channel(ids.decode("Conversation", conversation))
+            entries = await hub.log.read_after(channel, cursor["liveCursor"], 1000)
+            kinds = [json.loads(e.payload)["type"] for e in entries]
+            assert "MessageDelta" in kinds and "ReplyCompleted" in kinds
+            assert kinds.count("ReplyDegraded") == 1 and "AudioChunk" not in kinds, kinds
+            assert "AUDIO_STORAGE_FAILED" in next(
+                e.payload for e in entries if "Degraded" in e.payload
+            )
+
+            error = await api.error(EXPORT, {"id": companion["id"], "format": "JSON"}, token)
+            assert error["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
+            assert error["extensions"]["retryable"] is True
+
+            started = (await api.ok(EXPORT_MY_DATA, token=token))["exportMyData"]
+            job = await wait_until_ready(api, started["id"], token)
+            assert job["status"] == "FAILED" and job["url"] is None  # asked again later
+
+
+def _object_of(url: str, bucket: str) -> str:
+    """The object a path-style presigned URL names."""
+    return urlsplit(url).path.removeprefix(f"/{bucket}/")
