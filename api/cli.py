@@ -7,9 +7,12 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import Any
 
 from api.settings import get_settings
+
+DISTRIBUTION = "holomate-server"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="holomate", description="Holo-Mate server")
+    # The one version source is pyproject.toml ([tool.bumpversion] moves it and its copies).
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version(DISTRIBUTION)}")
     sub = parser.add_subparsers()
 
     serve = sub.add_parser("serve", help="run the API server")

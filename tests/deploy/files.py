@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,13 @@ from api.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 # Credentials the S3 storage takes from the standard AWS chain, not from HOLOMATE_* settings.
 AWS_NAMES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"}
+
+
+def tool(name: str) -> str:
+    """A checker's executable, installed into the project's environment by ./dev setup."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is not installed (./dev setup installs it)"
+    return found
 
 
 def load_yaml(path: Path) -> list[Any]:

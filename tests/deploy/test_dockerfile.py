@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 
 import pytest
 
-from tests.deploy.files import ROOT, unknown_settings
+from tests.deploy.files import ROOT, tool, unknown_settings
 
 pytestmark = pytest.mark.one_backend
 
@@ -33,9 +32,8 @@ def stages() -> dict[str, list[str]]:
 
 
 def test_hadolint_finds_nothing() -> None:
-    hadolint = shutil.which("hadolint") or str(ROOT / ".venv/bin/hadolint")
     result = subprocess.run(
-        [hadolint, "--format", "json", "--failure-threshold", "style", str(DOCKERFILE)],
+        [tool("hadolint"), "--format", "json", "--failure-threshold", "style", str(DOCKERFILE)],
         capture_output=True,
         text=True,
         timeout=60,
