@@ -21,13 +21,22 @@ await run(async ({ page, step }) => {
     const notices = await page.getByTestId("reply-degraded").count();
     expect(notices === 1, `${notices} notices on screen, expected 1`);
     const shown = page.locator('[data-role="COMPANION"][data-status="COMPLETE"]').last();
-    expect(((await shown.textContent()) ?? "").replace(NOTICE, "").trim().length > 0, "the reply has no text");
+    expect(
+      ((await shown.textContent()) ?? "").replace(NOTICE, "").trim().length > 0,
+      "the reply has no text",
+    );
   });
 
   await step("the header says the persona responder stands in for the model", async () => {
     const model = page.getByTestId("model");
-    expect((await model.getAttribute("data-fallback")) === "true", "ReplyStarted.fallback not shown");
+    expect(
+      (await model.getAttribute("data-fallback")) === "true",
+      "ReplyStarted.fallback not shown",
+    );
     const text = (await model.textContent()) ?? "";
-    expect(text.includes("persona-responder") && text.includes("could not run"), `the header says: ${text}`);
+    expect(
+      text.includes("persona-responder") && text.includes("could not run"),
+      `the header says: ${text}`,
+    );
   });
 });

@@ -11,7 +11,9 @@ import { GRAPHQL_URL, createCompanion, expect, live, run, say, signUp } from "./
 const call = (page, query, variables) =>
   page.evaluate(
     async ({ url, query, variables }) => {
-      const token = JSON.parse(window.localStorage.getItem("holomate.session") ?? "null")?.accessToken;
+      const token = JSON.parse(
+        window.localStorage.getItem("holomate.session") ?? "null",
+      )?.accessToken;
       const response = await fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
@@ -22,7 +24,8 @@ const call = (page, query, variables) =>
     { url: GRAPHQL_URL, query, variables },
   );
 
-const MESSAGES = "query($c: ID!) { conversation(id: $c) { messages(last: 2) { nodes { role status text } } } }";
+const MESSAGES =
+  "query($c: ID!) { conversation(id: $c) { messages(last: 2) { nodes { role status text } } } }";
 
 await run(async ({ page, step, results }) => {
   results.expiredAnswers = 0;
@@ -61,12 +64,17 @@ await run(async ({ page, step, results }) => {
   let stored = null;
 
   await step("another device sends a message and the reply completes meanwhile", async () => {
-    const sent = await call(page, 'mutation($c: ID!) { sendMessage(conversationId: $c, text: "Are you there?") { id } }', {
-      c: conversation,
-    });
+    const sent = await call(
+      page,
+      'mutation($c: ID!) { sendMessage(conversationId: $c, text: "Are you there?") { id } }',
+      {
+        c: conversation,
+      },
+    );
     expect(!sent.errors, `sendMessage failed: ${JSON.stringify(sent.errors)}`);
     for (let i = 0; ; i++) {
-      const nodes = (await call(page, MESSAGES, { c: conversation })).data.conversation.messages.nodes;
+      const nodes = (await call(page, MESSAGES, { c: conversation })).data.conversation.messages
+        .nodes;
       stored = nodes.at(-1);
       if (stored.role === "COMPANION" && stored.status === "COMPLETE") break;
       expect(i < 300, `the reply never completed: ${JSON.stringify(nodes)}`);
@@ -74,16 +82,22 @@ await run(async ({ page, step, results }) => {
     }
   });
 
-  await step("the socket connects: CURSOR_EXPIRED, the page reloads and shows everything", async () => {
-    open = true;
-    for (const connect of held.splice(0)) connect();
-    await page.locator('[data-role="USER"]', { hasText: "Are you there?" }).waitFor();
-    const reply = page.locator('[data-role="COMPANION"][data-status="COMPLETE"]').last();
-    await reply.waitFor();
-    expect((await reply.textContent())?.includes(stored.text), "the reply on screen is not the stored one");
-    await live(page);
-    expect(results.expiredAnswers >= 1, "the server never answered CURSOR_EXPIRED");
-  });
+  await step(
+    "the socket connects: CURSOR_EXPIRED, the page reloads and shows everything",
+    async () => {
+      open = true;
+      for (const connect of held.splice(0)) connect();
+      await page.locator('[data-role="USER"]', { hasText: "Are you there?" }).waitFor();
+      const reply = page.locator('[data-role="COMPANION"][data-status="COMPLETE"]').last();
+      await reply.waitFor();
+      expect(
+        (await reply.textContent())?.includes(stored.text),
+        "the reply on screen is not the stored one",
+      );
+      await live(page);
+      expect(results.expiredAnswers >= 1, "the server never answered CURSOR_EXPIRED");
+    },
+  );
 
   await step("the next reply streams live", async () => {
     const reply = await say(page, "Tell me about the tides.");

@@ -12,7 +12,9 @@ const TTL_MS = Number(process.env.ACCESS_TTL_S ?? "8") * 1000;
 const SKEW_MS = 120_000;
 
 const accessToken = (page) =>
-  page.evaluate(() => JSON.parse(window.localStorage.getItem("holomate.session") ?? "null")?.accessToken);
+  page.evaluate(
+    () => JSON.parse(window.localStorage.getItem("holomate.session") ?? "null")?.accessToken,
+  );
 
 await run(async ({ page, context, step, results }) => {
   await context.clock.install({ time: Date.now() - SKEW_MS });

@@ -33,39 +33,65 @@ await run(
         new MutationObserver(() => {
           const heard = document.querySelector('[data-testid="heard"]');
           if (heard) {
-            const shown = { state: heard.dataset.state, text: heard.textContent, outcome: heard.dataset.outcome };
+            const shown = {
+              state: heard.dataset.state,
+              text: heard.textContent,
+              outcome: heard.dataset.outcome,
+            };
             const last = seen.heard.at(-1);
-            if (!last || last.state !== shown.state || last.text !== shown.text) seen.heard.push(shown);
+            if (!last || last.state !== shown.state || last.text !== shown.text)
+              seen.heard.push(shown);
           }
           for (const li of document.querySelectorAll('[data-role="COMPANION"]')) {
             const states = (seen.replies[li.dataset.id] ??= []);
             const snap = { status: li.dataset.status, chars: li.textContent.length };
             const last = states.at(-1);
-            if (!last || last.status !== snap.status || last.chars !== snap.chars) states.push(snap);
+            if (!last || last.status !== snap.status || last.chars !== snap.chars)
+              states.push(snap);
           }
-        }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+        }).observe(document.body, {
+          subtree: true,
+          childList: true,
+          characterData: true,
+          attributes: true,
+        });
       });
       const before = await page.locator('[data-role="USER"]').count();
       await page.getByTestId("hands-free").click();
       await page.getByRole("button", { name: "Stop hands-free" }).waitFor();
-      await page.locator('[data-testid="heard"][data-state="final"][data-outcome="MESSAGE"]').waitFor({ timeout: 90_000 });
-      const transcript = ((await page.getByTestId("heard").textContent()) ?? "").replace(/[“”]/g, "");
-      expect(/mira|star/i.test(transcript), `the transcript is not what the WAV says: ${transcript}`);
+      await page
+        .locator('[data-testid="heard"][data-state="final"][data-outcome="MESSAGE"]')
+        .waitFor({ timeout: 90_000 });
+      const transcript = ((await page.getByTestId("heard").textContent()) ?? "").replace(
+        /[“”]/g,
+        "",
+      );
+      expect(
+        /mira|star/i.test(transcript),
+        `the transcript is not what the WAV says: ${transcript}`,
+      );
       // The transcript is the person's message, and the companion's reply streams in.
-      await page.waitForFunction((n) => document.querySelectorAll('[data-role="USER"]').length > n, before);
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('[data-role="USER"]').length > n,
+        before,
+      );
       const said = (await page.locator('[data-role="USER"]').nth(before).textContent()) ?? "";
       expect(/star/i.test(said), `the message sent is not the transcript: ${said}`);
       const reply = page.locator(`[data-role="COMPANION"]`).last();
-      await reply.and(page.locator('[data-status="COMPLETE"], [data-status="INTERRUPTED"]')).waitFor({ timeout: 60_000 });
+      await reply
+        .and(page.locator('[data-status="COMPLETE"], [data-status="INTERRUPTED"]'))
+        .waitFor({ timeout: 60_000 });
       results.transcript = transcript;
       results.message = said;
     });
 
     await step("speak over the playing reply", async () => {
       // The WAV loops: its next sentence is spoken while the reply plays, and interrupts it.
-      const interrupted = page.locator('[data-role="COMPANION"][data-status="INTERRUPTED"]').first();
+      const interrupted = page
+        .locator('[data-role="COMPANION"][data-status="INTERRUPTED"]')
+        .first();
       await interrupted.waitFor({ timeout: 90_000 });
-      results.heardChars = (((await interrupted.textContent()) ?? "").trim()).length;
+      results.heardChars = ((await interrupted.textContent()) ?? "").trim().length;
       const id = await interrupted.getAttribute("data-id");
       // What streamed of it before it stopped: the kept text is what was heard, not all of it.
       results.streamedChars = await page.evaluate(
@@ -80,8 +106,13 @@ await run(
     results.heardStates = [...new Set(seen.heard.map((h) => h.state))];
     results.partials = seen.heard.filter((h) => h.state === "partial").length;
     const replies = Object.values(seen.replies);
-    results.streamedSnapshots = Math.max(0, ...replies.map((s) => s.filter((x) => x.status === "STREAMING" && x.chars > 1).length));
-    results.interruptedReplies = await page.locator('[data-role="COMPANION"][data-status="INTERRUPTED"]').count();
+    results.streamedSnapshots = Math.max(
+      0,
+      ...replies.map((s) => s.filter((x) => x.status === "STREAMING" && x.chars > 1).length),
+    );
+    results.interruptedReplies = await page
+      .locator('[data-role="COMPANION"][data-status="INTERRUPTED"]')
+      .count();
     results.httpChunks = httpChunks;
     expect(results.streamedSnapshots >= 2, `no reply streamed: ${JSON.stringify(seen.replies)}`);
     expect(httpChunks === 0, `${httpChunks} chunks went over HTTP`);

@@ -53,11 +53,17 @@ export async function run(scenario, { chromiumArgs = [] } = {}) {
     console.error(`[e2e] screenshot: ${shot}`);
     const shown = await page
       .$$eval("[data-testid=messages] li", (items) =>
-        items.map((li) => `${li.dataset.id} ${li.dataset.role} ${li.dataset.status}: ${li.textContent.slice(0, 40)}`),
+        items.map(
+          (li) =>
+            `${li.dataset.id} ${li.dataset.role} ${li.dataset.status}: ${li.textContent.slice(0, 40)}`,
+        ),
       )
       .catch(() => []);
     if (shown.length) console.error(`[e2e] messages on screen:\n${shown.join("\n")}`);
-    const errors = await page.locator(".error").allTextContents().catch(() => []);
+    const errors = await page
+      .locator(".error")
+      .allTextContents()
+      .catch(() => []);
     if (errors.length) console.error(`[e2e] errors on screen: ${errors.join(" | ")}`);
     console.error(`[e2e] browser console:\n${consoleLines.slice(-30).join("\n")}`);
     process.exitCode = 1;
@@ -109,5 +115,8 @@ export async function say(page, text) {
     (n) => document.querySelectorAll('[data-role="COMPANION"][data-status="COMPLETE"]').length > n,
     done,
   );
-  return (await page.locator('[data-role="COMPANION"][data-status="COMPLETE"]').last().textContent()) ?? "";
+  return (
+    (await page.locator('[data-role="COMPANION"][data-status="COMPLETE"]').last().textContent()) ??
+    ""
+  );
 }

@@ -35,7 +35,14 @@ const CARD = {
     post_history_instructions: "",
     alternate_greetings: ["The glade is quiet today."],
     character_book: {
-      entries: [{ keys: ["glade"], content: "The glade is hidden by old magic.", enabled: true, insertion_order: 0 }],
+      entries: [
+        {
+          keys: ["glade"],
+          content: "The glade is hidden by old magic.",
+          enabled: true,
+          insertion_order: 0,
+        },
+      ],
     },
     tags: ["fantasy"],
     creator: "e2e",
@@ -58,8 +65,14 @@ function pngCard(card) {
   header.writeUInt32BE(16, 0);
   header.writeUInt32BE(16, 4);
   header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array(16).fill([0x2a, 0x9d, 0x8f]).flat())]);
-  const text = Buffer.from(`chara\0${Buffer.from(JSON.stringify(card)).toString("base64")}`, "latin1");
+  const row = Buffer.concat([
+    Buffer.from([0]),
+    Buffer.from(Array(16).fill([0x2a, 0x9d, 0x8f]).flat()),
+  ]);
+  const text = Buffer.from(
+    `chara\0${Buffer.from(JSON.stringify(card)).toString("base64")}`,
+    "latin1",
+  );
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", header),
@@ -71,7 +84,9 @@ function pngCard(card) {
 
 /** A GraphQL request as the signed-in page would make it (its token from localStorage). */
 async function asPerson(page, query, variables) {
-  const token = await page.evaluate(() => JSON.parse(window.localStorage.getItem("holomate.session")).accessToken);
+  const token = await page.evaluate(
+    () => JSON.parse(window.localStorage.getItem("holomate.session")).accessToken,
+  );
   let response;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     response = await fetch(GRAPHQL_URL, {
@@ -89,17 +104,27 @@ async function asPerson(page, query, variables) {
 
 const memoriesOnServer = async (page, companionId, query = null) =>
   (
-    await asPerson(page, "query($c: ID!, $q: String) { memories(companionId: $c, query: $q, first: 100) { nodes { text importance } } }", {
-      c: companionId,
-      q: query,
-    })
+    await asPerson(
+      page,
+      "query($c: ID!, $q: String) { memories(companionId: $c, query: $q, first: 100) { nodes { text importance } } }",
+      {
+        c: companionId,
+        q: query,
+      },
+    )
   ).memories.nodes;
 
-const shownMemories = (page) => page.locator("[data-testid=memories] [data-memory]").evaluateAll((items) => items.map((li) => li.dataset.memory));
+const shownMemories = (page) =>
+  page
+    .locator("[data-testid=memories] [data-memory]")
+    .evaluateAll((items) => items.map((li) => li.dataset.memory));
 
 /** The companion's greeting, streamed into a conversation that just started. */
 async function greeted(page, text) {
-  await page.locator('[data-role="COMPANION"][data-status="COMPLETE"]', { hasText: text }).first().waitFor();
+  await page
+    .locator('[data-role="COMPANION"][data-status="COMPLETE"]', { hasText: text })
+    .first()
+    .waitFor();
 }
 
 await run(async ({ page, step, results }) => {
@@ -127,21 +152,39 @@ await run(async ({ page, step, results }) => {
     expect(greetings === 1, `${greetings} greetings on screen`);
   });
 
-  await step("tell Nova a fact: the header names the model, the page says Nova will remember it", async () => {
-    await say(page, FACT);
-    const model = page.getByTestId("model"); // which model answered, in the header
-    results.model = await model.getAttribute("data-model");
-    expect(results.model === "persona-responder", `the header names ${results.model}`);
-    expect((await model.getAttribute("data-fallback")) === "false", "the responder is the configured model here");
-    const notice = page.getByTestId("memory-formed");
-    await notice.waitFor();
-    expect((await notice.textContent()) === "Nova will remember that", `notice: ${await notice.textContent()}`);
-    expect(((await notice.getAttribute("title")) ?? "").includes(LIKES), "the notice does not say what");
-  });
+  await step(
+    "tell Nova a fact: the header names the model, the page says Nova will remember it",
+    async () => {
+      await say(page, FACT);
+      const model = page.getByTestId("model"); // which model answered, in the header
+      results.model = await model.getAttribute("data-model");
+      expect(results.model === "persona-responder", `the header names ${results.model}`);
+      expect(
+        (await model.getAttribute("data-fallback")) === "false",
+        "the responder is the configured model here",
+      );
+      const notice = page.getByTestId("memory-formed");
+      await notice.waitFor();
+      expect(
+        (await notice.textContent()) === "Nova will remember that",
+        `notice: ${await notice.textContent()}`,
+      );
+      expect(
+        ((await notice.getAttribute("title")) ?? "").includes(LIKES),
+        "the notice does not say what",
+      );
+    },
+  );
 
   await step("the history outgrows the small prompt: its summary is in the header", async () => {
-    await say(page, "Yesterday I walked along the river for hours and watched the herons fishing in the shallows.");
-    await say(page, "Then I read a long novel about a lighthouse keeper who writes letters to the sea every night.");
+    await say(
+      page,
+      "Yesterday I walked along the river for hours and watched the herons fishing in the shallows.",
+    );
+    await say(
+      page,
+      "Then I read a long novel about a lighthouse keeper who writes letters to the sea every night.",
+    );
     const summary = page.getByTestId("summary");
     await summary.waitFor({ timeout: 20_000 });
     await summary.locator("summary").click();
@@ -153,8 +196,13 @@ await run(async ({ page, step, results }) => {
 
   await step("another conversation with Nova; its memory view lists the fact", async () => {
     await page.goto(`${WEB_URL}/companions`);
-    await page.locator('[data-companion="Nova"]').getByRole("button", { name: "New conversation" }).click();
-    await page.waitForURL((url) => url.href !== firstConversation && url.pathname.startsWith("/conversations/"));
+    await page
+      .locator('[data-companion="Nova"]')
+      .getByRole("button", { name: "New conversation" })
+      .click();
+    await page.waitForURL(
+      (url) => url.href !== firstConversation && url.pathname.startsWith("/conversations/"),
+    );
     await live(page);
     await greeted(page, "Hello Ada, I'm Nova.");
     await page.getByTestId("memories-link").click();
@@ -168,13 +216,21 @@ await run(async ({ page, step, results }) => {
 
   await step("search finds the fact", async () => {
     await page.fill('input[name="memorySearch"]', "tea");
-    await page.waitForFunction(
-      () => [...document.querySelectorAll("[data-testid=memories] [data-memory]")].every((li) => li.dataset.memory.includes("tea")),
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("[data-testid=memories] [data-memory]")].every((li) =>
+        li.dataset.memory.includes("tea"),
+      ),
     );
     const found = await shownMemories(page);
-    expect(found.length === 1 && found[0] === LIKES, `search for tea shows ${JSON.stringify(found)}`);
+    expect(
+      found.length === 1 && found[0] === LIKES,
+      `search for tea shows ${JSON.stringify(found)}`,
+    );
     await page.fill('input[name="memorySearch"]', "");
-    await page.waitForFunction((n) => document.querySelectorAll("[data-testid=memories] [data-memory]").length === n, results.memoriesShown);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll("[data-testid=memories] [data-memory]").length === n,
+      results.memoriesShown,
+    );
   });
 
   await step("edit it: new text and importance, on the server too", async () => {
@@ -185,7 +241,10 @@ await run(async ({ page, step, results }) => {
     await item.getByRole("button", { name: "Save" }).click();
     await page.locator('[data-memory="Ada likes green tea"]').getByText("importance 0.9").waitFor();
     const stored = await memoriesOnServer(page, companionId);
-    expect(stored.some((m) => m.text === "Ada likes green tea" && Math.abs(m.importance - 0.9) < 1e-6), `on the server: ${JSON.stringify(stored)}`);
+    expect(
+      stored.some((m) => m.text === "Ada likes green tea" && Math.abs(m.importance - 0.9) < 1e-6),
+      `on the server: ${JSON.stringify(stored)}`,
+    );
   });
 
   await step("a memory too long is refused on its field; a short one is remembered", async () => {
@@ -195,14 +254,20 @@ await run(async ({ page, step, results }) => {
     await page.fill('input[name="newMemory"]', "Ada is allergic to peanuts");
     await page.getByRole("button", { name: "Remember" }).click();
     await page.locator('[data-memory="Ada is allergic to peanuts"]').waitFor();
-    expect((await page.getByTestId("field-error-text").count()) === 0, "the refusal stayed after a success");
+    expect(
+      (await page.getByTestId("field-error-text").count()) === 0,
+      "the refusal stayed after a success",
+    );
   });
 
   await step("at the plan's limit, Remember says so with a link to the plans", async () => {
     // The free plan keeps 200 memories: fill up to it, 15 (the server's alias limit) a request.
     const missing = 200 - (await memoriesOnServer(page, companionId)).length;
     for (let from = 0; from < missing; from += 15) {
-      const fields = Array.from({ length: Math.min(15, missing - from) }, (_, i) => `m${i}: rememberMemory(companionId: $c, text: "Filler fact ${from + i}") { id }`);
+      const fields = Array.from(
+        { length: Math.min(15, missing - from) },
+        (_, i) => `m${i}: rememberMemory(companionId: $c, text: "Filler fact ${from + i}") { id }`,
+      );
       await asPerson(page, `mutation($c: ID!) { ${fields.join(" ")} }`, { c: companionId });
     }
     await page.fill('input[name="newMemory"]', "Ada has a cat");
@@ -213,11 +278,17 @@ await run(async ({ page, step, results }) => {
   });
 
   await step("forget one: gone from the list and from the server", async () => {
-    await page.locator('[data-memory="Ada likes green tea"]').getByRole("button", { name: "Forget" }).click();
+    await page
+      .locator('[data-memory="Ada likes green tea"]')
+      .getByRole("button", { name: "Forget" })
+      .click();
     await page.locator('[data-memory="Ada likes green tea"]').waitFor({ state: "detached" });
     const stored = await memoriesOnServer(page, companionId, "tea");
     expect(stored.length === 0, `still on the server: ${JSON.stringify(stored)}`);
-    expect((await memoriesOnServer(page, companionId, "peanuts")).length === 1, "forgetting one forgot others");
+    expect(
+      (await memoriesOnServer(page, companionId, "peanuts")).length === 1,
+      "forgetting one forgot others",
+    );
   });
 
   await step("forget everything (confirmed): none listed, none on the server", async () => {
@@ -232,7 +303,11 @@ await run(async ({ page, step, results }) => {
   await step("switch memory off, on the server too", async () => {
     await page.getByLabel("Memory on").click();
     await page.getByTestId("memory-off").waitFor();
-    const { companion } = await asPerson(page, "query($c: ID!) { companion(id: $c) { memoryEnabled } }", { c: companionId });
+    const { companion } = await asPerson(
+      page,
+      "query($c: ID!) { companion(id: $c) { memoryEnabled } }",
+      { c: companionId },
+    );
     expect(companion.memoryEnabled === false, "memory is still on on the server");
   });
 
@@ -250,11 +325,17 @@ await run(async ({ page, step, results }) => {
 
   await step("import a PNG card: the companion shows its picture", async () => {
     const file = join(ARTIFACTS, "lumen.png");
-    writeFileSync(file, pngCard({ ...CARD, data: { ...CARD.data, name: "Lumen", character_book: undefined } }));
+    writeFileSync(
+      file,
+      pngCard({ ...CARD, data: { ...CARD.data, name: "Lumen", character_book: undefined } }),
+    );
     await page.locator('input[name="card"]').setInputFiles(file);
     const picture = page.locator('[data-companion="Lumen"] img.avatar');
     await picture.waitFor();
-    await page.waitForFunction((img) => img.complete && img.naturalWidth === 16, await picture.elementHandle());
+    await page.waitForFunction(
+      (img) => img.complete && img.naturalWidth === 16,
+      await picture.elementHandle(),
+    );
   });
 
   await step("a broken card is refused with the server's reason", async () => {
@@ -280,7 +361,10 @@ await run(async ({ page, step, results }) => {
     await card.locator('[data-testid="card-download"][data-format="PNG"]').waitFor();
     const png = await fetch(await card.getByTestId("card-download").getAttribute("href"));
     const bytes = Buffer.from(await png.arrayBuffer());
-    expect(png.ok && bytes.subarray(1, 4).toString() === "PNG", `the PNG export answered ${png.status}`);
+    expect(
+      png.ok && bytes.subarray(1, 4).toString() === "PNG",
+      `the PNG export answered ${png.status}`,
+    );
     await page.screenshot({ path: join(ARTIFACTS, "companions.png"), fullPage: true });
   });
 });

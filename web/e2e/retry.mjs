@@ -8,7 +8,10 @@ import { createCompanion, expect, openConversation, run, signUp } from "./lib.mj
 
 const TEXT = "Are you there?";
 const failed = (page, n) =>
-  page.waitForFunction((n) => document.querySelectorAll('[data-role="COMPANION"][data-status="FAILED"]').length >= n, n);
+  page.waitForFunction(
+    (n) => document.querySelectorAll('[data-role="COMPANION"][data-status="FAILED"]').length >= n,
+    n,
+  );
 
 await run(async ({ page, step }) => {
   await step("sign up and open a conversation", async () => {
@@ -27,7 +30,9 @@ await run(async ({ page, step }) => {
   await step("Try again sends the person's message again", async () => {
     await page.getByTestId("retry").click();
     await page.waitForFunction(
-      (text) => [...document.querySelectorAll('[data-role="USER"]')].filter((li) => li.textContent === text).length === 2,
+      (text) =>
+        [...document.querySelectorAll('[data-role="USER"]')].filter((li) => li.textContent === text)
+          .length === 2,
       TEXT,
     );
     await failed(page, 2);

@@ -10,7 +10,15 @@
 // DEVICE_NAME (a pairing the caller requested as a device would), VOICE_WAV (speech played as
 // the microphone: the voice step runs when given).
 // Prints one JSON line of measurements last; exits 1 with a screenshot path on failure.
-import { GRAPHQL_URL, WEB_URL, createCompanion, expect, openConversation, run, signUp } from "./lib.mjs";
+import {
+  GRAPHQL_URL,
+  WEB_URL,
+  createCompanion,
+  expect,
+  openConversation,
+  run,
+  signUp,
+} from "./lib.mjs";
 
 const DEVICE_USER_CODE = process.env.DEVICE_USER_CODE ?? "";
 const DEVICE_NAME = process.env.DEVICE_NAME ?? "";
@@ -29,7 +37,10 @@ async function devicePoll(deviceCode) {
   });
   const body = await response.json();
   const poll = body.data?.pollDevicePairing;
-  expect(poll?.status === "APPROVED" && poll.deviceToken, `pairing not approved: ${JSON.stringify(body)}`);
+  expect(
+    poll?.status === "APPROVED" && poll.deviceToken,
+    `pairing not approved: ${JSON.stringify(body)}`,
+  );
   return poll.deviceToken;
 }
 
@@ -48,7 +59,9 @@ await run(
     await step("edit the companion", async () => {
       const card = page.locator('[data-companion="Mira"]');
       await card.getByRole("button", { name: "Edit" }).click();
-      await card.locator('textarea[name="persona"]').fill("A cheerful astronomer who names every star");
+      await card
+        .locator('textarea[name="persona"]')
+        .fill("A cheerful astronomer who names every star");
       // A voice the server offers becomes a voice profile for her.
       const voice = card.locator('select[name="voice"]');
       const offered = await voice.locator('option[value^="voice:espeak:en"]').first();
@@ -79,14 +92,17 @@ await run(
           seen.mouths.add(mouth.getAttribute("d"));
           seen.visemes.add(mouth.dataset.viseme);
         }).observe(mouth, { attributes: true });
-        new MutationObserver(() => seen.emotions.add(face.dataset.emotion)).observe(face, { attributes: true });
+        new MutationObserver(() => seen.emotions.add(face.dataset.emotion)).observe(face, {
+          attributes: true,
+        });
         const list = document.querySelector('[data-testid="messages"]');
         new MutationObserver(() => {
           const replies = list.querySelectorAll('[data-role="COMPANION"]');
           const last = replies[replies.length - 1];
           if (!last) return;
           const text = last.textContent;
-          if (seen.replyTexts.at(-1)?.text !== text) seen.replyTexts.push({ text, status: last.dataset.status });
+          if (seen.replyTexts.at(-1)?.text !== text)
+            seen.replyTexts.push({ text, status: last.dataset.status });
         }).observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
       });
       await page.fill('input[name="message"]', "Hello Mira! What is your favourite star?");
@@ -105,7 +121,9 @@ await run(
         visemes: [...window.__seen.visemes],
         emotions: [...window.__seen.emotions],
       }));
-      const streaming = seen.replyTexts.filter((t) => t.status === "STREAMING" && t.text.length > 1);
+      const streaming = seen.replyTexts.filter(
+        (t) => t.status === "STREAMING" && t.text.length > 1,
+      );
       expect(
         streaming.length >= 2,
         `the reply did not stream (texts seen: ${JSON.stringify(seen.replyTexts.slice(0, 5))})`,
@@ -123,7 +141,10 @@ await run(
     });
 
     await step("interrupt a reply while it plays", async () => {
-      await page.fill('input[name="message"]', "Tell me a long story about the Andromeda galaxy and its stars.");
+      await page.fill(
+        'input[name="message"]',
+        "Tell me a long story about the Andromeda galaxy and its stars.",
+      );
       await page.getByRole("button", { name: "Send" }).click();
       const button = page.getByTestId("interrupt");
       await button.waitFor();
@@ -150,16 +171,21 @@ await run(
         await page.getByRole("button", { name: "Stop & send" }).waitFor();
         await page.waitForTimeout(3_000);
         await page.getByRole("button", { name: "Stop & send" }).click();
-        await page.waitForFunction((n) => document.querySelectorAll('[data-role="USER"]').length > n, before, {
-          timeout: 30_000,
-        });
+        await page.waitForFunction(
+          (n) => document.querySelectorAll('[data-role="USER"]').length > n,
+          before,
+          {
+            timeout: 30_000,
+          },
+        );
         const heard = (await page.locator('[data-role="USER"]').last().textContent()) ?? "";
         expect(heard.trim().length > 0, "the voice message has no text");
         results.transcript = heard;
         const replies = page.locator('[data-role="COMPANION"][data-status="COMPLETE"]');
         const done = await replies.count();
         await page.waitForFunction(
-          (n) => document.querySelectorAll('[data-role="COMPANION"][data-status="COMPLETE"]').length > n,
+          (n) =>
+            document.querySelectorAll('[data-role="COMPANION"][data-status="COMPLETE"]').length > n,
           done,
           { timeout: 30_000 },
         );
@@ -173,16 +199,23 @@ await run(
     });
 
     await step("page through the history", async () => {
-      const all = await page.locator("[data-testid=messages] li").evaluateAll((items) => items.map((li) => li.dataset.id));
+      const all = await page
+        .locator("[data-testid=messages] li")
+        .evaluateAll((items) => items.map((li) => li.dataset.id));
       await page.goto(`${page.url().split("?")[0]}?page=2`);
       const list = page.locator("[data-testid=messages] li");
-      await page.waitForFunction(() => document.querySelectorAll("[data-testid=messages] li").length === 2);
+      await page.waitForFunction(
+        () => document.querySelectorAll("[data-testid=messages] li").length === 2,
+      );
       const more = page.getByRole("button", { name: "Load earlier messages" });
       let pages = 1;
       while (await more.isVisible()) {
         const shown = await list.count();
         await more.click();
-        await page.waitForFunction((n) => document.querySelectorAll("[data-testid=messages] li").length > n, shown);
+        await page.waitForFunction(
+          (n) => document.querySelectorAll("[data-testid=messages] li").length > n,
+          shown,
+        );
         pages += 1;
       }
       const paged = await list.evaluateAll((items) => items.map((li) => li.dataset.id));
@@ -224,7 +257,12 @@ await run(
               const socket = new WebSocket(url, "graphql-transport-ws");
               window.__device = socket;
               socket.onopen = () =>
-                socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } }));
+                socket.send(
+                  JSON.stringify({
+                    type: "connection_init",
+                    payload: { authorization: `Bearer ${token}` },
+                  }),
+                );
               socket.onmessage = (m) => {
                 const msg = JSON.parse(m.data);
                 if (msg.type === "connection_ack") {
@@ -252,14 +290,21 @@ await run(
         const choose = page.getByLabel(`Companion on ${DEVICE_NAME}`);
         // Reload only once the server has answered: a reload racing the mutation is no test.
         const assigned = page.waitForResponse(
-          (r) => r.url().endsWith("/graphql") && (r.request().postData() ?? "").includes("AssignCompanion"),
+          (r) =>
+            r.url().endsWith("/graphql") &&
+            (r.request().postData() ?? "").includes("AssignCompanion"),
         );
         await choose.selectOption({ label: "Mira" });
         expect((await assigned).ok(), "assignCompanionToDevice answered");
         await page.reload();
-        const chosen = await page.getByLabel(`Companion on ${DEVICE_NAME}`).evaluate((el) => el.selectedOptions[0]?.text);
+        const chosen = await page
+          .getByLabel(`Companion on ${DEVICE_NAME}`)
+          .evaluate((el) => el.selectedOptions[0]?.text);
         expect(chosen === "Mira", `the device shows ${chosen}`);
-        await page.locator(`[data-device="${DEVICE_NAME}"]`).getByRole("button", { name: "Unpair" }).click();
+        await page
+          .locator(`[data-device="${DEVICE_NAME}"]`)
+          .getByRole("button", { name: "Unpair" })
+          .click();
         await page.locator(`[data-device="${DEVICE_NAME}"]`).waitFor({ state: "detached" });
       });
     }
@@ -276,7 +321,9 @@ await run(
       await page.getByRole("link", { name: "Privacy" }).click();
       await page.getByRole("button", { name: "Export my data" }).click();
       await page.locator('[data-export-status="READY"]').waitFor();
-      const href = await page.getByRole("link", { name: "Download the archive" }).getAttribute("href");
+      const href = await page
+        .getByRole("link", { name: "Download the archive" })
+        .getAttribute("href");
       const archive = await fetch(href);
       expect(archive.ok, `the archive link answered ${archive.status}`);
       results.exportBytes = (await archive.arrayBuffer()).byteLength;

@@ -1,7 +1,14 @@
 "use client";
 
 import { ApolloProvider } from "@apollo/client/react";
-import { type ReactNode, createContext, useContext, useEffect, useState, useSyncExternalStore } from "react";
+import {
+  type ReactNode,
+  createContext,
+  useContext,
+  useEffect,
+  useState,
+  useSyncExternalStore,
+} from "react";
 
 import { Nav } from "@/components/Nav";
 import { type Connection, makeConnection } from "@/lib/apollo";
@@ -36,6 +43,7 @@ export function Providers({ graphqlUrl, children }: { graphqlUrl: string; childr
   const [app, setApp] = useState<AppContext | null>(null);
   useEffect(() => {
     const session = new Session(graphqlUrl);
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- made once, in the browser only
     setApp({ graphqlUrl, session, connection: makeConnection(graphqlUrl, session) });
   }, [graphqlUrl]);
   if (!app) return <p className="muted">Loading…</p>;

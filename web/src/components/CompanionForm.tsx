@@ -55,7 +55,10 @@ export function CompanionForm({
     setBusy(true);
     setError(null);
     try {
-      const list = traits.split(",").map((t) => t.trim()).filter(Boolean);
+      const list = traits
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean);
       await onSubmit({ ...values, traits: list });
     } catch (e) {
       setError(errorText(e));
@@ -71,7 +74,9 @@ export function CompanionForm({
       return;
     }
     const [, provider, voiceId] = choice.split(":");
-    const voice = options.data?.availableVoices.find((v) => v.provider === provider && v.voiceId === voiceId);
+    const voice = options.data?.availableVoices.find(
+      (v) => v.provider === provider && v.voiceId === voiceId,
+    );
     if (!voice) return;
     try {
       const { data } = await createVoice({
@@ -88,7 +93,12 @@ export function CompanionForm({
     <form onSubmit={submit} className="stack companion-form">
       <label>
         Name
-        <input name="name" value={values.name} onChange={(e) => set({ name: e.target.value })} required />
+        <input
+          name="name"
+          value={values.name}
+          onChange={(e) => set({ name: e.target.value })}
+          required
+        />
       </label>
       <label>
         Persona
@@ -102,7 +112,12 @@ export function CompanionForm({
       </label>
       <label>
         Backstory
-        <textarea name="backstory" rows={2} value={values.backstory} onChange={(e) => set({ backstory: e.target.value })} />
+        <textarea
+          name="backstory"
+          rows={2}
+          value={values.backstory}
+          onChange={(e) => set({ backstory: e.target.value })}
+        />
       </label>
       <label>
         Traits (comma separated)
@@ -110,11 +125,19 @@ export function CompanionForm({
       </label>
       <label>
         Greeting
-        <input name="greeting" value={values.greeting} onChange={(e) => set({ greeting: e.target.value })} />
+        <input
+          name="greeting"
+          value={values.greeting}
+          onChange={(e) => set({ greeting: e.target.value })}
+        />
       </label>
       <label>
         Voice
-        <select name="voice" value={values.voiceProfileId ?? ""} onChange={(e) => void chooseVoice(e.target.value)}>
+        <select
+          name="voice"
+          value={values.voiceProfileId ?? ""}
+          onChange={(e) => void chooseVoice(e.target.value)}
+        >
           <option value="">Default voice</option>
           {data?.voiceProfiles.map((p) => (
             <option key={p.id} value={p.id}>
@@ -124,7 +147,10 @@ export function CompanionForm({
           {data && data.availableVoices.length > 0 && (
             <optgroup label="New profile from a voice">
               {data.availableVoices.map((v) => (
-                <option key={`${v.provider}:${v.voiceId}`} value={`voice:${v.provider}:${v.voiceId}`}>
+                <option
+                  key={`${v.provider}:${v.voiceId}`}
+                  value={`voice:${v.provider}:${v.voiceId}`}
+                >
                   {v.name} — {v.provider}, {v.language}
                 </option>
               ))}

@@ -3,7 +3,7 @@
 // A flat face: the mouth follows the reply's visemes on the audio clock, the brows, eyes and
 // cheeks follow the latest emotion. Updated in requestAnimationFrame through refs, not React
 // state, so sixty mouth shapes a second cost no re-renders.
-import { useEffect, useRef } from "react";
+import { useEffect, useEffectEvent, useRef } from "react";
 
 export interface FaceState {
   viseme: string;
@@ -70,13 +70,12 @@ export function Face({ read }: { read: () => FaceState }) {
   const leftEye = useRef<SVGEllipseElement>(null);
   const rightEye = useRef<SVGEllipseElement>(null);
   const cheeks = useRef<SVGGElement>(null);
-  const reader = useRef(read);
-  reader.current = read;
+  const readNow = useEffectEvent(read);
 
   useEffect(() => {
     let frame = 0;
     const draw = () => {
-      const state = reader.current();
+      const state = readNow();
       const mood = MOODS[state.emotion] ?? MOODS.neutral!;
       const k = 0.5 + 0.5 * Math.max(0, Math.min(1, state.intensity));
       const d = mouthPath(state.viseme, state.weight, mood.smile * k);
@@ -90,8 +89,14 @@ export function Face({ read }: { read: () => FaceState }) {
       if (svg.current && svg.current.dataset.emotion !== state.emotion) {
         svg.current.dataset.emotion = state.emotion;
         const brow = mood.brow * k;
-        leftBrow.current?.setAttribute("d", `M 58 ${r(72 - brow * 0.3)} Q 70 ${r(66 - brow)} 84 ${r(70 - brow)}`);
-        rightBrow.current?.setAttribute("d", `M 116 ${r(70 - brow)} Q 130 ${r(66 - brow)} 142 ${r(72 - brow * 0.3)}`);
+        leftBrow.current?.setAttribute(
+          "d",
+          `M 58 ${r(72 - brow * 0.3)} Q 70 ${r(66 - brow)} 84 ${r(70 - brow)}`,
+        );
+        rightBrow.current?.setAttribute(
+          "d",
+          `M 116 ${r(70 - brow)} Q 130 ${r(66 - brow)} 142 ${r(72 - brow * 0.3)}`,
+        );
         leftEye.current?.setAttribute("ry", String(r(9 * mood.eye)));
         rightEye.current?.setAttribute("ry", String(r(9 * mood.eye)));
         cheeks.current?.setAttribute("opacity", String(mood.cheek * k));
@@ -117,8 +122,22 @@ export function Face({ read }: { read: () => FaceState }) {
         <ellipse cx="55" cy="125" rx="14" ry="8" />
         <ellipse cx="145" cy="125" rx="14" ry="8" />
       </g>
-      <path ref={leftBrow} d="M 58 72 Q 70 66 84 70" stroke="#5a3b24" strokeWidth="4" fill="none" strokeLinecap="round" />
-      <path ref={rightBrow} d="M 116 70 Q 130 66 142 72" stroke="#5a3b24" strokeWidth="4" fill="none" strokeLinecap="round" />
+      <path
+        ref={leftBrow}
+        d="M 58 72 Q 70 66 84 70"
+        stroke="#5a3b24"
+        strokeWidth="4"
+        fill="none"
+        strokeLinecap="round"
+      />
+      <path
+        ref={rightBrow}
+        d="M 116 70 Q 130 66 142 72"
+        stroke="#5a3b24"
+        strokeWidth="4"
+        fill="none"
+        strokeLinecap="round"
+      />
       <ellipse ref={leftEye} cx="71" cy="92" rx="8" ry="9" fill="#2d2018" />
       <ellipse ref={rightEye} cx="129" cy="92" rx="8" ry="9" fill="#2d2018" />
       <path

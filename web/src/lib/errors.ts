@@ -32,5 +32,8 @@ export function errorCode(error: unknown): { code: string | null; field: string 
   const first = graphQLErrors(error)[0];
   const code = first?.extensions?.code;
   const field = first?.extensions?.field;
-  return { code: typeof code === "string" ? code : null, field: typeof field === "string" ? field : null };
+  return {
+    code: typeof code === "string" ? code : null,
+    field: typeof field === "string" ? field : null,
+  };
 }

@@ -244,7 +244,12 @@ export const START_VOICE_SESSION = graphql(`
 `);
 
 export const SEND_VOICE_CHUNK = graphql(`
-  mutation SendVoiceChunk($sessionId: ID!, $seq: Int!, $audio: String!, $playing: VoicePlaybackInput) {
+  mutation SendVoiceChunk(
+    $sessionId: ID!
+    $seq: Int!
+    $audio: String!
+    $playing: VoicePlaybackInput
+  ) {
     sendVoiceChunk(sessionId: $sessionId, seq: $seq, audio: $audio, playing: $playing) {
       seq
       receivedMs

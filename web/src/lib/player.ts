@@ -133,7 +133,11 @@ export class ReplyPlayer {
   }
 
   private addCue(frame: VisemeCue, offsetMs: number): void {
-    this.visemes.push({ ...frame, startMs: frame.startMs + offsetMs, endMs: frame.endMs + offsetMs });
+    this.visemes.push({
+      ...frame,
+      startMs: frame.startMs + offsetMs,
+      endMs: frame.endMs + offsetMs,
+    });
   }
 
   private async load(url: string): Promise<AudioBuffer | null> {

@@ -141,7 +141,8 @@ export class Session {
 
 function rotatedElsewhere(errors: unknown[] | undefined): boolean {
   return (errors ?? []).some(
-    (error) => (error as { extensions?: { reason?: string } }).extensions?.reason === "REFRESH_ROTATED",
+    (error) =>
+      (error as { extensions?: { reason?: string } }).extensions?.reason === "REFRESH_ROTATED",
   );
 }
 
@@ -166,5 +167,7 @@ function stored(): Tokens | null {
 
 /** True for the server's "your access token expired" error. */
 export function isTokenExpired(error: { extensions?: Record<string, unknown> | null }): boolean {
-  return error.extensions?.code === "UNAUTHENTICATED" && error.extensions?.reason === "TOKEN_EXPIRED";
+  return (
+    error.extensions?.code === "UNAUTHENTICATED" && error.extensions?.reason === "TOKEN_EXPIRED"
+  );
 }

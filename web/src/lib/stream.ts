@@ -6,7 +6,7 @@
 // replay log was trimmed or lost), it reloads that history and goes on from a new liveCursor.
 import { CombinedGraphQLErrors } from "@apollo/client/errors";
 import { useApolloClient } from "@apollo/client/react";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useEffectEvent, useState } from "react";
 
 import { useApp } from "@/app/providers";
 import type { ConversationEventsSubscription } from "@/gql/graphql";
@@ -20,8 +20,10 @@ const AUTH_CLOSES = new Set([4401, 4403]);
 
 /** The WebSocket close code, from a CloseEvent or Apollo's "Socket closed with event <code>" error. */
 function closeCode(error: unknown): number | null {
-  if (error && typeof error === "object" && "code" in error && typeof error.code === "number") return error.code;
-  const match = error instanceof Error ? /Socket closed with event (\d{4})/.exec(error.message) : null;
+  if (error && typeof error === "object" && "code" in error && typeof error.code === "number")
+    return error.code;
+  const match =
+    error instanceof Error ? /Socket closed with event (\d{4})/.exec(error.message) : null;
   if (match) return Number(match[1]);
   const cause = (error as { cause?: unknown } | null)?.cause;
   return cause && cause !== error ? closeCode(cause) : null;
@@ -31,7 +33,9 @@ function closeCode(error: unknown): number | null {
 function lostCursor(error: unknown): boolean {
   if (!CombinedGraphQLErrors.is(error)) return false;
   return error.errors.some(
-    (e) => e.extensions?.code === "CURSOR_EXPIRED" || (e.extensions?.code === "BAD_USER_INPUT" && e.extensions?.field === "after"),
+    (e) =>
+      e.extensions?.code === "CURSOR_EXPIRED" ||
+      (e.extensions?.code === "BAD_USER_INPUT" && e.extensions?.field === "after"),
   );
 }
 
@@ -49,10 +53,9 @@ export function useConversationEvents(
   const client = useApolloClient();
   const { connection, session } = useApp();
   const [live, setLive] = useState(false);
-  const handler = useRef(onEvent);
-  handler.current = onEvent;
-  const reloader = useRef(reload);
-  reloader.current = reload;
+  // The latest callbacks, called from the stream without restarting it when they change.
+  const handle = useEffectEvent(onEvent);
+  const reloadNow = useEffectEvent(reload);
 
   useEffect(() => {
     let cursor: string | null = null;
@@ -78,7 +81,7 @@ export function useConversationEvents(
 
     const resync = (initial = false) => {
       if (stopped) return;
-      reloader.current(initial).then(
+      reloadNow(initial).then(
         (liveCursor) => {
           cursor = liveCursor;
           start();
@@ -104,7 +107,7 @@ export function useConversationEvents(
             if (!event) return;
             attempt = 0;
             cursor = event.cursor;
-            handler.current(event);
+            handle(event);
           },
           error: reconnect,
           complete: () => reconnect(new Error("stream ended")),
@@ -115,6 +118,8 @@ export function useConversationEvents(
       setLive(state === "connected" && subscription !== null);
     });
     resync(true);
+    // The socket may already be up: no state change will come to say so.
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- state of an external system
     if (connection.socketState() === "connected") setLive(true);
     return () => {
       stopped = true;

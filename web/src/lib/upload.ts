@@ -21,7 +21,10 @@ export async function uploadFile<Result, Variables extends Record<string, unknow
 ): Promise<Result> {
   const post = async (token: string | null) => {
     const form = new FormData();
-    form.append("operations", JSON.stringify({ query: print(document), variables: { ...variables, [fileVariable]: null } }));
+    form.append(
+      "operations",
+      JSON.stringify({ query: print(document), variables: { ...variables, [fileVariable]: null } }),
+    );
     form.append("map", JSON.stringify({ "0": [`variables.${fileVariable}`] }));
     form.append("0", file);
     const response = await fetch(graphqlUrl, {
@@ -47,7 +50,14 @@ export async function sendVoiceMessage(
   wav: Blob,
 ): Promise<MessageFieldsFragment> {
   const file = new File([wav], "voice.wav", { type: "audio/wav" });
-  const data = await uploadFile(graphqlUrl, session, SEND_VOICE_MESSAGE, { conversationId }, "audio", file);
+  const data = await uploadFile(
+    graphqlUrl,
+    session,
+    SEND_VOICE_MESSAGE,
+    { conversationId },
+    "audio",
+    file,
+  );
   return data.sendVoiceMessage;
 }
 

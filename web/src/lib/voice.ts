@@ -99,7 +99,12 @@ export class HandsFree {
   /** Opens the microphone (inside a click: the browser asks once) and a voice session. */
   static async start(options: HandsFreeOptions): Promise<HandsFree> {
     const stream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+      audio: {
+        echoCancellation: true,
+        noiseSuppression: true,
+        autoGainControl: true,
+        channelCount: 1,
+      },
     });
     const context = new AudioContext();
     try {
@@ -120,10 +125,14 @@ export class HandsFree {
       const node = new AudioWorkletNode(context, "pcm16-capture", {
         numberOfInputs: 1,
         numberOfOutputs: 1,
-        processorOptions: { targetRate: session.sampleRate, chunkSamples: (session.sampleRate * CHUNK_MS) / 1000 },
+        processorOptions: {
+          targetRate: session.sampleRate,
+          chunkSamples: (session.sampleRate * CHUNK_MS) / 1000,
+        },
       });
       const handsFree = new HandsFree(session.id, options, stream, context, node);
-      node.port.onmessage = (message: MessageEvent<ArrayBuffer>) => handsFree.send(new Int16Array(message.data));
+      node.port.onmessage = (message: MessageEvent<ArrayBuffer>) =>
+        handsFree.send(new Int16Array(message.data));
       context.createMediaStreamSource(stream).connect(node);
       node.connect(context.destination); // pulls the worklet; it outputs silence
       return handsFree;
@@ -141,7 +150,12 @@ export class HandsFree {
     this.options.client
       .mutate({
         mutation: SEND_VOICE_CHUNK,
-        variables: { sessionId: this.sessionId, seq, audio: pcm16Base64(samples), playing: this.options.playing() },
+        variables: {
+          sessionId: this.sessionId,
+          seq,
+          audio: pcm16Base64(samples),
+          playing: this.options.playing(),
+        },
         context: { viaSocket: true },
         fetchPolicy: "no-cache",
       })

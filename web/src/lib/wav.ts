@@ -4,7 +4,10 @@
 export const SPEECH_RATE = 16_000;
 
 /** Mix down to mono and resample with an OfflineAudioContext (the browser's own resampler). */
-export async function toSpeechPcm(recording: AudioBuffer, rate = SPEECH_RATE): Promise<Float32Array> {
+export async function toSpeechPcm(
+  recording: AudioBuffer,
+  rate = SPEECH_RATE,
+): Promise<Float32Array> {
   const frames = Math.max(1, Math.ceil(recording.duration * rate));
   const offline = new OfflineAudioContext(1, frames, rate);
   const source = offline.createBufferSource();

@@ -46,10 +46,13 @@ function Billing() {
           <h2>
             {billing.plan} <span className="muted">({billing.status})</span>
           </h2>
-          {billing.currentPeriodEnd && <p>Renews {new Date(billing.currentPeriodEnd).toLocaleDateString()}</p>}
+          {billing.currentPeriodEnd && (
+            <p>Renews {new Date(billing.currentPeriodEnd).toLocaleDateString()}</p>
+          )}
           {billing.graceUntil && (
             <p className="error">
-              Payment failed: your plan continues until {new Date(billing.graceUntil).toLocaleDateString()}.
+              Payment failed: your plan continues until{" "}
+              {new Date(billing.graceUntil).toLocaleDateString()}.
             </p>
           )}
           <table>
@@ -90,14 +93,21 @@ function Billing() {
                   key={plan.id}
                   type="button"
                   onClick={() =>
-                    go(async () => (await startCheckout({ variables: { plan: plan.id } })).data?.startCheckout.url)
+                    go(
+                      async () =>
+                        (await startCheckout({ variables: { plan: plan.id } })).data?.startCheckout
+                          .url,
+                    )
                   }
                 >
                   Upgrade to {plan.name}
                 </button>
               ))
             ) : (
-              <button type="button" onClick={() => go(async () => (await openPortal()).data?.openBillingPortal.url)}>
+              <button
+                type="button"
+                onClick={() => go(async () => (await openPortal()).data?.openBillingPortal.url)}
+              >
                 Manage or cancel
               </button>
             )}

@@ -8,7 +8,11 @@ import { type ChangeEvent, useState } from "react";
 import { useApp } from "@/app/providers";
 import { CompanionForm, type CompanionValues, valuesOf } from "@/components/CompanionForm";
 import { RequireAuth } from "@/components/Nav";
-import type { CharacterCardFormat, CompanionFieldsFragment, ExportCharacterCardMutation } from "@/gql/graphql";
+import type {
+  CharacterCardFormat,
+  CompanionFieldsFragment,
+  ExportCharacterCardMutation,
+} from "@/gql/graphql";
 import { errorCode, errorText } from "@/lib/errors";
 import {
   COMPANIONS,
@@ -88,7 +92,10 @@ function Companions() {
       }
       const { data: started } = await startConversation({ variables: { companionId } });
       const conversation = started?.startConversation;
-      if (conversation) router.push(`/conversations/${conversation.id}?from=${encodeURIComponent(conversation.liveCursor)}`);
+      if (conversation)
+        router.push(
+          `/conversations/${conversation.id}?from=${encodeURIComponent(conversation.liveCursor)}`,
+        );
     } catch (e) {
       setActionError(errorText(e));
     }
@@ -108,7 +115,8 @@ function Companions() {
       setImported(companion.name);
     } catch (e) {
       const { code, field } = errorCode(e);
-      const where = code === "BAD_USER_INPUT" && field && field !== "file" ? ` (card field ${field})` : "";
+      const where =
+        code === "BAD_USER_INPUT" && field && field !== "file" ? ` (card field ${field})` : "";
       setActionError(`${file.name} was not imported: ${errorText(e)}${where}`);
     } finally {
       setImporting(false);
@@ -132,9 +140,19 @@ function Companions() {
       <header className="row">
         <h1>Your companions</h1>
         <span className="spacer" />
-        <label className={`button secondary${importing ? " busy" : ""}`} title="Character Card V2 or V3: .json, .png or .charx">
+        <label
+          className={`button secondary${importing ? " busy" : ""}`}
+          title="Character Card V2 or V3: .json, .png or .charx"
+        >
           {importing ? "Importing…" : "Import a character card"}
-          <input type="file" name="card" accept=".json,.png,.charx,application/json,image/png" onChange={importCard} disabled={importing} hidden />
+          <input
+            type="file"
+            name="card"
+            accept=".json,.png,.charx,application/json,image/png"
+            onChange={importCard}
+            disabled={importing}
+            hidden
+          />
         </label>
         {!creating && (
           <button type="button" onClick={() => setCreating(true)}>
@@ -156,11 +174,18 @@ function Companions() {
       {creating && (
         <div className="card">
           <h2>New companion</h2>
-          <CompanionForm initial={valuesOf()} submitLabel="Create" onSubmit={create} onCancel={() => setCreating(false)} />
+          <CompanionForm
+            initial={valuesOf()}
+            submitLabel="Create"
+            onSubmit={create}
+            onCancel={() => setCreating(false)}
+          />
         </div>
       )}
       {loading && !data && <p className="muted">Loading…</p>}
-      {data && companions.length === 0 && !creating && <p className="muted">No companions yet: create one.</p>}
+      {data && companions.length === 0 && !creating && (
+        <p className="muted">No companions yet: create one.</p>
+      )}
       <ul className="cards">
         {companions.map((c) => (
           <li key={c.id} className="card companion" data-companion={c.name}>
@@ -174,13 +199,16 @@ function Companions() {
             ) : (
               <>
                 <div className="row">
-                  {c.pictureUrl && <img className="avatar" src={c.pictureUrl} alt={`${c.name}'s picture`} />}
+                  {c.pictureUrl && (
+                    <img className="avatar" src={c.pictureUrl} alt={`${c.name}'s picture`} />
+                  )}
                   <h2>{c.name}</h2>
                 </div>
                 {c.persona && <p>{c.persona}</p>}
                 {c.traits.length > 0 && <p className="muted">{c.traits.join(" · ")}</p>}
                 <p className="muted">
-                  Voice: {c.voiceProfile?.name ?? "default"} · Character: {c.characterAsset?.name ?? "default"}
+                  Voice: {c.voiceProfile?.name ?? "default"} · Character:{" "}
+                  {c.characterAsset?.name ?? "default"}
                 </p>
                 <p className="muted">
                   {c.memoryEnabled ? "Remembers what you tell them" : "Memory off"}
@@ -192,7 +220,11 @@ function Companions() {
                     Talk
                   </button>
                   {c.conversations.nodes.length > 0 && (
-                    <button type="button" className="secondary" onClick={() => talk(c.id, undefined)}>
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => talk(c.id, undefined)}
+                    >
                       New conversation
                     </button>
                   )}
@@ -213,7 +245,12 @@ function Companions() {
                     PNG
                   </button>
                   {exports[c.id] && (
-                    <a href={exports[c.id]!.url} download={exports[c.id]!.filename} data-testid="card-download" data-format={exports[c.id]!.format}>
+                    <a
+                      href={exports[c.id]!.url}
+                      download={exports[c.id]!.filename}
+                      data-testid="card-download"
+                      data-format={exports[c.id]!.format}
+                    >
                       Download {exports[c.id]!.filename}
                     </a>
                   )}

@@ -72,7 +72,12 @@ function Devices() {
             required
             autoComplete="off"
           />
-          <input name="deviceName" placeholder="Living room" value={name} onChange={(e) => setName(e.target.value)} />
+          <input
+            name="deviceName"
+            placeholder="Living room"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+          />
           <button type="submit" disabled={pairing.loading}>
             Pair
           </button>
@@ -80,7 +85,9 @@ function Devices() {
             type="button"
             className="secondary"
             disabled={!userCode.trim()}
-            onClick={() => run(() => deny({ variables: { userCode: userCode.trim().toUpperCase() } }), "Refused")}
+            onClick={() =>
+              run(() => deny({ variables: { userCode: userCode.trim().toUpperCase() } }), "Refused")
+            }
           >
             Refuse
           </button>
@@ -125,7 +132,9 @@ function Devices() {
                     value={d.activeCompanionId ?? ""}
                     onChange={(e) =>
                       e.target.value &&
-                      run(() => assign({ variables: { deviceId: d.id, companionId: e.target.value } }))
+                      run(() =>
+                        assign({ variables: { deviceId: d.id, companionId: e.target.value } }),
+                      )
                     }
                   >
                     <option value="">None</option>
@@ -140,7 +149,11 @@ function Devices() {
                   {d.speaks ? (
                     "yes"
                   ) : (
-                    <button type="button" className="secondary" onClick={() => run(() => setSpeaking({ variables: { deviceId: d.id } }))}>
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => run(() => setSpeaking({ variables: { deviceId: d.id } }))}
+                    >
                       Speak here
                     </button>
                   )}
@@ -150,7 +163,8 @@ function Devices() {
                     type="button"
                     className="danger"
                     onClick={() =>
-                      window.confirm(`Unpair ${d.name}?`) && run(() => unpair({ variables: { id: d.id } }).then(() => refetch()))
+                      window.confirm(`Unpair ${d.name}?`) &&
+                      run(() => unpair({ variables: { id: d.id } }).then(() => refetch()))
                     }
                   >
                     Unpair

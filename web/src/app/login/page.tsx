@@ -85,7 +85,11 @@ export default function LoginPage() {
       </form>
       <p>
         {mode === "register" ? "Have an account? " : "New here? "}
-        <button type="button" className="link" onClick={() => setMode(mode === "register" ? "login" : "register")}>
+        <button
+          type="button"
+          className="link"
+          onClick={() => setMode(mode === "register" ? "login" : "register")}
+        >
           {mode === "register" ? "Log in" : "Create an account"}
         </button>
       </p>

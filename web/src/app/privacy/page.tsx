@@ -80,8 +80,14 @@ function Privacy() {
       <h1>Privacy</h1>
       <div className="card">
         <h2>Download your data</h2>
-        <p className="muted">An archive of your account, companions, conversations and recordings.</p>
-        <button type="button" onClick={startExport} disabled={archive !== null && archive.status !== "READY" && archive.status !== "FAILED"}>
+        <p className="muted">
+          An archive of your account, companions, conversations and recordings.
+        </p>
+        <button
+          type="button"
+          onClick={startExport}
+          disabled={archive !== null && archive.status !== "READY" && archive.status !== "FAILED"}
+        >
           Export my data
         </button>
         {archive && (

@@ -10,7 +10,13 @@ import { Face, type FaceState } from "@/components/Face";
 import { RequireAuth } from "@/components/Nav";
 import type { MessageFieldsFragment } from "@/gql/graphql";
 import { errorText } from "@/lib/errors";
-import { CONVERSATION, CONVERSATION_SUMMARY, INTERRUPT_REPLY, LIVE_CURSOR, SEND_MESSAGE } from "@/lib/operations";
+import {
+  CONVERSATION,
+  CONVERSATION_SUMMARY,
+  INTERRUPT_REPLY,
+  LIVE_CURSOR,
+  SEND_MESSAGE,
+} from "@/lib/operations";
 import { ReplyPlayer, unlockAudio } from "@/lib/player";
 import { type ConversationEvent, useConversationEvents } from "@/lib/stream";
 import { sendVoiceMessage } from "@/lib/upload";
@@ -34,7 +40,11 @@ type Answering = { model: string; fallback: boolean };
 
 /** What the hands-free session heard: "listening" once speech started, then the partial
  * transcript, then the final one (outcome MESSAGE: it was sent; otherwise why not). */
-type Heard = { state: "waiting" | "listening" | "partial" | "final"; text: string; outcome?: string };
+type Heard = {
+  state: "waiting" | "listening" | "partial" | "final";
+  text: string;
+  outcome?: string;
+};
 
 /** startConversation's liveCursor, passed as ?from=: the stream then carries the whole greeting.
  * It is dropped from the address (a reload of the page reads a fresh liveCursor) and kept for
@@ -80,7 +90,10 @@ function Conversation({ id }: { id: string }) {
   const [heard, setHeard] = useState<Heard | null>(null);
   const player = useRef<ReplyPlayer | null>(null);
   const deltaSeq = useRef(new Map<string, number>());
-  const emotionNow = useRef<{ emotion: string; intensity: number }>({ emotion: "neutral", intensity: 0.5 });
+  const emotionNow = useRef<{ emotion: string; intensity: number }>({
+    emotion: "neutral",
+    intensity: 0.5,
+  });
   const bottom = useRef<HTMLDivElement>(null);
   const [sendMessage] = useMutation(SEND_MESSAGE);
   const [interruptReply] = useMutation(INTERRUPT_REPLY);
@@ -88,7 +101,8 @@ function Conversation({ id }: { id: string }) {
   const upsert = useCallback((message: Pick<Message, "id"> & Partial<Message>) => {
     setMessages((list) => {
       const at = list.findIndex((m) => m.id === message.id);
-      if (at < 0) return [...list, { role: "COMPANION", text: "", status: "STREAMING", ...message }];
+      if (at < 0)
+        return [...list, { role: "COMPANION", text: "", status: "STREAMING", ...message }];
       // A streaming snapshot (a replayed ReplyStarted, an interruptReply answer that raced the
       // ReplyInterrupted event) never overwrites text the deltas built or a final state.
       if (message.status === "STREAMING") return list;
@@ -122,14 +136,20 @@ function Conversation({ id }: { id: string }) {
             const shown = new Map(list.map((m) => [m.id, m]));
             return page.map((m) => {
               const had = shown.get(m.id);
-              return m.status === "STREAMING" && had && had.text.length > m.text.length ? { ...m, text: had.text } : m;
+              return m.status === "STREAMING" && had && had.text.length > m.text.length
+                ? { ...m, text: had.text }
+                : m;
             });
           }
           const known = new Set(page.map((m) => m.id));
           const rest = list.filter((m) => !known.has(m.id));
           return [...page, ...rest]; // an older page goes first; streamed messages stay after
         });
-        setOlder(conversation.messages.pageInfo.hasPreviousPage ? conversation.messages.pageInfo.startCursor ?? null : null);
+        setOlder(
+          conversation.messages.pageInfo.hasPreviousPage
+            ? (conversation.messages.pageInfo.startCursor ?? null)
+            : null,
+        );
       } catch (e) {
         setError(errorText(e));
       }
@@ -138,21 +158,28 @@ function Conversation({ id }: { id: string }) {
   );
 
   /** The newest page of history, reloaded; resolves with the liveCursor read just before it. */
-  const reload = useCallback(async (initial: boolean): Promise<string | null> => {
-    // Read once per page (React's strict mode runs the first subscription's effect twice).
-    if (startCursor.current === undefined) startCursor.current = takeStartCursor();
-    let cursor = initial ? startCursor.current : null;
-    if (cursor === null) {
-      try {
-        const { data } = await client.query({ query: LIVE_CURSOR, variables: { id }, fetchPolicy: "network-only" });
-        cursor = data?.conversation.liveCursor ?? null;
-      } catch (e) {
-        setError(errorText(e));
+  const reload = useCallback(
+    async (initial: boolean): Promise<string | null> => {
+      // Read once per page (React's strict mode runs the first subscription's effect twice).
+      if (startCursor.current === undefined) startCursor.current = takeStartCursor();
+      let cursor = initial ? startCursor.current : null;
+      if (cursor === null) {
+        try {
+          const { data } = await client.query({
+            query: LIVE_CURSOR,
+            variables: { id },
+            fetchPolicy: "network-only",
+          });
+          cursor = data?.conversation.liveCursor ?? null;
+        } catch (e) {
+          setError(errorText(e));
+        }
       }
-    }
-    await loadPage(null, true);
-    return cursor;
-  }, [client, id, loadPage]);
+      await loadPage(null, true);
+      return cursor;
+    },
+    [client, id, loadPage],
+  );
 
   /** The summary is folded after a turn, in the background: read it again a little later. */
   const summaryTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -180,7 +207,8 @@ function Conversation({ id }: { id: string }) {
           emotionNow.current = { emotion: "neutral", intensity: 0.5 };
           setReplying(messageId);
           // A greeting is the companion's written text (model "greeting"): no model answers it.
-          if (event.model !== GREETING_MODEL) setAnswering({ model: event.model, fallback: event.fallback });
+          if (event.model !== GREETING_MODEL)
+            setAnswering({ model: event.model, fallback: event.fallback });
           upsert({ id: messageId, role: "COMPANION", text: "", status: "STREAMING" });
           break;
         case "MessageDelta": {
@@ -191,7 +219,11 @@ function Conversation({ id }: { id: string }) {
           setReplying(messageId);
           setMessages((list) => {
             const at = list.findIndex((m) => m.id === messageId);
-            if (at < 0) return [...list, { id: messageId, role: "COMPANION", text: event.text, status: "STREAMING" }];
+            if (at < 0)
+              return [
+                ...list,
+                { id: messageId, role: "COMPANION", text: event.text, status: "STREAMING" },
+              ];
             // A stream started before the history it goes with (a new conversation's greeting)
             // replays deltas of a reply the history already shows whole.
             if (list[at]!.status !== "STREAMING") return list;
@@ -202,11 +234,13 @@ function Conversation({ id }: { id: string }) {
           break;
         }
         case "AudioChunk":
-          if (player.current?.messageId !== messageId) player.current = new ReplyPlayer(messageId, unlockAudio());
+          if (player.current?.messageId !== messageId)
+            player.current = new ReplyPlayer(messageId, unlockAudio());
           player.current.addChunk(event.seq, event.url, event.startMs, event.durationMs);
           break;
         case "VisemeFrames":
-          if (player.current?.messageId === messageId) player.current.addVisemes(event.audioSeq, event.frames);
+          if (player.current?.messageId === messageId)
+            player.current.addVisemes(event.audioSeq, event.frames);
           break;
         case "EmotionChanged":
           if (player.current?.messageId === messageId) player.current.addEmotion(event);
@@ -228,20 +262,25 @@ function Conversation({ id }: { id: string }) {
           const text = event.memory.text;
           setNotices((all) => {
             const had = all[messageId]?.remembered ?? [];
-            return had.includes(text) ? all : { ...all, [messageId]: { ...all[messageId], remembered: [...had, text] } };
+            return had.includes(text)
+              ? all
+              : { ...all, [messageId]: { ...all[messageId], remembered: [...had, text] } };
           });
           break;
         }
         case "VoiceSpeechStarted":
-          if (event.sessionId === handsFreeRef.current?.sessionId) setHeard({ state: "listening", text: "" });
+          if (event.sessionId === handsFreeRef.current?.sessionId)
+            setHeard({ state: "listening", text: "" });
           break;
         case "VoicePartialTranscript":
-          if (event.sessionId === handsFreeRef.current?.sessionId) setHeard({ state: "partial", text: event.partial });
+          if (event.sessionId === handsFreeRef.current?.sessionId)
+            setHeard({ state: "partial", text: event.partial });
           break;
         case "VoiceFinalTranscript":
           if (event.sessionId === handsFreeRef.current?.sessionId) {
             setHeard({ state: "final", text: event.final, outcome: event.outcome });
-            if (event.outcome === "REFUSED" || event.outcome === "STT_FAILED") setError(event.detail || event.outcome);
+            if (event.outcome === "REFUSED" || event.outcome === "STT_FAILED")
+              setError(event.detail || event.outcome);
           }
           break;
         case "VoiceSessionClosed":
@@ -249,15 +288,24 @@ function Conversation({ id }: { id: string }) {
             void handsFreeRef.current.stop(false);
             handsFreeRef.current = null;
             setHandsFree(null);
-            if (event.reason !== "ENDED") setError(`Hands-free stopped: ${event.closedDetail || event.reason}`);
+            if (event.reason !== "ENDED")
+              setError(`Hands-free stopped: ${event.closedDetail || event.reason}`);
           }
           break;
         case "ReplyDegraded":
           setNotices((all) => ({ ...all, [messageId]: { ...all[messageId], degraded: true } }));
           break;
         case "ReplyFailed":
-          upsert({ id: messageId, role: "COMPANION", text: `(${event.detail || event.code})`, status: "FAILED" });
-          setNotices((all) => ({ ...all, [messageId]: { ...all[messageId], retryable: event.retryable } }));
+          upsert({
+            id: messageId,
+            role: "COMPANION",
+            text: `(${event.detail || event.code})`,
+            status: "FAILED",
+          });
+          setNotices((all) => ({
+            ...all,
+            [messageId]: { ...all[messageId], retryable: event.retryable },
+          }));
           setReplying((current) => (current === messageId ? null : current));
           break;
       }
@@ -318,7 +366,13 @@ function Conversation({ id }: { id: string }) {
   /** Sends again the person's message that a failed reply answered (the last one before it). */
   async function retry(replyId: string) {
     const at = messages.findIndex((m) => m.id === replyId);
-    const asked = at < 0 ? undefined : messages.slice(0, at).reverse().find((m) => m.role === "USER");
+    const asked =
+      at < 0
+        ? undefined
+        : messages
+            .slice(0, at)
+            .reverse()
+            .find((m) => m.role === "USER");
     if (!asked) return;
     setNotices((all) => ({ ...all, [replyId]: { ...all[replyId], retryable: false } }));
     await submit(asked.text);
@@ -422,12 +476,21 @@ function Conversation({ id }: { id: string }) {
         )}
         <span className="spacer" />
         {answering && (
-          <span className="muted model" data-testid="model" data-model={answering.model} data-fallback={answering.fallback}>
+          <span
+            className="muted model"
+            data-testid="model"
+            data-model={answering.model}
+            data-fallback={answering.fallback}
+          >
             answered by {answering.model}
             {answering.fallback && " (stand-in: the configured model could not run)"}
           </span>
         )}
-        <span className={live ? "live on" : "live"} data-testid="live" data-live={live ? "true" : "false"}>
+        <span
+          className={live ? "live on" : "live"}
+          data-testid="live"
+          data-live={live ? "true" : "false"}
+        >
           {live ? "live" : "connecting…"}
         </span>
       </header>
@@ -454,10 +517,20 @@ function Conversation({ id }: { id: string }) {
           )}
           <ol className="messages" data-testid="messages">
             {messages.map((m) => (
-              <li key={m.id} className={`message ${m.role.toLowerCase()}`} data-id={m.id} data-role={m.role} data-status={m.status}>
+              <li
+                key={m.id}
+                className={`message ${m.role.toLowerCase()}`}
+                data-id={m.id}
+                data-role={m.role}
+                data-status={m.status}
+              >
                 {m.text || (m.status === "STREAMING" ? "…" : "")}
                 {notices[m.id]?.remembered && (
-                  <small className="notice remembered" data-testid="memory-formed" title={notices[m.id]!.remembered!.join("\n")}>
+                  <small
+                    className="notice remembered"
+                    data-testid="memory-formed"
+                    title={notices[m.id]!.remembered!.join("\n")}
+                  >
                     {companionName || "Your companion"} will remember that
                   </small>
                 )}
@@ -467,7 +540,13 @@ function Conversation({ id }: { id: string }) {
                   </small>
                 )}
                 {notices[m.id]?.retryable && m.status === "FAILED" && (
-                  <button type="button" className="link notice" onClick={() => void retry(m.id)} disabled={busy} data-testid="retry">
+                  <button
+                    type="button"
+                    className="link notice"
+                    onClick={() => void retry(m.id)}
+                    disabled={busy}
+                    data-testid="retry"
+                  >
                     Try again
                   </button>
                 )}
@@ -491,7 +570,12 @@ function Conversation({ id }: { id: string }) {
             <button type="submit" disabled={busy || !text.trim()}>
               Send
             </button>
-            <button type="button" className={recorder ? "danger" : "secondary"} onClick={toggleRecording} disabled={busy || !!handsFree}>
+            <button
+              type="button"
+              className={recorder ? "danger" : "secondary"}
+              onClick={toggleRecording}
+              disabled={busy || !!handsFree}
+            >
               {recorder ? "Stop & send" : "🎤 Speak"}
             </button>
             <button
@@ -506,7 +590,13 @@ function Conversation({ id }: { id: string }) {
             </button>
           </form>
           {handsFree && heard && (
-            <p className="muted heard" data-testid="heard" data-state={heard.state} data-outcome={heard.outcome ?? ""} aria-live="polite">
+            <p
+              className="muted heard"
+              data-testid="heard"
+              data-state={heard.state}
+              data-outcome={heard.outcome ?? ""}
+              aria-live="polite"
+            >
               {heard.state === "waiting" && "Hands-free: speak any time"}
               {heard.state === "listening" && "Listening…"}
               {heard.state === "partial" && `“${heard.text}…”`}

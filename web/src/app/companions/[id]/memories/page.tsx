@@ -32,15 +32,36 @@ interface Refusal {
 
 function refusal(error: unknown): Refusal {
   const { code, field } = errorCode(error);
-  return { text: errorText(error), field: code === "BAD_USER_INPUT" ? field : null, quota: code === "QUOTA_EXCEEDED" };
+  return {
+    text: errorText(error),
+    field: code === "BAD_USER_INPUT" ? field : null,
+    quota: code === "QUOTA_EXCEEDED",
+  };
 }
 
 /** The refusal when it is about `field`; without `field`, when it is about none of `shownElsewhere`. */
-function RefusalNote({ refused, field, shownElsewhere = [] }: { refused: Refusal | null; field?: string; shownElsewhere?: string[] }) {
+function RefusalNote({
+  refused,
+  field,
+  shownElsewhere = [],
+}: {
+  refused: Refusal | null;
+  field?: string;
+  shownElsewhere?: string[];
+}) {
   if (!refused) return null;
-  if (field !== undefined ? refused.field !== field : refused.field !== null && shownElsewhere.includes(refused.field)) return null;
+  if (
+    field !== undefined
+      ? refused.field !== field
+      : refused.field !== null && shownElsewhere.includes(refused.field)
+  )
+    return null;
   return (
-    <small className="error" role="alert" data-testid={refused.field ? `field-error-${refused.field}` : "memory-error"}>
+    <small
+      className="error"
+      role="alert"
+      data-testid={refused.field ? `field-error-${refused.field}` : "memory-error"}
+    >
       {refused.text}
       {refused.quota && (
         <>
@@ -96,7 +117,7 @@ function Memories({ companionId }: { companionId: string }) {
         if (!data || asked !== latest.current) return;
         const page = data.memories;
         setMemories((shown) => (after ? [...shown, ...page.nodes] : page.nodes));
-        setNext(page.pageInfo.hasNextPage ? page.pageInfo.endCursor ?? null : null);
+        setNext(page.pageInfo.hasNextPage ? (page.pageInfo.endCursor ?? null) : null);
         setLoaded(true);
       } catch (e) {
         setError(refusal(e));
@@ -127,7 +148,13 @@ function Memories({ companionId }: { companionId: string }) {
     setAdding(null);
     try {
       const importance = Number(newImportance);
-      await remember({ variables: { companionId, text: newText, importance: Number.isFinite(importance) ? importance : null } });
+      await remember({
+        variables: {
+          companionId,
+          text: newText,
+          importance: Number.isFinite(importance) ? importance : null,
+        },
+      });
       setNewText("");
       await load(null);
     } catch (e) {
@@ -146,7 +173,8 @@ function Memories({ companionId }: { companionId: string }) {
   }
 
   async function forgetEverything() {
-    if (!window.confirm(`${name} will forget everything you told them. This cannot be undone.`)) return;
+    if (!window.confirm(`${name} will forget everything you told them. This cannot be undone.`))
+      return;
     setError(null);
     try {
       const { data } = await forgetAll({ variables: { companionId } });
@@ -167,7 +195,9 @@ function Memories({ companionId }: { companionId: string }) {
     <section className="memories">
       <header className="row">
         <Link href="/companions">← Companions</Link>
-        {companion.data?.companion.pictureUrl && <img className="avatar" src={companion.data.companion.pictureUrl} alt="" />}
+        {companion.data?.companion.pictureUrl && (
+          <img className="avatar" src={companion.data.companion.pictureUrl} alt="" />
+        )}
         <h1>What {name} remembers</h1>
         <span className="spacer" />
         <label className="switch">
@@ -193,11 +223,24 @@ function Memories({ companionId }: { companionId: string }) {
         <div className="row">
           <label className="grow">
             Tell {name} something to remember
-            <input name="newMemory" value={newText} onChange={(e) => setNewText(e.target.value)} placeholder="I'm allergic to peanuts" />
+            <input
+              name="newMemory"
+              value={newText}
+              onChange={(e) => setNewText(e.target.value)}
+              placeholder="I'm allergic to peanuts"
+            />
           </label>
           <label>
             Importance
-            <input name="newImportance" type="number" step="0.1" min="0" max="1" value={newImportance} onChange={(e) => setNewImportance(e.target.value)} />
+            <input
+              name="newImportance"
+              type="number"
+              step="0.1"
+              min="0"
+              max="1"
+              value={newImportance}
+              onChange={(e) => setNewImportance(e.target.value)}
+            />
           </label>
           <button type="submit" disabled={!newText.trim()}>
             Remember
@@ -217,7 +260,12 @@ function Memories({ companionId }: { companionId: string }) {
           value={query}
           onChange={(e) => setQuery(e.target.value)}
         />
-        <button type="button" className="danger" onClick={forgetEverything} disabled={memories.length === 0}>
+        <button
+          type="button"
+          className="danger"
+          onClick={forgetEverything}
+          disabled={memories.length === 0}
+        >
           Forget everything
         </button>
       </div>
@@ -240,8 +288,10 @@ function Memories({ companionId }: { companionId: string }) {
               <p>{m.text}</p>
               <p className="muted small">
                 {m.kind} · importance {m.importance.toFixed(1)} ·{" "}
-                {m.origin === "PERSON" ? "added by you" : "heard in a conversation"} on {new Date(m.createdAt).toLocaleDateString()}
-                {m.lastRecalledAt && ` · last recalled ${new Date(m.lastRecalledAt).toLocaleString()}`}
+                {m.origin === "PERSON" ? "added by you" : "heard in a conversation"} on{" "}
+                {new Date(m.createdAt).toLocaleDateString()}
+                {m.lastRecalledAt &&
+                  ` · last recalled ${new Date(m.lastRecalledAt).toLocaleString()}`}
               </p>
               <div className="row">
                 <button type="button" className="secondary" onClick={() => setEditing(m.id)}>
@@ -302,7 +352,15 @@ function MemoryEditor({
         <RefusalNote refused={refused} field="text" />
         <label>
           Importance (0 to 1)
-          <input name="memoryImportance" type="number" step="0.1" min="0" max="1" value={importance} onChange={(e) => setImportance(e.target.value)} />
+          <input
+            name="memoryImportance"
+            type="number"
+            step="0.1"
+            min="0"
+            max="1"
+            value={importance}
+            onChange={(e) => setImportance(e.target.value)}
+          />
         </label>
         <RefusalNote refused={refused} field="importance" />
         <RefusalNote refused={refused} shownElsewhere={["text", "importance"]} />
