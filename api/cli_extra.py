@@ -8,8 +8,9 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Each feature's commands add their own parser here."""
-    from api import demo, device_cli
+    from api import backup_cli, demo, device_cli
 
     _ = argparse
     demo.add_parser(sub)
     device_cli.add_parser(sub)
+    backup_cli.add_parsers(sub)

@@ -8,25 +8,12 @@ reveals which files exist.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from pipeline.storage.base import CACHE_CONTROL, download_name
+from pipeline.storage.base import CACHE_CONTROL, content_type, download_name
 from pipeline.storage.local import LocalBlobStorage
 from services.errors import FORBIDDEN, NOT_FOUND
-
-CONTENT_TYPES = {
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".ogg": "audio/ogg",
-    ".zip": "application/zip",
-    ".json": "application/json",
-    ".png": "image/png",  # companion pictures and exported character cards
-    ".jpeg": "image/jpeg",
-    ".webp": "image/webp",
-}
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -49,11 +36,8 @@ async def media(request: Request) -> Response:
         return _error(404, NOT_FOUND, "Not found")
     if not path.is_file():
         return _error(404, NOT_FOUND, "Not found")
-    suffix = PurePosixPath(key).suffix.lower()
     headers = {"cache-control": CACHE_CONTROL, "x-content-type-options": "nosniff"}
     name = download_name(key)  # a data export, an exported card
     if name is not None:
         headers["content-disposition"] = f'attachment; filename="{name}"'
-    return FileResponse(
-        path, media_type=CONTENT_TYPES.get(suffix, "application/octet-stream"), headers=headers
-    )
+    return FileResponse(path, media_type=content_type(key), headers=headers)

@@ -11,6 +11,17 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Protocol
 
+# What each kind of blob is served as, by its key's suffix.
+CONTENT_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".zip": "application/zip",
+    ".json": "application/json",
+    ".png": "image/png",  # companion pictures and exported character cards
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
 # Blobs are never rewritten under one key by a client-facing path, but links expire: a short
 # private cache lets a player re-fetch without keeping a stale file for long.
 CACHE_CONTROL = "private, max-age=300"
@@ -44,6 +55,10 @@ def check_key(key: str, *, allow_empty: bool = False) -> str:
     if any(part in ("", ".", "..") for part in key.split("/")):
         raise ValueError(f"invalid storage key: {key!r}")
     return key
+
+
+def content_type(key: str) -> str:
+    return CONTENT_TYPES.get(PurePosixPath(key).suffix.lower(), "application/octet-stream")
 
 
 def download_name(key: str) -> str | None:

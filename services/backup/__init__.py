@@ -1,0 +1,1 @@
+"""``holomate backup`` / ``holomate restore``: the database and the blobs, with a manifest."""
