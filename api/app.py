@@ -31,6 +31,7 @@ from api.rate_limits import ClientLimits, RequestLimits, build_login_throttle, b
 from api.request_json import JsonLimits
 from api.security_headers import STRICT_POLICY, SecurityHeaders, graphiql_policy
 from api.settings import Settings, get_settings
+from api.tracing import build_tracing
 from api.voice_sessions import build_voice_sessions
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
 from context.state import AppState
@@ -154,6 +155,7 @@ def operation_limits(settings: Settings) -> Limits:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
+    tracing = build_tracing(settings)
     limiter = make_rate_limiter(settings.shared_state, settings.broadcast_namespace)
     state = AppState(
         sessionmaker=make_sessionmaker(engine),
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         introspection=settings.introspection_enabled,
         anonymous_introspection=settings.anonymous_introspection,
         limits=operation_limits(settings),
+        log_key=settings.secret_key.get_secret_value().encode(),
     )
     graphql = HoloGraphQL(
         state,
@@ -200,7 +203,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)  # before anything here can log
+        configure_logging(settings.log_level, settings.log_format)  # before anything logs
+        if tracing is not None:
+            tracing.start(engine)
         if settings.migrate_on_start and settings.is_sqlite:
             await upgrade_async(settings.database_url)
         app.state.holo = state
@@ -281,6 +286,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await billing.provider.aclose()
             await limiter.aclose()
             await engine.dispose()
+            if tracing is not None:
+                tracing.stop()
 
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

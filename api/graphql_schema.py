@@ -26,6 +26,7 @@ from api.device_scope import DeviceScope
 from api.errors import classify_in_place
 from api.introspection_gate import IntrospectionGate
 from api.operation_limits import Limits, OperationLimits, directives_rule
+from api.operation_trace import Observe, OperationObserver
 from api.query_cost import CostCache
 from resolvers.auth import AuthMutation
 from resolvers.billing import BillingMutation
@@ -116,6 +117,8 @@ def build_schema(
     introspection: bool = True,
     anonymous_introspection: bool = True,
     limits: Limits | None = None,
+    log_key: bytes = b"",
+    observe: Observe | None = None,
 ) -> strawberry.Schema:
     # Rule classes are made once: the validation cache is keyed by them, so new classes per
     # request (what the limiter extensions do) would make every lookup miss.
@@ -130,6 +133,7 @@ def build_schema(
     operation_limits = limits or Limits()
     costs = CostCache()
     extensions: list[Any] = [
+        lambda: OperationObserver(log_key, observe),  # first: its span covers the others' work
         DeviceScope,
         *gate,
         lambda: MaxTokensLimiter(max_token_count=max_tokens),

@@ -7,6 +7,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import log_fields
 from services import errors as codes
 
 
@@ -31,7 +32,11 @@ class RequestId:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = log_fields.bind(request_id=request_id)  # on every line logged for it
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log_fields.unbind(token)
 
 
 SERVER_SEND = "holomate.server_send"
@@ -55,9 +60,13 @@ class GraphQLSockets:
         if scope["type"] != "websocket" or _route_path(scope) != self.path:
             await self.app(scope, receive, send)  # the router still has a route for the rest
             return
-        scope.setdefault("state", {})["request_id"] = new_request_id()
+        request_id = scope.setdefault("state", {})["request_id"] = new_request_id()
         scope[SERVER_SEND] = send
-        await self.graphql(scope, receive, send)
+        token = log_fields.bind(request_id=request_id)
+        try:
+            await self.graphql(scope, receive, send)
+        finally:
+            log_fields.unbind(token)
 
 
 def _route_path(scope: Scope) -> str:

@@ -209,6 +209,13 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = 1000
     migrate_on_start: bool = True
     log_level: str = "INFO"
+    # Observability (README "Observability"). json: one JSON object a log line (request id,
+    # trace id, hashed user, operation). An OTLP/HTTP collector ("http://collector:4318") turns
+    # tracing on; empty: off, nothing instrumented. The ratio samples new traces (root spans).
+    log_format: Literal["text", "json"] = "text"
+    otlp_endpoint: str = ""
+    otlp_service_name: str = "holomate"
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _rate_limits_parse(self) -> Settings:

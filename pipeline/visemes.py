@@ -7,8 +7,9 @@ so a client can look up the shape for any playback position without searching.
 
 from __future__ import annotations
 
+import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pipeline.events import Viseme, VisemeFrame
 
@@ -169,3 +170,11 @@ def text_span_frames(
     step = (end_ms - start_ms) / len(chars) / 1000
     starts = [start_ms / 1000 + i * step for i in range(len(chars))]
     return frames_from_characters(chars, starts, [s + step for s in starts], duration_ms)
+
+
+def timed(align: Callable[[], tuple[VisemeFrame, ...]]) -> tuple[tuple[VisemeFrame, ...], float]:
+    """A mouth track and the milliseconds aligning it took: ``Synthesis.align_ms``, measured
+    where it runs (a speech worker process too), so a reply's trace can show it per sentence."""
+    started = time.perf_counter()
+    frames = align()
+    return frames, round((time.perf_counter() - started) * 1000, 3)

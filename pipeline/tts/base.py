@@ -35,6 +35,7 @@ class Synthesis:
     mime_type: str
     duration_ms: int
     visemes: tuple[VisemeFrame, ...] = field(default_factory=tuple)
+    align_ms: float = 0.0  # of the time taken, aligning the mouth track (a trace shows it)
 
 
 class SpeechBusy(ProviderRateLimited):

@@ -25,7 +25,7 @@ from pipeline.errors import (
     ProviderUnavailable,
 )
 from pipeline.tts.base import Synthesis, VoiceInfo, VoiceSettings
-from pipeline.visemes import frames_from_characters
+from pipeline.visemes import frames_from_characters, timed
 
 PROVIDER = "elevenlabs"
 PCM_RATE = 22050
@@ -109,11 +109,13 @@ class ElevenLabsTTS:
         if not pcm or len(pcm) % 2:
             raise ProviderBadResponse(PROVIDER, f"stream carried {len(pcm)} bytes of PCM")
         duration = round(len(pcm) / 2 * 1000 / PCM_RATE)
+        visemes, align_ms = timed(lambda: frames_from_characters(chars, starts, ends, duration))
         return Synthesis(
             audio=pcm16_to_wav(bytes(pcm), PCM_RATE),
             mime_type="audio/wav",
             duration_ms=duration,
-            visemes=frames_from_characters(chars, starts, ends, duration),
+            visemes=visemes,
+            align_ms=align_ms,
         )
 
     async def list_voices(self) -> list[VoiceInfo]:

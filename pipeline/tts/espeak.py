@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pipeline.audio import pcm16_to_wav
 from pipeline.errors import ProviderBadResponse, ProviderUnavailable
 from pipeline.tts.base import Synthesis, VoiceInfo, VoiceSettings
-from pipeline.visemes import frames_from_phonemes
+from pipeline.visemes import frames_from_phonemes, timed
 
 PROVIDER = "espeak"
 DEFAULT_WPM = 175  # espeak-ng's own default rate
@@ -193,11 +193,13 @@ def synthesis(text: str, voice: VoiceSettings, library: str | None = None) -> Sy
     """Audio (WAV) and its mouth track, synchronously: in a worker thread or process."""
     rendering = render(text, voice, library)
     duration = rendering.duration_ms
+    visemes, align_ms = timed(lambda: frames_from_phonemes(rendering.phonemes, duration))
     return Synthesis(
         audio=pcm16_to_wav(rendering.pcm, rendering.sample_rate),
         mime_type="audio/wav",
         duration_ms=duration,
-        visemes=frames_from_phonemes(rendering.phonemes, duration),
+        visemes=visemes,
+        align_ms=align_ms,
     )
 
 

@@ -25,7 +25,12 @@ from pipeline.errors import (
 from pipeline.events import VisemeFrame
 from pipeline.tts import espeak
 from pipeline.tts.base import Synthesis, VoiceInfo, VoiceSettings
-from pipeline.visemes import frames_from_phonemes, frames_from_segments, text_span_frames
+from pipeline.visemes import (
+    frames_from_phonemes,
+    frames_from_segments,
+    text_span_frames,
+    timed,
+)
 
 PROVIDER = "openai"
 PCM_RATE = 24000  # response_format="pcm": 24 kHz, 16-bit signed little-endian, mono
@@ -120,12 +125,15 @@ class OpenAITTS:
         pcm = response.content
         if len(pcm) % 2:
             raise ProviderBadResponse(PROVIDER, "PCM body has an odd number of bytes")
-        visemes = await asyncio.to_thread(fitted_visemes, text, pcm, PCM_RATE, voice.language)
+        visemes, align_ms = await asyncio.to_thread(
+            timed, lambda: fitted_visemes(text, pcm, PCM_RATE, voice.language)
+        )
         return Synthesis(
             audio=pcm16_to_wav(pcm, PCM_RATE),
             mime_type="audio/wav",
             duration_ms=round(len(pcm) / 2 * 1000 / PCM_RATE),
             visemes=visemes,
+            align_ms=align_ms,
         )
 
     async def list_voices(self) -> list[VoiceInfo]:

@@ -24,6 +24,7 @@ from pipeline.audio import pcm16_to_wav
 from pipeline.errors import ProviderBadResponse, ProviderUnavailable
 from pipeline.tts.base import Synthesis, VoiceInfo, VoiceSettings
 from pipeline.tts.process_pool import SpeechSlots
+from pipeline.visemes import timed
 from pipeline.visemes_ipa import frames_from_alignments
 
 PROVIDER = "piper"
@@ -126,11 +127,15 @@ def render(text: str, voice: VoiceSettings, model: Path | None = None) -> Render
 def synthesis(text: str, voice: VoiceSettings, model: Path | None = None) -> Synthesis:
     """Audio (WAV) and its mouth track, synchronously: in a worker thread or process."""
     rendering = render(text, voice, model)
+    visemes, align_ms = timed(
+        lambda: frames_from_alignments(rendering.alignments, rendering.sample_rate)
+    )
     return Synthesis(
         audio=pcm16_to_wav(rendering.pcm, rendering.sample_rate),
         mime_type="audio/wav",
         duration_ms=rendering.duration_ms,
-        visemes=frames_from_alignments(rendering.alignments, rendering.sample_rate),
+        visemes=visemes,
+        align_ms=align_ms,
     )
 
 

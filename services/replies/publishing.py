@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline import events as ev
 from pipeline.broadcast.hub import EventHub
+from services import tracing
 from services.channels import companion_channel, conversation_channel, conversation_live
 from services.events import logged
 from store.models import Conversation
@@ -36,6 +37,12 @@ class Publisher:
     ) -> str:
         """Log and broadcast one event; returns its cursor on the conversation's channel.
         A message's first event is announced on the companion's channel first."""
+        with tracing.span("publish", {"holomate.event": type(event).__name__}):
+            return await self._publish(conversation_id, message_id, event)
+
+    async def _publish(
+        self, conversation_id: int, message_id: int, event: ev.ConversationEvent
+    ) -> str:
         payload = logged(conversation_id, message_id, event)
         channel = conversation_channel(conversation_id)
         if (conversation_id, message_id) not in self._announced:

@@ -12,19 +12,21 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from opentelemetry.trace import StatusCode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline import events as ev
 from pipeline.broadcast.errors import LogUnavailable
 from pipeline.llm.base import LLMProvider
 from pipeline.reply import UNDELIVERED, ReplyControl, ReplyOutcome, ReplyPipeline, ReplyRequest
-from services import reply_rows
+from services import reply_rows, tracing
 from services.coalesce import DeltaCoalescer
 from services.events import message_of
 from services.replies.providers import Providers
 from services.replies.publishing import Publisher
 from services.replies.running import RunningReplies, RunningReply
 from services.replies.tasks import TaskSet
+from services.replies.traced import TracedLLM, TracedStorage, TracedTTS
 from store.db import connection_lost
 from store.models import Message, MessageStatus
 
@@ -78,12 +80,26 @@ class ReplyRunner:
         await self.aftermath.drain(aftermath_s)
 
     async def _run(self, turn: Turn, control: ReplyControl) -> None:
+        """In the span of the request that started the turn (the task copied its context)."""
+        ids = {"holomate.conversation.id": turn.conversation_id, "holomate.reply.id": turn.reply_id}
+        with tracing.span("reply", ids) as span:
+            status = await self._produce(turn, control)
+            span.set_attribute("holomate.reply.status", status)
+            if status == "failed":
+                span.set_status(StatusCode.ERROR)
+
+    def _pipeline(self, turn: Turn) -> ReplyPipeline:
+        llm = turn.llm or self.providers.llm
+        tts = self.providers.tts_for(turn.voice)
+        storage = self.providers.storage
+        if tracing.enabled():
+            return ReplyPipeline(TracedLLM(llm), TracedTTS(tts), TracedStorage(storage))
+        return ReplyPipeline(llm, tts, storage)
+
+    async def _produce(self, turn: Turn, control: ReplyControl) -> str:
+        """Returns how the reply ended (``lost``: a sweeper ended it)."""
         reply_id = turn.reply_id
-        pipeline = ReplyPipeline(
-            turn.llm or self.providers.llm,
-            self.providers.tts_for(turn.voice),
-            self.providers.storage,
-        )
+        pipeline = self._pipeline(turn)
         offset_ms = (time.monotonic() - turn.started) * 1000
         first_publish: list[float] = []
 
@@ -121,7 +137,7 @@ class ReplyRunner:
             )
         running = self.running.get(reply_id)
         if running is not None and running.lost:
-            return  # a sweeper failed it and published its end
+            return "lost"  # a sweeper failed it and published its end
         try:
             await batcher.flush()
         except LogUnavailable:
@@ -133,7 +149,9 @@ class ReplyRunner:
             turn.stt_ms,
             control.heard_until_ms,
         )
-        await self._finish(turn.conversation_id, reply_id, outcome, timings, running)
+        with tracing.span("reply.save"):
+            await self._finish(turn.conversation_id, reply_id, outcome, timings, running)
+        return outcome.status
 
     async def _retrying(
         self, running: RunningReply | None, reply_id: int, save: Callable[[], Awaitable[_T]]
@@ -191,6 +209,8 @@ class ReplyRunner:
             code = outcome.error_code or "INTERNAL_ERROR"
             end = ev.ReplyFailed(code, outcome.error_detail or "", outcome.retryable)
         await self.publisher.publish(conversation_id, reply_id, end)
+        # One line a turn: in JSON logs it carries the request, operation, user and trace.
+        log.info("reply %s %s in %s ms", reply_id, status.value, timings.get("total_ms"))
         if self.on_turn is not None:
             self.on_turn({k: float(v) for k, v in message.timings.items()}, status.value)
         if status != MessageStatus.FAILED:

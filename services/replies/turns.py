@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pipeline import events as ev
 from pipeline.llm.fixed import FixedText
 from pipeline.reply import ReplyRequest
-from services import conversations, turn_context, validation, voice_input
+from services import conversations, tracing, turn_context, validation, voice_input
 from services.errors import BadUserInput, QuotaExceeded
 from services.events import message_of
 from services.identity import Viewer
@@ -92,9 +92,11 @@ class Turns:
             await session.flush()
             reply = self._new_reply(session, conversation, now, user_message.id)
             await session.commit()
-            request = await turn_context.build_request(
-                session, conversation, viewer.user_id, reply.id, self.context
-            )
+            with tracing.span("prompt") as span:
+                request = await turn_context.build_request(
+                    session, conversation, viewer.user_id, reply.id, self.context
+                )
+                span.set_attribute("holomate.prompt.messages", len(request.messages))
             request, owner, provider = await self._voiced(
                 session, viewer, conversation, reply.id, request
             )
@@ -115,7 +117,13 @@ class Turns:
             if self.quotas.voice_length is not None:
                 await self.quotas.voice_length(session, viewer.user_id, wav.duration_ms)
         started = time.monotonic()
-        transcript = await voice_input.transcribe(self.providers.stt, audio, mime_type)
+        attributes: tracing.Attributes = {
+            "holomate.stt.provider": self.providers.stt.name,
+            "holomate.stt.bytes": len(audio),
+        }
+        with tracing.span("stt", attributes) as span:
+            transcript = await voice_input.transcribe(self.providers.stt, audio, mime_type)
+            span.set_attribute("holomate.stt.words", len(transcript.text.split()))
         stt_ms = (time.monotonic() - started) * 1000
         text = voice_input.transcript_text(transcript)
         return await self.send_message(
