@@ -34,6 +34,8 @@ FROM ${NODE_IMAGE} AS web
 ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1
 WORKDIR /app/web
 COPY --from=web-build /app/web /app/web
+# The only directory `next start` writes (its cache), owned by the user it runs as.
+RUN install -d -o 1000 -g 1000 .next/cache
 USER 1000:1000
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -9,8 +10,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from api.app import create_app
 from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,3 +47,18 @@ def unknown_settings(names: Iterable[str]) -> list[str]:
         if match is None or match[1].lower() not in fields:
             unknown.append(name)
     return unknown
+
+
+def server_built_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings of a server started with this environment, once its app is built: settings
+    and the app refuse what production forbids (the default secret, free local billing, S3
+    without a bucket...) before serving anything, so a refusal here is a container that would
+    restart forever. Nothing connects: that happens in the app's lifespan."""
+    for name in list(os.environ):
+        if name.startswith("HOLOMATE_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    create_app(settings)
+    return settings

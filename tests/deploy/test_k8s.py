@@ -12,8 +12,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from api.settings import Settings
-from tests.deploy.files import ROOT, load_yaml, unknown_settings
+from tests.deploy.files import ROOT, load_yaml, server_built_from, unknown_settings
 
 pytestmark = pytest.mark.one_backend
 
@@ -101,17 +100,17 @@ def test_the_migration_job_runs_the_server_image_with_its_configuration() -> Non
     assert (job["image"], job["envFrom"]) == (api["image"], api["envFrom"])
 
 
-def test_the_server_accepts_the_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only real settings (a misspelt one is silently ignored) with values the server takes (it
-    refuses to start otherwise), given the Secret's keys."""
+def test_the_server_starts_with_the_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only real settings (a misspelt one is silently ignored), with values the server starts
+    with, given the keys deploy/README.md puts in the Secret."""
     config = by_kind("ConfigMap")["holomate-config"]["data"]
     assert unknown_settings(config) == []
     secret = {
         "HOLOMATE_SECRET_KEY": "an-operators-random-secret-of-at-least-32-chars",
         "HOLOMATE_DATABASE_URL": "postgresql+asyncpg://holomate:pw@postgres:5432/holomate",
+        "HOLOMATE_STRIPE_API_KEY": "sk_test_key",
+        "HOLOMATE_STRIPE_WEBHOOK_SECRET": "whsec_secret",
     }
-    for name, value in {**config, **secret}.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings()
+    settings = server_built_from({**config, **secret}, monkeypatch)
     assert settings.env == "production" and not settings.migrate_on_start
     assert settings.storage == "s3" and settings.trusted_proxies == ["10.0.0.0/8"]
