@@ -96,7 +96,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """The PostgreSQL + Redis pass skips what the SQLite pass already proved engine-free."""
     if os.environ.get("HOLOMATE_TEST_DATABASE_URL") is None:
         return
-    once = [item for item in items if item.get_closest_marker("one_backend") is not None]
+    once = [item for item in items if _engine_free(item)]
     if once:
         config.hook.pytest_deselected(items=once)
-        items[:] = [item for item in items if item.get_closest_marker("one_backend") is None]
+        items[:] = [item for item in items if not _engine_free(item)]
+
+
+# The pipeline is a leaf: nothing under it reads the database or the configured broadcast (its
+# Redis-backed parts test both of their implementations in either pass).
+ENGINE_FREE_DIRS = (Path(__file__).parent / "pipeline",)
+
+
+def _engine_free(item: pytest.Item) -> bool:
+    return item.get_closest_marker("one_backend") is not None or any(
+        item.path.is_relative_to(folder) for folder in ENGINE_FREE_DIRS
+    )

@@ -18,9 +18,12 @@ from tests.realtime.helpers import EVENTS, TERMINAL, live_cursor, ok, setup_conv
 from tests.support.server import LiveServer
 from tests.support.voice import send_voice, speech_wav
 
-pytestmark = pytest.mark.skipif(
-    not whisper_stt.is_installed(), reason="requirements-speech.txt is not installed"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not whisper_stt.is_installed(), reason="requirements-speech.txt is not installed"
+    ),
+    pytest.mark.one_backend,  # speech to text: other uploads run on both, test_voice_upload_hostile
+]
 SAID = "she said she would be here in ten minutes"
 MESSAGES = """
 query($c: ID!) { conversation(id: $c) { messages(last: 5) { nodes { role text } } } }

@@ -103,6 +103,7 @@ def _variants() -> dict[str, bytes]:
     }
 
 
+@pytest.mark.one_backend  # decoding and transcription; the upload path is tested on both
 async def test_float_8_bit_24_bit_stereo_and_extensible_wavs_are_transcribed(
     http: httpx.AsyncClient, speaker: tuple[str, str]
 ) -> None:

@@ -19,6 +19,7 @@ from tests.devices.helpers import Lines, wait_online
 from tests.realtime.helpers import live_cursor, ok, send, setup_conversation
 from tests.support.server import LiveServer
 
+pytestmark = pytest.mark.one_backend  # the client; the server's paths run on both in realtime/
 UNITY = Path(__file__).resolve().parents[2] / "unity_client"
 PAIR = 'mutation($u: String!) { pairDevice(userCode: $u, name: "Harness") { id } }'
 ASSIGN = """

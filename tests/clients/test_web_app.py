@@ -26,7 +26,7 @@ from tests.support.server import LiveServer, free_port, live_server
 CHROMIUM = Path("/usr/bin/chromium")
 SHORT_TOKEN_TTL_S = 8
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web"), pytest.mark.one_backend]
 
 
 @pytest.fixture(scope="session")

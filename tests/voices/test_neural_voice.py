@@ -113,6 +113,7 @@ def wav(data: bytes) -> tuple[int, array[int]]:
         return round(w.getnframes() * 1000 / 22050), array("h", w.readframes(w.getnframes()))
 
 
+@pytest.mark.one_backend  # speech synthesis and its mouth track
 async def test_a_reply_in_the_neural_voice_has_a_mouth_track_covering_each_chunk(
     server: LiveServer,
 ) -> None:
