@@ -27,6 +27,8 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from pipeline.errors import ProviderError
+from services import errors
 from tests.docs.markdown import DOCS, ROOT, Block, blocks
 
 pytestmark = pytest.mark.one_backend
@@ -146,3 +148,18 @@ def test_every_live_event_is_shown_in_api_md() -> None:
         if member.name not in shown or f"`{member.name}`" not in text
     ]
     assert not missing, f"show these events in an example and explain them: {missing}"
+
+
+def test_every_error_code_is_in_api_md() -> None:
+    """The codes a client acts on: services/errors.py's and the providers' (pipeline/errors.py)."""
+    text = API.read_text(encoding="utf-8")
+    constants = {v for k, v in vars(errors).items() if k.isupper() and isinstance(v, str)}
+    providers = {c.code for c in _subclasses(ProviderError)} | {ProviderError.code}
+    missing = sorted(code for code in constants | providers if f"`{code}`" not in text)
+    assert not missing, f"explain these error codes in docs/api.md: {missing}"
+
+
+def _subclasses(cls: type[ProviderError]) -> Iterator[type[ProviderError]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
