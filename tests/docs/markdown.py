@@ -43,9 +43,10 @@ def links(path: Path) -> list[str]:
 
 
 def anchors(path: Path) -> set[str]:
-    """GitHub's heading ids: lower case, punctuation dropped, spaces become hyphens."""
+    """GitHub's heading ids: link text kept, lower case, punctuation but ``-`` and ``_`` dropped,
+    spaces become hyphens."""
     found = set()
     for title in _HEADING.findall(prose(path)):
-        plain = re.sub(r"[`*_]|\[([^]]*)\]\([^)]*\)", r"\1", title).lower()
+        plain = re.sub(r"\[([^]]*)\]\([^)]*\)", r"\1", title).lower()
         found.add(re.sub(r"[^\w\- ]", "", plain).replace(" ", "-"))
     return found
