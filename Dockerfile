@@ -14,7 +14,10 @@ FROM ${PYTHON_IMAGE} AS server-build
 ENV HOLOMATE_SETUP=runtime PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY . .
-RUN ./dev install python model speech && rm -rf web
+# The project's own modules compiled here: at run time /app is read-only to the server's user.
+RUN ./dev install python model speech \
+    && rm -rf web \
+    && .venv/bin/python -m compileall -q -x '/\.venv/' .
 
 # ---- web, build stage: `npm ci` as ./dev runs it, then the production build (types generated from
 # schema.graphql first), then only the runtime packages kept.
