@@ -247,7 +247,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await start_llm(state.replies.providers.llm)  # the local model's server, if it is one
         await state.replies.start()
         state.on_user_erased = state.replies.user_erased
-        state.voice_sessions = build_voice_sessions(settings, state.sessionmaker, state.replies)
+        state.voice_sessions = build_voice_sessions(
+            settings, state.sessionmaker, state.replies, state.policy.revocations
+        )
         state.devices = build_devices(settings, state, state.hub)
         sweeper = asyncio.create_task(state.devices.presence.run(), name="presence")
         housekeeping = asyncio.create_task(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.settings import Settings
+from pipeline.leases.factory import make_leases
 from pipeline.vad import VadConfig
 from services import quotas
+from services.auth.revocations import Revocations
 from services.replies import ReplyService
 from services.voice_sessions import VoiceConfig, VoiceSessions
 from services.voice_sessions.chunks import BYTES_PER_MS
@@ -14,7 +16,10 @@ from services.voice_sessions.config import SessionConfig, SessionDeps
 
 
 def build_voice_sessions(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], replies: ReplyService
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    replies: ReplyService,
+    revocations: Revocations,
 ) -> VoiceSessions:
     session = SessionConfig(
         vad=VadConfig(
@@ -28,6 +33,9 @@ def build_voice_sessions(
         burst_ms=settings.voice_burst_ms,
     )
     deps = SessionDeps(sessionmaker, replies, replies.providers.stt, quotas.check_can_use_voice)
-    sessions = VoiceSessions(VoiceConfig(session, settings.voice_sessions_per_person), deps)
+    # Counted in the shared store (Redis when configured): the limit holds across processes.
+    leases = make_leases(settings.shared_state, settings.broadcast_namespace)
+    sessions = VoiceSessions(VoiceConfig(session, settings.voice_sessions_per_person), deps, leases)
     replies.erased_here.append(sessions.user_erased)
+    revocations.on_ended.append(sessions.sessions_ended)
     return sessions

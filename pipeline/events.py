@@ -284,7 +284,9 @@ class VoiceFinalTranscript:
 @dataclass(frozen=True, slots=True)
 class VoiceSessionClosed:
     """The voice session ended. reason ENDED (endVoiceSession), IDLE (no audio for the idle
-    timeout), QUOTA_EXCEEDED (the plan's voice minutes ran out), SERVER_STOPPING."""
+    timeout), QUOTA_EXCEEDED (the plan's voice minutes ran out), SERVER_STOPPING,
+    DEVICE_UNPAIRED (its device was unpaired), SESSION_ENDED (its login ended: logout, a
+    password change); the last two at once, with what was not yet transcribed dropped."""
 
     author_id: int = field(metadata={NODE: "User"})
     session_id: str

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pipeline.broadcast import EventHub, LogUnavailable
 from pipeline.storage.base import BlobStorage
 from services.auth.policy import AuthPolicy
-from services.auth.revocations import Ended
+from services.auth.revocations import ACCOUNT_DELETED, Ended
 from services.channels import companion_channel, conversation_channel
 from services.errors import Unauthenticated
 from services.privacy import DataExports
@@ -182,7 +182,8 @@ async def erase_account(
         await session.commit()
     policy.verified.forget_user(user_id)
     # The row is gone, so its tokens are refused; every socket of the person closes, anywhere.
-    await policy.revocations.end(Ended(user_id=user_id, reason="Account deleted"), record=False)
+    ended = Ended(user_id=user_id, reason="Account deleted", cause=ACCOUNT_DELETED)
+    await policy.revocations.end(ended, record=False)
     if hub is not None:
         try:
             await replay_log.apply(hub)

@@ -8,7 +8,8 @@ device. Ending sessions does three things, in this order:
    this: nothing else on the access path knows a family ended. Password changes, unpairing and
    erasure change rows the access path already reads (token version, device, account), so they
    skip it and keep working while Redis is down.
-2. This process forgets its memo of those tokens and closes their sockets.
+2. This process forgets its memo of those tokens, ends what else they hold (``on_ended``:
+   voice sessions) and closes their sockets.
 3. A message on ``SESSIONS_ENDED`` makes every other process do step 2.
 
 A check that cannot reach the store refuses the request (``SERVICE_UNAVAILABLE``, retryable):
@@ -37,8 +38,14 @@ log = logging.getLogger("holomate.sessions")
 
 SESSION_ENDED_CLOSE = 4401  # as an expired token: the client re-authenticates
 SESSION_ENDED_REASON = "Session ended"
+# Causes: logout, password change, a leaked refresh token; a device unpaired; an account erased.
+SESSION_ENDED = "SESSION_ENDED"
+DEVICE_UNPAIRED = "DEVICE_UNPAIRED"
+ACCOUNT_DELETED = "ACCOUNT_DELETED"
 
 Closer = Callable[[int, str], Awaitable[None]]
+# Told of every ending heard on this process, before its sockets close (voice sessions end).
+OnEnded = Callable[["Ended"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class Ended:
     user_id: int | None = None
     code: int = SESSION_ENDED_CLOSE
     reason: str = SESSION_ENDED_REASON
+    cause: str = SESSION_ENDED  # a stable code, for what else ends with them (voice sessions)
 
     def covers(self, viewer: Viewer) -> bool:
         return viewer.session_id in self.session_ids or viewer.user_id == self.user_id
@@ -60,6 +68,7 @@ class Ended:
                 "user": self.user_id,
                 "code": self.code,
                 "reason": self.reason,
+                "cause": self.cause,
             }
         )
 
@@ -72,6 +81,7 @@ class Ended:
             user_id=None if user is None else int(user),
             code=int(data.get("code", SESSION_ENDED_CLOSE)),
             reason=str(data.get("reason", SESSION_ENDED_REASON)),
+            cause=str(data.get("cause", SESSION_ENDED)),
         )
 
 
@@ -87,6 +97,7 @@ class Revocations:
     verified: VerifiedTokens
     record_ttl_s: float  # the longest an access token lives
     hub: EventHub | None = None
+    on_ended: list[OnEnded] = field(default_factory=list)
     _sockets: set[_Socket] = field(default_factory=set)
     # Counts endings heard here: a socket checked before one and tracked after it checks again.
     ended: int = 0
@@ -132,6 +143,11 @@ class Revocations:
             self.verified.forget_sessions(set(ended.session_ids))
         if ended.user_id is not None:
             self.verified.forget_user(ended.user_id)
+        for hook in self.on_ended:
+            try:
+                hook(ended)
+            except Exception:  # noqa: BLE001 - the sockets still close
+                log.exception("a hook failed on ended sessions")
         for socket in [s for s in self._sockets if ended.covers(s.viewer)]:
             self._sockets.discard(socket)
             with contextlib.suppress(Exception):

@@ -19,7 +19,7 @@ from pipeline.broadcast.hub import EventHub
 from pipeline.event_codec import encode_command
 from services import validation
 from services.auth.cache import VerifiedTokens
-from services.auth.revocations import Ended, Revocations
+from services.auth.revocations import DEVICE_UNPAIRED, Ended, Revocations
 from services.auth.tokens import TokenCodec, device_session
 from services.channels import companion_channel, device_channel, pairing_channel
 from services.devices import codes, pairing, registry
@@ -118,7 +118,10 @@ class DeviceService:
         self.verified.forget_device(device_id)
         # The row already refuses the token; this closes every socket of the device, anywhere.
         unpaired = Ended(
-            frozenset({device_session(device_id)}), code=4403, reason="Device unpaired"
+            frozenset({device_session(device_id)}),
+            code=4403,
+            reason="Device unpaired",
+            cause=DEVICE_UNPAIRED,
         )
         await self.revocations.end(unpaired, record=False)
         await self._command(device_id, ev.Revoked())

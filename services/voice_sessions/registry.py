@@ -6,24 +6,34 @@ there). Its id names that process (``vs_<process>_<random>``): a chunk sent to a
 answers CONFLICT with reason VOICE_SESSION_ELSEWHERE (send chunks on the socket that started
 the session; after a reconnect, start a new one), and an id this process does not know, or
 another token holder's (a person's and each of their devices' are apart), answers NOT_FOUND.
-The per-person limit counts this process's sessions, a person's devices' included.
+The per-person limit counts a person's sessions on every process (their devices' included) as
+leases in the shared store (pipeline/leases: Redis when configured, else this process's memory):
+a session renews its lease while it lives and releases it as it closes, before its closing is
+published, so a client that saw it close may start another anywhere. A process that dies
+without releasing stops counting after ``lease_s``. When the store cannot be reached the limit
+falls back to this process's sessions (logged): a Redis outage does not stop people talking.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 
 from pipeline.audio import pcm16_to_wav
+from pipeline.leases.base import Leases, LeasesUnavailable
 from pipeline.vad import SAMPLE_RATE
 from services import conversations
+from services.auth.revocations import ACCOUNT_DELETED, Ended
 from services.errors import BadUserInput, Conflict, NotFound, RateLimited
 from services.identity import Viewer
 from services.voice_sessions.chunks import Playback, decode_pcm
 from services.voice_sessions.config import SessionConfig, SessionDeps
 from services.voice_sessions.session import VoiceSession
+
+log = logging.getLogger("holomate.voice")
 
 ELSEWHERE = "VOICE_SESSION_ELSEWHERE"
 PREFIX = "vs"
@@ -33,16 +43,20 @@ PREFIX = "vs"
 class VoiceConfig:
     session: SessionConfig = field(default_factory=SessionConfig)
     sessions_per_person: int = 2
+    # How long a session's place outlives a process that died holding it; renewed every third.
+    lease_s: float = 30.0
 
 
 class VoiceSessions:
-    def __init__(self, config: VoiceConfig, deps: SessionDeps) -> None:
+    def __init__(self, config: VoiceConfig, deps: SessionDeps, leases: Leases) -> None:
         self.config = config
         self.deps = deps
+        self.leases = leases
         self.process = secrets.token_hex(4)
         self._sessions: dict[str, VoiceSession] = {}
         self._stopping = False
         self._warming: asyncio.Task[None] | None = None
+        self._renewing: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -56,21 +70,25 @@ class VoiceSessions:
                 raise BadUserInput("This conversation is archived", field="conversationId")
             if self.deps.voice_check is not None:  # a month with no voice left: refused now
                 await self.deps.voice_check(session, viewer.user_id, 0)
-        mine = sum(1 for s in self._sessions.values() if s.viewer.user_id == viewer.user_id)
-        if mine >= self.config.sessions_per_person:
+        session_id = f"{PREFIX}_{self.process}_{secrets.token_urlsafe(12)}"
+        if not await self._take_place(viewer.user_id, session_id):
             raise RateLimited(
                 f"At most {self.config.sessions_per_person} voice sessions at once; end one first",
                 5,
             )
-        # The session's events belong to no message, so no message's pointer brings the
-        # companion's holograms to them: one pointer now, before its first event.
-        await self.deps.replies.publisher.announce(conversation_id)
-        session_id = f"{PREFIX}_{self.process}_{secrets.token_urlsafe(12)}"
+        try:
+            # The session's events belong to no message, so no message's pointer brings the
+            # companion's holograms to them: one pointer now, before its first event.
+            await self.deps.replies.publisher.announce(conversation_id)
+        except BaseException:
+            await self._free_place(viewer.user_id, session_id)
+            raise
         voice = VoiceSession(
             session_id, viewer, conversation_id, self.config.session, self.deps, self._forget
         )
         self._sessions[session_id] = voice
         self._warm()
+        self._keep_renewing()
         return voice
 
     def get(self, viewer: Viewer, session_id: str) -> VoiceSession:
@@ -106,9 +124,20 @@ class VoiceSessions:
         for voice in sessions:
             voice.task.cancel()
         await asyncio.gather(*(v.task for v in sessions), return_exceptions=True)
-        if self._warming is not None:
-            self._warming.cancel()
-            await asyncio.gather(self._warming, return_exceptions=True)
+        for task in (self._warming, self._renewing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        await self.leases.aclose()
+
+    def sessions_ended(self, ended: Ended) -> None:
+        """Logins or devices ended (Revocations, on every process): their voice sessions end
+        now, not at the idle timeout; an erased person's publish nothing more."""
+        for voice in [v for v in self._sessions.values() if ended.covers(v.viewer)]:
+            if ended.cause == ACCOUNT_DELETED:
+                voice.drop()
+            else:
+                voice.cut(ended.cause, ended.reason)
 
     def user_erased(self, user_id: int) -> None:
         """An erased person's sessions stop at once: nothing more they said is transcribed,
@@ -127,8 +156,43 @@ class VoiceSessions:
         with contextlib.suppress(Exception):
             await self.deps.stt.transcribe(pcm16_to_wav(bytes(3200), SAMPLE_RATE), "audio/wav")
 
-    def _forget(self, voice: VoiceSession) -> None:
+    async def _forget(self, voice: VoiceSession) -> None:
         self._sessions.pop(voice.id, None)
+        await self._free_place(voice.viewer.user_id, voice.id)
+
+    # ---- places under the per-person limit, shared by every process ----------------------
+
+    async def _take_place(self, user_id: int, session_id: str) -> bool:
+        limit = self.config.sessions_per_person
+        try:
+            return await self.leases.acquire(_pool(user_id), session_id, limit, self.config.lease_s)
+        except LeasesUnavailable as e:
+            log.warning("voice sessions counted on this process only: %s", e)
+            return sum(1 for s in self._sessions.values() if s.viewer.user_id == user_id) < limit
+
+    async def _free_place(self, user_id: int, session_id: str) -> None:
+        try:
+            await self.leases.release(_pool(user_id), session_id)
+        except LeasesUnavailable as e:  # it expires after lease_s
+            log.warning("voice session %s: its place was not released: %s", session_id, e)
+
+    def _keep_renewing(self) -> None:
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.create_task(self._renew(), name="voice-leases")
+
+    async def _renew(self) -> None:
+        """Every third of ``lease_s``, while this process holds sessions."""
+        while self._sessions:
+            await asyncio.sleep(self.config.lease_s / 3)
+            held = [(_pool(v.viewer.user_id), v.id) for v in self._sessions.values()]
+            try:
+                await self.leases.renew(held, self.config.lease_s)
+            except LeasesUnavailable as e:
+                log.warning("voice session places not renewed: %s", e)
+
+
+def _pool(user_id: int) -> str:
+    return f"voice:{user_id}"
 
 
 def _same_holder(owner: Viewer, viewer: Viewer) -> bool:

@@ -77,7 +77,7 @@ class VoiceSession:
         conversation_id: int,
         config: SessionConfig,
         deps: SessionDeps,
-        on_closed: Callable[[VoiceSession], None],
+        on_closed: Callable[[VoiceSession], Awaitable[None]],
     ) -> None:
         self.id = session_id
         self.viewer = viewer
@@ -102,6 +102,7 @@ class VoiceSession:
         self._finals: asyncio.Task[None] | None = None  # the last turn's final, awaited in order
         self._closing: tuple[str, str] | None = None
         self._silent = False  # the person was erased: nothing more of theirs is published
+        self._cancelled = False
         self.closed = False
         self.task = asyncio.create_task(self._run(), name=f"voice:{session_id}")
 
@@ -139,12 +140,25 @@ class VoiceSession:
             try:
                 self._queue.put_nowait(None)
             except asyncio.QueueFull:
-                self.task.cancel()  # nothing queued is worth waiting for now
+                self._cancel()  # nothing queued is worth waiting for now
+
+    def cut(self, reason: str, detail: str = "") -> None:
+        """Close now, without transcribing what is queued or open (its token stopped counting:
+        a device unpaired, a logout); the closing says why."""
+        self._closing = self._closing or (reason, detail)
+        self._cancel()
 
     def drop(self) -> None:
         """Stop now, turn in progress and all, publishing nothing more (account erased)."""
         self._silent = True
-        self.task.cancel()
+        self._cancel()
+
+    def _cancel(self) -> None:
+        """Once: an ending is heard twice (here, then from the hub), and a second cancel would
+        cut short the closing itself (releasing its place, publishing why)."""
+        if not self._cancelled:
+            self._cancelled = True
+            self.task.cancel()
 
     # ---- the session's task ----------------------------------------------------------
 
@@ -170,12 +184,18 @@ class VoiceSession:
             if self._finals is not None:
                 await asyncio.shield(self._finals)
         except asyncio.CancelledError:
+            # Ours (cut, drop, a server stopping): handled here, so withdrawn, or every await
+            # of the closing below would raise it again (the hub re-raises pending cancels).
+            self.task.uncancel()
             reason, detail = self._closing or ("SERVER_STOPPING", "")
         finally:
             self.closed = True
-            self._on_closed(self)
             for job in list(self._jobs):
                 job.cancel()
+            try:  # its place under the person's limit frees before the closing is told
+                await self._on_closed(self)
+            except Exception:
+                log.exception("voice session %s: closing it failed", self.id)
             if not self._silent:
                 await self._publish_closed(reason, detail)
 

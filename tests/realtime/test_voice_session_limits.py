@@ -14,6 +14,7 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
 from tests.conftest import broadcast_env
+from tests.privacy.test_erasure_live_resume import reply_events
 from tests.realtime.helpers import (
     graphql,
     invite_ada,
@@ -99,7 +100,9 @@ async def test_an_idle_session_closes_and_says_why_and_a_person_holds_a_bounded_
 
 async def test_a_person_erased_mid_turn_is_not_heard_after(server: LiveServer) -> None:
     """Ada speaks in Bob's conversation and erases her account before the turn ends: Bob's
-    screen gets nothing more of hers (no transcript, no message), and her chunks are refused."""
+    screen gets nothing more of hers (no transcript, no message), his live stream goes on
+    though its cursor named her event, and a replay from before her (or from her event) shows
+    none of what she said (on the SQLite log, and on Redis Streams in the PostgreSQL run)."""
     bob = setup_conversation(server, "bob@example.com")
     ada = invite_ada(server, bob)
     after = live_cursor(server, bob)
@@ -111,7 +114,7 @@ async def test_a_person_erased_mid_turn_is_not_heard_after(server: LiveServer) -
         await asyncio.sleep(0.3)
         mic = await Mic.start(adas, bob["conversation"])
         await mic.stream(silence(300) + speech_pcm()[: 32 * 1500])  # mid-sentence
-        await events.until("VoiceSpeechStarted", sessionId=mic.id)
+        heard = await events.until("VoiceSpeechStarted", sessionId=mic.id)
         await asyncio.to_thread(
             ok,
             server,
@@ -129,3 +132,10 @@ async def test_a_person_erased_mid_turn_is_not_heard_after(server: LiveServer) -
     assert said == ["Anyone there?"]
     assert not events.of("VoiceFinalTranscript") and not events.of("VoicePartialTranscript")
     assert not events.of("VoiceSessionClosed")
+    for cursor in (after, heard["cursor"]):  # Bob's screen reconnects
+        kinds = [
+            e["__typename"]
+            for e in await reply_events(server, bob["token"], bob["conversation"], cursor)
+        ]
+        assert kinds[0] == "MessagePosted" and kinds[-1] == "ReplyCompleted"
+        assert not [kind for kind in kinds if kind.startswith("Voice")]
