@@ -56,6 +56,8 @@ Emit = Callable[[ReplyEvent], Awaitable[None]]
 Status = Literal["complete", "interrupted", "failed"]
 INTERNAL_ERROR = "INTERNAL_ERROR"
 UNDELIVERED = "The reply could not be delivered; send the message again"
+# The first audio chunk ends at the first clause break after this many words (pipeline.sentences)
+FIRST_CLAUSE_WORDS = 2
 _EXTENSIONS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
 
 
@@ -194,7 +196,7 @@ class _Run:
         self.text: list[str] = []
         self.delta_seq = 0
         self.stripper = TagStripper()
-        self.splitter = SentenceSplitter()
+        self.splitter = SentenceSplitter(first_clause_words=FIRST_CLAUSE_WORDS)
         self.tags: list[EmotionTag] = []
         self.last_emotion: Emotion | None = None  # of the previous sentence, producer side
         self.queue: asyncio.Queue[_Item | None] = asyncio.Queue()

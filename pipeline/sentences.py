@@ -6,13 +6,21 @@ after a known abbreviation (``Dr.``), inside a number (``3.5``), or when the nex
 lowercase letter (``Well... maybe``), so the splitter waits for the next non-space character
 before deciding. Over-long runs without punctuation are cut at a comma or space so speech is never
 held back for long.
+
+The first piece of a reply may also end at its first clause break (a comma, semicolon or colon
+and a space) once it holds ``first_clause_words`` words: "Hmm, let me think about that, Ada." is
+spoken as "Hmm, let me think about that," and the rest, so its audio starts a few words sooner.
+In a hands-free conversation that wait is part of what the person hears as the companion's
+delay (``bench.voice``: the offline responder's first sentence took ~150-210 ms to write).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 _TERMINATORS = ".!?…"
+_CLAUSE_BREAK = re.compile(r"[,;:] ")
 _CLOSERS = "\"'”’)]»"
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st jr sr vs etc e.g i.e eg ie approx no fig mt ave inc ltd co jan feb "
@@ -31,11 +39,12 @@ class Sentence:
 
 
 class SentenceSplitter:
-    def __init__(self, max_chars: int = 240) -> None:
+    def __init__(self, max_chars: int = 240, first_clause_words: int = 0) -> None:
         self._buf = ""
         self._base = 0  # offset of _buf[0] in the whole stream
         self._scan = 0  # index in _buf from which to look for the next end
         self._max_chars = max_chars
+        self._first_clause_words = first_clause_words  # 0: the first piece is a whole sentence
 
     def feed(self, text: str) -> list[Sentence]:
         self._buf += text
@@ -56,6 +65,10 @@ class SentenceSplitter:
         out: list[Sentence] = []
         while True:
             end = self._find_end(final=final)
+            clause = self._first_clause(len(self._buf) if end is None else end)
+            if clause:
+                out.append(self._take(clause))
+                continue
             if end is None:
                 break
             if self._buf[:end].strip():
@@ -126,6 +139,16 @@ class SentenceSplitter:
         if word.isdigit() and not self._buf[line_start:start].strip():
             return True  # a list number: "1. Apples"
         return word in _ABBREVIATIONS
+
+    def _first_clause(self, before: int) -> int:
+        """Where the reply's first clause ends, if it is long enough to say on its own and
+        ends ``before`` its first sentence does; 0 otherwise (and after the first piece)."""
+        if self._base or not self._first_clause_words:
+            return 0
+        for brk in _CLAUSE_BREAK.finditer(self._buf, 0, before):
+            if len(self._buf[: brk.start()].split()) >= self._first_clause_words:
+                return brk.end()
+        return 0
 
     def _soft_cut(self) -> int:
         window = self._buf[: self._max_chars]

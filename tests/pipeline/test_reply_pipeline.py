@@ -55,6 +55,14 @@ def words(text: str) -> list[str]:
     return [parts[0]] + [" " + p for p in parts[1:]]
 
 
+async def test_the_first_clause_is_spoken_before_the_rest_of_its_sentence(
+    storage: LocalBlobStorage,
+) -> None:
+    llm, rec = ScriptedLLM(words("Hmm, let me think about that, Ada. Cats purr.")), Recorder()
+    await ReplyPipeline(llm, FakeTTS(), storage).run(request(), rec)
+    assert [a.text for a in rec.audio] == ["Hmm, let me think about that,", "Ada.", "Cats purr."]
+
+
 class StopAfterAudio(Recorder):
     """Interrupts the reply when audio chunk ``seq`` reaches the client."""
 
@@ -73,20 +81,20 @@ class StopAfterAudio(Recorder):
 async def test_reply_streams_text_then_emotion_visemes_and_audio_per_sentence(
     storage: LocalBlobStorage,
 ) -> None:
-    fragments = ["[jo", "y] Hello", " there, Dr.", " Smith! I am", " so sad", " today. "]
+    fragments = ["[jo", "y] Hello", " there Dr.", " Smith! I am", " so sad", " today. "]
     fragments += ["[surp", "rise:0.9] Wow,", " 3.5 cats!"]
     llm, tts, rec = ScriptedLLM(fragments), FakeTTS(), Recorder()
 
     outcome = await ReplyPipeline(llm, tts, storage).run(request(), rec)
 
-    expected = "Hello there, Dr. Smith! I am so sad today. Wow, 3.5 cats!"
+    expected = "Hello there Dr. Smith! I am so sad today. Wow, 3.5 cats!"
     assert isinstance(rec.events[0], ReplyStarted)
     assert "".join(d.text for d in rec.deltas) == expected
     assert [d.seq for d in rec.deltas] == list(range(len(rec.deltas)))
     assert [a.text for a in rec.audio] == [
-        "Hello there, Dr. Smith!",
+        "Hello there Dr. Smith!",
         "I am so sad today.",
-        "Wow, 3.5 cats!",
+        "Wow, 3.5 cats!",  # only the first sentence may be cut at a comma
     ]
     assert [a.seq for a in rec.audio] == [0, 1, 2]
     assert [(e.emotion, e.intensity) for e in rec.emotions] == [

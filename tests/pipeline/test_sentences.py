@@ -64,3 +64,22 @@ def test_a_long_run_without_punctuation_is_cut_at_a_comma() -> None:
     assert out[0].endswith("and then,")
     assert " ".join(out).split() == text.split()
     assert all(len(s) <= 120 for s in out)
+
+
+@pytest.mark.parametrize("size", [1, 4, 1000])
+def test_a_replys_first_clause_is_spoken_on_its_own_once_it_has_two_words(size: int) -> None:
+    text = "Hmm, let me think about that, Ada. You said: hello, there. Bye."
+    splitter = SentenceSplitter(first_clause_words=2)
+    fragments = [text[i : i + size] for i in range(0, len(text), size)]
+    out = [s.text for f in fragments for s in splitter.feed(f)] + [
+        s.text for s in splitter.finish()
+    ]
+    # "Hmm," alone is too short; only the first piece is cut: later sentences stay whole.
+    assert out == ["Hmm, let me think about that,", "Ada.", "You said: hello, there.", "Bye."]
+
+
+def test_the_first_clause_is_released_when_the_next_word_starts() -> None:
+    splitter = SentenceSplitter(first_clause_words=2)
+    assert splitter.feed("Hi there,") == []  # "1,000": a break needs the space after it
+    assert [s.text for s in splitter.feed(" Ada")] == ["Hi there,"]
+    assert [(s.start, s.end) for s in splitter.finish()] == [(10, 13)]
