@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from api.client_ip import TrustedProxies
+from api.dependency_probes import watch_dependencies
 from api.graphql_schema import build_schema
 from api.graphql_view import HoloGraphQL
 from api.health import healthz, readyz
@@ -29,6 +30,7 @@ from api.operation_limits import Limits
 from api.providers import build_providers, build_storage, build_tts, start_llm
 from api.rate_limits import ClientLimits, RequestLimits, build_login_throttle, build_throttle
 from api.request_json import JsonLimits
+from api.request_metrics import RequestMetrics
 from api.security_headers import STRICT_POLICY, SecurityHeaders, graphiql_policy
 from api.settings import Settings, get_settings
 from api.tracing import build_tracing
@@ -182,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         anonymous_introspection=settings.anonymous_introspection,
         limits=operation_limits(settings),
         log_key=settings.secret_key.get_secret_value().encode(),
+        observe=metrics.observe_operation,
     )
     graphql = HoloGraphQL(
         state,
@@ -212,6 +215,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.settings = settings
         state.hub = build_hub(settings, state)
         await state.hub.start()
+        watch_dependencies(metrics, settings, state)
         await state.policy.revocations.start(state.hub)
         if private_metrics is not None:
             await private_metrics.start()
@@ -302,6 +306,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(LOCAL_CHECKOUT_PATH, local_checkout, methods=["GET"]),
     ]
     middleware = [
+        Middleware(RequestMetrics, metrics=metrics),  # outermost: every answer counts
         Middleware(
             SecurityHeaders,
             hsts=settings.env == "production",

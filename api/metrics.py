@@ -11,8 +11,9 @@ name internals an attacker should not map, and a 404 does not advertise them).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -37,6 +38,11 @@ STAGES = (
     "total_ms",
 )
 BUCKETS_MS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
+REPLY_STATUSES = ("complete", "interrupted", "failed")
+BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+PROBE_TIMEOUT_S = 2.0
+# A check that raises when its dependency is away (the database's SELECT 1...)
+Probe = Callable[[], Awaitable[object]]
 
 
 class Metrics:
@@ -67,6 +73,79 @@ class Metrics:
             "Live events dropped for slow clients (they re-read them from the log)",
             registry=self.registry,
         )
+        self.http_requests = Counter(
+            "holomate_http_requests",
+            "HTTP requests answered, by route and status code (api/request_metrics.py)",
+            ["route", "code"],
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "holomate_http_request_seconds",
+            "Seconds to answer an HTTP request, by route",
+            ["route"],
+            buckets=BUCKETS_S,
+            registry=self.registry,
+        )
+        self.operations = Counter(
+            "holomate_graphql_operations",
+            "GraphQL operations run, by type and outcome (error: the answer carries errors)",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+        self.operation_seconds = Histogram(
+            "holomate_graphql_operation_seconds",
+            "Seconds a query or mutation took to run (subscriptions: their set-up)",
+            ["type"],
+            buckets=BUCKETS_S,
+            registry=self.registry,
+        )
+        self.sockets_opened = Counter(
+            "holomate_websockets_opened",
+            "WebSockets opened to this process",
+            registry=self.registry,
+        )
+        self.sockets_closed = Counter(
+            "holomate_websockets_closed",
+            "WebSockets closed, by either side",
+            registry=self.registry,
+        )
+        self.sockets_open = Gauge(
+            "holomate_websockets_open", "WebSockets open in this process", registry=self.registry
+        )
+        self.up = Gauge(
+            "holomate_dependency_up",
+            "1 when the dependency answered this scrape's probe within 2 s, else 0",
+            ["dependency"],
+            registry=self.registry,
+        )
+        self._probes: dict[str, Probe] = {}
+        # Known labels start at 0: a rate over a series that first appears at 1 is 0, and an
+        # alert on failed replies needs the series before the first failure.
+        for status in REPLY_STATUSES:
+            self.replies.labels(status=status)
+        for stage in STAGES:
+            self.turn_stage.labels(stage=stage)
+
+    def watch_dependency(self, name: str, probe: Probe) -> None:
+        """Probed at every scrape: Prometheus sees a database or Redis away as it happens."""
+        self._probes[name] = probe
+
+    def observe_operation(self, kind: str, seconds: float, failed: bool) -> None:
+        self.operations.labels(type=kind, outcome="error" if failed else "ok").inc()
+        self.operation_seconds.labels(type=kind).observe(seconds)
+
+    async def _probe(self) -> None:
+        async def up(probe: Probe) -> float:
+            try:
+                await asyncio.wait_for(probe(), PROBE_TIMEOUT_S)
+            except Exception:  # noqa: BLE001 - any failure: down
+                return 0.0
+            return 1.0
+
+        names = list(self._probes)
+        results = await asyncio.gather(*(up(self._probes[n]) for n in names))
+        for name, result in zip(names, results, strict=True):
+            self.up.labels(dependency=name).set(result)
 
     def watch_live(self, renderer: LiveRenderer) -> None:
         """Live events rendered vs. written: their ratio is how much subscribers share."""
@@ -92,6 +171,7 @@ class Metrics:
             refused = access.refusal(request)
             if refused is not None:
                 return refused
+            await self._probe()
             live = hub()
             if live is not None:
                 stats = live.stats()

@@ -58,10 +58,11 @@ async def test_a_turn_is_one_trace_from_the_mutation_through_the_background_repl
         world = await asyncio.to_thread(setup_conversation, server)
         async with httpx.AsyncClient(base_url=server.url) as http:
             body = await send_voice(http, world["token"], world["conversation"], speech_wav())
-        assert "errors" not in body, body["errors"]
-        spans = await asyncio.to_thread(receiver.wait_for, finished_turn)
-        await asyncio.sleep(0.3)  # the reply's last publishes leave in the next batch
-        spans = list(receiver.spans)
+            assert "errors" not in body, body["errors"]
+            spans = await asyncio.to_thread(receiver.wait_for, finished_turn)
+            await asyncio.sleep(0.3)  # the reply's last publishes leave in the next batch
+            spans = list(receiver.spans)
+            metrics = (await http.get("/metrics", timeout=10)).text
         assert server.log is not None
         output = server.log.read_text()
 
@@ -98,8 +99,12 @@ async def test_a_turn_is_one_trace_from_the_mutation_through_the_background_repl
     sql = [s for s in turn if "db.system" in s.attributes or "db.system.name" in s.attributes]
     assert any("mutation Voice" == ancestors(s, by_id)[0] for s in sql)  # the message's INSERT
     assert any("reply.save" in ancestors(s, by_id) for s in sql)
-    if os.environ.get("HOLOMATE_TEST_BROADCAST_URL"):
+    # Redis carried the turn's events: its commands are in the trace, and /metrics probes it.
+    redis = bool(os.environ.get("HOLOMATE_TEST_BROADCAST_URL"))
+    if redis:
         assert any("reply" in ancestors(s, by_id) for s in turn if s.scope.endswith("redis"))
+    assert 'holomate_dependency_up{dependency="database"} 1.0' in metrics
+    assert ('holomate_dependency_up{dependency="redis"} 1.0' in metrics) == redis
 
     # The turn's log line: its request, operation, (hashed) user and trace.
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]

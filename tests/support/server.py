@@ -45,13 +45,14 @@ def live_server(
     app: str = "api.asgi:app",
     ws_per_message_deflate: bool = False,
     server_limits_frames: bool = True,
+    port: int | None = None,  # one chosen beforehand (a scraper configured before it starts)
     **extra_env: str,
 ) -> Iterator[LiveServer]:
     """Deflate is off unless asked for: it costs ~40 KiB of server memory per WebSocket.
     ``app`` lets a benchmark start another ASGI app (with a /readyz) the same way. The server
     refuses WebSocket frames over HOLOMATE_MAX_WS_FRAME_BYTES as ``holomate serve`` has it do,
     unless ``server_limits_frames`` is off (uvicorn's own default then: 16 MiB)."""
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "HOLOMATE_ENV": "test",
