@@ -7,16 +7,17 @@ import io
 import json
 import time
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from pipeline.broadcast.log_base import LogEntry
 from pipeline.errors import ProviderUnavailable
 from pipeline.ports import free_port
 from pipeline.storage.s3 import MAX_EXPIRY_S, S3BlobStorage
@@ -24,50 +25,63 @@ from schema import ids
 from services.channels import conversation_channel
 from tests.cards.api import EXPORT, imported
 from tests.cards.samples import card_png, picture, sillytavern_v2
-from tests.conftest import broadcast_env
-from tests.context.talk import talk
+from tests.context.talk import SEND, eventually, talk
 from tests.data.s3_server import S3Endpoint
 from tests.privacy.test_export import EXPORT as EXPORT_MY_DATA
 from tests.privacy.test_export import wait_until_ready
-from tests.realtime.helpers import TERMINAL, setup_conversation, subscribed_then_sent
-from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
-from tests.support.server import LiveServer, live_server
+from tests.realtime.helpers import TERMINAL
+from tests.support.graphql import (
+    CREATE_COMPANION,
+    PASSWORD,
+    REGISTER,
+    START_CONVERSATION,
+    GraphQLClient,
+    create_companion,
+    register,
+    start_conversation,
+)
 
 pytestmark = pytest.mark.one_backend
 
 PREFIX = "holomate"
 LIVE_CURSOR = "query($c: ID!) { conversation(id: $c) { liveCursor } }"
+AUDIO_EVENTS = """subscription($id: ID!, $after: String) {
+  conversationEvents(conversationId: $id, after: $after) {
+    __typename ... on AudioChunk { url mimeType } } }"""
 
 
-@pytest.fixture
-def s3_server(
-    database_url: str, clean_db: None, tmp_path: Path, s3: S3Endpoint, bucket: str
-) -> Iterator[LiveServer]:
-    env = {**broadcast_env(), **s3.settings_env(bucket, PREFIX)}
-    with live_server(database_url, tmp_path / "unused-storage", **env) as running:
-        yield running
-
-
-async def test_a_whole_replys_audio_lands_in_the_bucket_and_its_urls_fetch_it(
-    s3_server: LiveServer, s3: S3Endpoint, bucket: str, web: httpx.AsyncClient, tmp_path: Path
+def test_a_whole_replys_audio_lands_in_the_bucket_and_its_urls_fetch_it(
+    s3_settings: Settings, clean_db: None, s3: S3Endpoint, bucket: str
 ) -> None:
-    world = setup_conversation(s3_server)
-    async with subscribed_then_sent(s3_server, world, "Hello! Tell me about the stars.") as stream:
-        end = await stream.until(TERMINAL)
-    assert end["__typename"] == "ReplyCompleted", stream.seen
-    chunks = [e for e in stream.seen if e["__typename"] == "AudioChunk"]
+    with TestClient(create_app(s3_settings)) as client:
+        token, conversation, cursor = _conversation(client)
+        ws = client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"])
+        with ws as socket:
+            socket.send_json({"type": "connection_init", "payload": {"authorization": token}})
+            assert socket.receive_json()["type"] == "connection_ack"
+            variables = {"id": conversation, "after": cursor}
+            payload = {"query": AUDIO_EVENTS, "variables": variables}
+            socket.send_json({"id": "1", "type": "subscribe", "payload": payload})
+            _ok(client, SEND, {"c": conversation, "t": "Hello! Tell me about the stars."}, token)
+            events = []
+            while not events or events[-1]["__typename"] not in TERMINAL:
+                message = socket.receive_json()
+                assert message["type"] == "next", message
+                events.append(message["payload"]["data"]["conversationEvents"])
+    assert events[-1]["__typename"] == "ReplyCompleted", events
+    chunks = [e for e in events if e["__typename"] == "AudioChunk"]
     assert len(chunks) >= 2  # one per sentence
     stored = s3.objects(bucket)
     assert set(stored) == {_object_of(chunk["url"], bucket) for chunk in chunks}
     assert all(key.startswith(f"{PREFIX}/users/") for key in stored)
     for chunk in chunks:
         assert chunk["url"].startswith(s3.url)  # from the store, not through the API
-        response = await web.get(chunk["url"])
+        response = httpx.get(chunk["url"])
         assert response.status_code == 200
         assert response.headers["content-type"] == chunk["mimeType"] == "audio/wav"
         assert response.content == stored[_object_of(chunk["url"], bucket)]
         assert response.content[:4] == b"RIFF"
-    assert not list((tmp_path / "unused-storage").rglob("*.wav"))  # nothing on local disk
+    assert not list(s3_settings.storage_dir.rglob("*.wav"))  # nothing on the local disk
 
 
 async def test_a_presigned_url_expires_when_asked_and_never_past_seven_days(
@@ -169,9 +183,15 @@ async def test_with_the_store_down_replies_go_on_as_text_and_other_work_can_be_r
             assert reply  # the whole reply, as text
             hub = app.state.holo.hub
             channel = hub.namespace + conversation_channel(ids.decode("Conversation", conversation))
-            entries = await hub.log.read_after(channel, cursor["liveCursor"], 1000)
+
+            async def logged() -> list[LogEntry] | None:
+                entries = await hub.log.read_after(channel, cursor["liveCursor"], 1000)
+                done = any('"ReplyCompleted"' in e.payload for e in entries)
+                return entries if done else None  # published just after the row is final
+
+            entries = await eventually(logged)
             kinds = [json.loads(e.payload)["type"] for e in entries]
-            assert "MessageDelta" in kinds and "ReplyCompleted" in kinds
+            assert "MessageDelta" in kinds
             assert kinds.count("ReplyDegraded") == 1 and "AudioChunk" not in kinds, kinds
             assert "AUDIO_STORAGE_FAILED" in next(
                 e.payload for e in entries if "Degraded" in e.payload
@@ -184,6 +204,26 @@ async def test_with_the_store_down_replies_go_on_as_text_and_other_work_can_be_r
             started = (await api.ok(EXPORT_MY_DATA, token=token))["exportMyData"]
             job = await wait_until_ready(api, started["id"], token)
             assert job["status"] == "FAILED" and job["url"] is None  # asked again later
+
+
+def _ok(client: TestClient, query: str, variables: dict[str, str], token: str = "") -> Any:
+    headers = {"authorization": token} if token else {}
+    body = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    assert "errors" not in body.json(), body.json()
+    return body.json()["data"]
+
+
+def _conversation(client: TestClient) -> tuple[str, str, str]:
+    """A person's bearer header, a conversation of theirs and its liveCursor."""
+    auth = _ok(client, REGISTER, {"email": "ada@example.com", "password": PASSWORD, "name": "Ada"})
+    token = "Bearer " + auth["register"]["accessToken"]
+    companion = _ok(client, CREATE_COMPANION, {"input": {"name": "Mira"}}, token)
+    started = _ok(
+        client, START_CONVERSATION, {"companionId": companion["createCompanion"]["id"]}, token
+    )
+    conversation = started["startConversation"]["id"]
+    cursor = _ok(client, LIVE_CURSOR, {"c": conversation}, token)["conversation"]["liveCursor"]
+    return token, conversation, cursor
 
 
 def _object_of(url: str, bucket: str) -> str:
