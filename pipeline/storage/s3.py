@@ -53,8 +53,9 @@ def make_client(
     addressing_style: Literal["auto", "path", "virtual"] = "auto",
 ) -> S3Client:
     """A client with credentials from the standard chain (``AWS_ACCESS_KEY_ID`` and
-    ``AWS_SECRET_ACCESS_KEY``, a profile, an instance role). SigV4 always: the legacy
-    signature is refused by most regions and by every S3-compatible store."""
+    ``AWS_SECRET_ACCESS_KEY``, a profile, an instance role), or ``ValueError`` when there are
+    none. SigV4 always: the legacy signature is refused by most regions and by every
+    S3-compatible store."""
     config = Config(
         signature_version="s3v4",
         connect_timeout=timeout_s,
@@ -62,7 +63,14 @@ def make_client(
         retries={"max_attempts": max_attempts, "mode": "standard"},
         s3={"addressing_style": addressing_style},
     )
-    client: S3Client = boto3.client(
+    session = boto3.session.Session()
+    # Without credentials every presigned URL would fail at delivery: refuse to start instead.
+    if session.get_credentials() is None:
+        raise ValueError(
+            "HOLOMATE_STORAGE=s3 found no credentials: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or run with an instance or pod role)"
+        )
+    client: S3Client = session.client(
         "s3", endpoint_url=endpoint_url or None, region_name=region or None, config=config
     )
     return client

@@ -7,6 +7,7 @@ import io
 import json
 import time
 import zipfile
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -138,6 +139,18 @@ async def test_exports_and_character_assets_are_fetched_from_the_bucket(
     assert any("/exports/" in k and k.endswith(".zip") for k in keys), keys
     # Nothing is served by the API's own /media route when the bucket holds the blobs.
     assert (await s3_api.http.get(f"/media/{keys[0]}?exp=9999999999&sig=0")).status_code == 403
+
+
+def test_a_server_without_credentials_for_its_bucket_refuses_to_start(
+    s3_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # not an instance with a role
+    with pytest.raises(ValueError, match="AWS_ACCESS_KEY_ID"):
+        create_app(s3_settings)
 
 
 @pytest.fixture
