@@ -15,6 +15,7 @@ import asyncio
 import hmac
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -48,75 +49,51 @@ Probe = Callable[[], Awaitable[object]]
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.turn_stage = Histogram(
+        counter = partial(Counter, registry=self.registry)
+        gauge = partial(Gauge, registry=self.registry)
+        histogram = partial(Histogram, registry=self.registry)
+        self.turn_stage = histogram(
             "holomate_turn_stage_ms",
             "Milliseconds from a message to each stage of its reply",
             ["stage"],
             buckets=BUCKETS_MS,
-            registry=self.registry,
         )
-        self.replies = Counter(
-            "holomate_replies", "Replies finished, by outcome", ["status"], registry=self.registry
+        self.replies = counter("holomate_replies", "Replies finished, by outcome", ["status"])
+        self.audio_ms = counter("holomate_reply_audio_ms", "Milliseconds of reply audio produced")
+        self.subscribers = gauge(
+            "holomate_live_subscribers", "Open event subscriptions in this process"
         )
-        self.audio_ms = Counter(
-            "holomate_reply_audio_ms",
-            "Milliseconds of reply audio produced",
-            registry=self.registry,
-        )
-        self.subscribers = Gauge(
-            "holomate_live_subscribers",
-            "Open event subscriptions in this process",
-            registry=self.registry,
-        )
-        self.dropped = Gauge(
+        self.dropped = gauge(
             "holomate_live_dropped_events",
             "Live events dropped for slow clients (they re-read them from the log)",
-            registry=self.registry,
         )
-        self.http_requests = Counter(
-            "holomate_http_requests",
-            "HTTP requests answered, by route and status code (api/request_metrics.py)",
+        # api/request_metrics.py
+        self.http_requests = counter(
+            "holomate_http_requests", "HTTP requests answered, by route and status code",
             ["route", "code"],
-            registry=self.registry,
-        )
-        self.http_seconds = Histogram(
-            "holomate_http_request_seconds",
-            "Seconds to answer an HTTP request, by route",
-            ["route"],
-            buckets=BUCKETS_S,
-            registry=self.registry,
-        )
-        self.operations = Counter(
+        )  # fmt: skip
+        self.http_seconds = histogram(
+            "holomate_http_request_seconds", "Seconds to answer an HTTP request, by route",
+            ["route"], buckets=BUCKETS_S,
+        )  # fmt: skip
+        self.sockets_opened = counter("holomate_websockets_opened", "WebSockets opened")
+        self.sockets_closed = counter("holomate_websockets_closed", "WebSockets closed")
+        self.sockets_open = gauge("holomate_websockets_open", "WebSockets open in this process")
+        # api/operation_trace.py
+        self.operations = counter(
             "holomate_graphql_operations",
             "GraphQL operations run, by type and outcome (error: the answer carries errors)",
             ["type", "outcome"],
-            registry=self.registry,
         )
-        self.operation_seconds = Histogram(
+        self.operation_seconds = histogram(
             "holomate_graphql_operation_seconds",
             "Seconds a query or mutation took to run (subscriptions: their set-up)",
-            ["type"],
-            buckets=BUCKETS_S,
-            registry=self.registry,
-        )
-        self.sockets_opened = Counter(
-            "holomate_websockets_opened",
-            "WebSockets opened to this process",
-            registry=self.registry,
-        )
-        self.sockets_closed = Counter(
-            "holomate_websockets_closed",
-            "WebSockets closed, by either side",
-            registry=self.registry,
-        )
-        self.sockets_open = Gauge(
-            "holomate_websockets_open", "WebSockets open in this process", registry=self.registry
-        )
-        self.up = Gauge(
+            ["type"], buckets=BUCKETS_S,
+        )  # fmt: skip
+        self.up = gauge(
             "holomate_dependency_up",
             "1 when the dependency answered this scrape's probe within 2 s, else 0",
             ["dependency"],
-            registry=self.registry,
         )
         self._probes: dict[str, Probe] = {}
         # Known labels start at 0: a rate over a series that first appears at 1 is 0, and an

@@ -1,7 +1,8 @@
 """What an operator's Prometheus and Grafana get: the rules and config pass promtool, every alert
 fires on the failure it names in promtool's unit tests, every dashboard query parses and names
 only series the server exports or the rules record, and a real Prometheus scraping a running
-server records a turn's replies through the recording rules."""
+server records a turn's replies through the recording rules (the server's JSON log line for that
+turn names its request, operation and hashed user)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,11 @@ def test_every_dashboard_query_parses(tmp_path: Path) -> None:
 def test_prometheus_scrapes_a_running_server_and_records_its_turns(
     database_url: str, clean_db: None, tmp_path: Path
 ) -> None:
-    env = {"HOLOMATE_SPEECH_WORKERS": "0", "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0"}
+    env = {
+        "HOLOMATE_SPEECH_WORKERS": "0",
+        "HOLOMATE_OFFLINE_LLM_WORD_DELAY_S": "0",
+        "HOLOMATE_LOG_FORMAT": "json",
+    }
     port = free_port()
     # Prometheus first: its first scrape waits ~5 s for target discovery, as the server starts.
     with (
@@ -107,6 +112,18 @@ def test_prometheus_scrapes_a_running_server_and_records_its_turns(
         database = prom.query('holomate_dependency_up{dependency="database"}')
         assert [r["value"][1] for r in database] == ["1"]
         exported = prom.names()
+        assert server.log is not None
+        output = server.log.read_text()
+    # JSON logs without tracing: the turn's line names its request, operation and hashed user.
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    turn = next(
+        line for line in lines if re.fullmatch(r"reply \d+ complete in \d+ ms", line["message"])
+    )
+    assert turn["operation"] == "mutation" and turn["logger"] == "holomate.replies"
+    assert re.fullmatch("[0-9a-f]{16}", turn["request_id"]) and re.fullmatch(
+        "[0-9a-f]{16}", turn["user"]
+    )
+    assert "trace_id" not in turn
     recorded = set(RECORDED.findall(RULES.read_text()))
     assert "holomate:replies:rate5m" in exported
     # Every name a dashboard or rule reads is one the server exports or a rule records.
