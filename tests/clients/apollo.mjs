@@ -2,25 +2,46 @@
 // mutations, a GraphQLWsLink (graphql-ws) for subscriptions, split by operation type, and a
 // SetContextLink that adds the bearer token. Registers, logs in, subscribes, sends a message and
 // prints the whole reply as one JSON line (see live.mjs summarize).
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client";
+import { SetContextLink } from "@apollo/client/link/context";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { createClient } from "graphql-ws";
+import { OperationTypeNode } from "graphql";
+import WebSocket from "ws";
 import {
-  ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql,
-} from '@apollo/client';
-import { SetContextLink } from '@apollo/client/link/context';
-import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
-import { createClient } from 'graphql-ws';
-import { OperationTypeNode } from 'graphql';
-import WebSocket from 'ws';
-import {
-  CREATE_COMPANION, EVENTS, LOGIN, REGISTER, SEND_MESSAGE, START_CONVERSATION,
-  SUBSCRIBE_SETTLE_MS, TERMINAL, deadline, httpUrl, sleep, summarize, uniqueEmail, wsUrl,
-} from './live.mjs';
+  CREATE_COMPANION,
+  EVENTS,
+  LOGIN,
+  REGISTER,
+  SEND_MESSAGE,
+  START_CONVERSATION,
+  SUBSCRIBE_SETTLE_MS,
+  TERMINAL,
+  deadline,
+  httpUrl,
+  sleep,
+  summarize,
+  uniqueEmail,
+  wsUrl,
+} from "./live.mjs";
 
-const EVENT_TYPES = ['MessagePosted', 'ReplyStarted', 'MessageDelta', 'AudioChunk', 'VisemeFrames',
-  'EmotionChanged', 'ReplyCompleted', 'ReplyInterrupted', 'ReplyFailed'];
+const EVENT_TYPES = [
+  "MessagePosted",
+  "ReplyStarted",
+  "MessageDelta",
+  "AudioChunk",
+  "VisemeFrames",
+  "EmotionChanged",
+  "ReplyCompleted",
+  "ReplyInterrupted",
+  "ReplyFailed",
+];
 
 let accessToken = null;
 let connected = null;
-const socketReady = new Promise((resolve) => { connected = resolve; });
+const socketReady = new Promise((resolve) => {
+  connected = resolve;
+});
 
 const auth = new SetContextLink((prevContext) => ({
   headers: {
@@ -29,12 +50,14 @@ const auth = new SetContextLink((prevContext) => ({
   },
 }));
 const http = new HttpLink({ uri: httpUrl });
-const ws = new GraphQLWsLink(createClient({
-  url: wsUrl,
-  webSocketImpl: WebSocket,
-  connectionParams: () => ({ authorization: `Bearer ${accessToken}` }),
-  on: { connected: () => connected() },
-}));
+const ws = new GraphQLWsLink(
+  createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: () => ({ authorization: `Bearer ${accessToken}` }),
+    on: { connected: () => connected() },
+  }),
+);
 
 const client = new ApolloClient({
   link: ApolloLink.split(
@@ -53,8 +76,8 @@ async function mutate(document, variables) {
   return data;
 }
 
-deadline(60_000, 'Apollo reply');
-const email = uniqueEmail('apollo');
+deadline(60_000, "Apollo reply");
+const email = uniqueEmail("apollo");
 await mutate(REGISTER, { email });
 accessToken = (await mutate(LOGIN, { email })).login.accessToken;
 const companion = (await mutate(CREATE_COMPANION, {})).createCompanion.id;
@@ -82,7 +105,7 @@ const finished = new Promise((resolve, reject) => {
 });
 await socketReady;
 await sleep(SUBSCRIBE_SETTLE_MS);
-await mutate(SEND_MESSAGE, { conversation, text: 'Hello Mira! What is a star?' });
+await mutate(SEND_MESSAGE, { conversation, text: "Hello Mira! What is a star?" });
 await finished;
 await ws.client.dispose();
 client.stop();

@@ -2,7 +2,7 @@
 // Each script takes the server's HTTP GraphQL URL as its only argument and prints one JSON line.
 
 export const httpUrl = process.argv[2];
-export const wsUrl = httpUrl?.replace(/^http/, 'ws');
+export const wsUrl = httpUrl?.replace(/^http/, "ws");
 
 // The same selection tests/realtime/helpers.py EVENTS uses, so every client reads every member.
 export const EVENTS = `
@@ -40,7 +40,7 @@ mutation Send($conversation: ID!, $text: String!) {
   sendMessage(conversationId: $conversation, text: $text) { id text role }
 }`;
 
-export const TERMINAL = new Set(['ReplyCompleted', 'ReplyInterrupted', 'ReplyFailed']);
+export const TERMINAL = new Set(["ReplyCompleted", "ReplyInterrupted", "ReplyFailed"]);
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -66,11 +66,11 @@ export function summarize(events) {
   return {
     events: events.map((e) => e.__typename),
     cursors: events.map((e) => e.cursor),
-    deltas: events.filter((e) => e.__typename === 'MessageDelta').map((e) => e.text),
+    deltas: events.filter((e) => e.__typename === "MessageDelta").map((e) => e.text),
     text: last?.message?.text ?? null,
     posted: events[0]?.message?.text ?? null,
     chunks: events
-      .filter((e) => e.__typename === 'AudioChunk')
+      .filter((e) => e.__typename === "AudioChunk")
       .map((e) => ({ seq: e.seq, url: e.url, durationMs: e.durationMs })),
     // Parallel to `events`: a delta's or chunk's seq, the audioSeq of VisemeFrames, else null.
     seqs: events.map((e) => e.audioSeq ?? e.seq ?? null),

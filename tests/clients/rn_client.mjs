@@ -3,8 +3,8 @@
 // token in connection_init, and one rule for every dropped socket (token expiry included):
 // refresh if the server refused the token (4401, 4403), then subscribe again with
 // `after` = the last cursor seen; on CURSOR_EXPIRED, reload and go on from a new liveCursor.
-import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
-import { createClient } from 'graphql-ws';
+import { Client, fetchExchange, subscriptionExchange } from "@urql/core";
+import { createClient } from "graphql-ws";
 
 const REFRESH = `
 mutation Refresh($refreshToken: String!) {
@@ -18,13 +18,13 @@ const TOKEN_CLOSE_CODES = new Set([4401, 4403]);
 // The server's replay log no longer holds what follows the cursor (trimmed, or a Redis that came
 // back empty): resuming cannot be made whole, the history must be reloaded.
 const isCursorExpired = (error) =>
-  (error?.graphQLErrors ?? []).some((e) => e.extensions?.code === 'CURSOR_EXPIRED');
+  (error?.graphQLErrors ?? []).some((e) => e.extensions?.code === "CURSOR_EXPIRED");
 
-const LIVE_CURSOR = 'query LiveCursor($id: ID!) { conversation(id: $id) { liveCursor } }';
+const LIVE_CURSOR = "query LiveCursor($id: ID!) { conversation(id: $id) { liveCursor } }";
 
 const isExpired = (error) =>
   TOKEN_CLOSE_CODES.has(error?.networkError?.code) ||
-  (error?.graphQLErrors ?? []).some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+  (error?.graphQLErrors ?? []).some((e) => e.extensions?.code === "UNAUTHENTICATED");
 
 // tokens: { accessToken, refreshToken } from register/login; kept current here.
 // onTokens: persist them (SecureStore/Keychain on a phone); called after every refresh.
@@ -44,7 +44,7 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
-          const input = { ...request, query: request.query || '' };
+          const input = { ...request, query: request.query || "" };
           return { subscribe: (sink) => ({ unsubscribe: ws.subscribe(input, sink) }) };
         },
       }),
@@ -57,14 +57,16 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
   function refresh() {
     refreshing ??= (async () => {
       const result = await client
-        .mutation(REFRESH, { refreshToken: tokens.refreshToken }, { requestPolicy: 'network-only' })
+        .mutation(REFRESH, { refreshToken: tokens.refreshToken }, { requestPolicy: "network-only" })
         .toPromise();
       if (result.error) throw new Error(`refresh failed, log in again: ${result.error.message}`);
       const fresh = result.data.refreshToken;
       tokens.accessToken = fresh.accessToken;
       tokens.refreshToken = fresh.refreshToken;
       onTokens(fresh);
-    })().finally(() => { refreshing = null; });
+    })().finally(() => {
+      refreshing = null;
+    });
     return refreshing;
   }
 
@@ -86,10 +88,14 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
   }
 
   async function query(document, variables) {
-    let result = await client.query(document, variables, { requestPolicy: 'network-only' }).toPromise();
+    let result = await client
+      .query(document, variables, { requestPolicy: "network-only" })
+      .toPromise();
     if (result.error && isExpired(result.error)) {
       await refresh();
-      result = await client.query(document, variables, { requestPolicy: 'network-only' }).toPromise();
+      result = await client
+        .query(document, variables, { requestPolicy: "network-only" })
+        .toPromise();
     }
     if (result.error) throw result.error;
     return result.data;
@@ -101,9 +107,11 @@ export function createHoloClient({ httpUrl, wsUrl, webSocketImpl, tokens, onToke
   // the messages) and resolves with that liveCursor, from which listening goes on. onError(error)
   // ends listening on an answer retrying cannot change (NOT_FOUND, BAD_USER_INPUT for an unknown
   // cursor, CURSOR_EXPIRED when there is no onReload).
-  function listen(document, conversationId, {
-    onEvent, onReconnect = () => {}, onError = () => {}, onReload = null, after = null,
-  }) {
+  function listen(
+    document,
+    conversationId,
+    { onEvent, onReconnect = () => {}, onError = () => {}, onReload = null, after = null },
+  ) {
     let lastCursor = after;
     let current = null;
     let stopped = false;

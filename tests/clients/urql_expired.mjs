@@ -4,24 +4,32 @@
 // (liveCursor first) and listening goes on from there until the reply completes.
 // Prints one JSON line: { reloads, history (messages after the reload), completed (the text of
 // ReplyCompleted, or of the stored reply when it had already completed), stored }.
-import WebSocket from 'ws';
-import { createHoloClient } from './rn_client.mjs';
+import WebSocket from "ws";
+import { createHoloClient } from "./rn_client.mjs";
 import {
-  CREATE_COMPANION, EVENTS, REGISTER, SEND_MESSAGE, START_CONVERSATION, deadline, httpUrl, sleep,
-  uniqueEmail, wsUrl,
-} from './live.mjs';
+  CREATE_COMPANION,
+  EVENTS,
+  REGISTER,
+  SEND_MESSAGE,
+  START_CONVERSATION,
+  deadline,
+  httpUrl,
+  sleep,
+  uniqueEmail,
+  wsUrl,
+} from "./live.mjs";
 
 const MESSAGES = `query($id: ID!) {
   conversation(id: $id) { messages(last: 10) { nodes { role status text } } }
 }`;
 
-deadline(60_000, 'reload on CURSOR_EXPIRED');
+deadline(60_000, "reload on CURSOR_EXPIRED");
 const registered = await fetch(httpUrl, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
+  method: "POST",
+  headers: { "content-type": "application/json" },
   body: JSON.stringify({
-    query: REGISTER.replace('{ accessToken }', '{ accessToken refreshToken }'),
-    variables: { email: uniqueEmail('rn-expired') },
+    query: REGISTER.replace("{ accessToken }", "{ accessToken refreshToken }"),
+    variables: { email: uniqueEmail("rn-expired") },
   }),
 });
 const tokens = { ...(await registered.json()).data.register };
@@ -30,7 +38,7 @@ const companion = (await holo.mutate(CREATE_COMPANION, {})).createCompanion.id;
 const conversation = (await holo.mutate(START_CONVERSATION, { companion })).startConversation.id;
 
 const stale = await holo.liveCursor(conversation);
-await holo.mutate(SEND_MESSAGE, { conversation, text: 'Hello Mira! What is a comet?' });
+await holo.mutate(SEND_MESSAGE, { conversation, text: "Hello Mira! What is a comet?" });
 
 let reloads = 0;
 let history = [];
@@ -40,7 +48,7 @@ const done = new Promise((resolve, reject) => {
     after: stale,
     onEvent: (event) => {
       events.push(event);
-      if (event.__typename === 'ReplyCompleted') {
+      if (event.__typename === "ReplyCompleted") {
         listener.stop();
         resolve(event.message.text);
       }
@@ -50,7 +58,7 @@ const done = new Promise((resolve, reject) => {
       const cursor = await holo.liveCursor(conversation);
       history = (await holo.query(MESSAGES, { id: conversation })).conversation.messages.nodes;
       const reply = history.at(-1);
-      if (reply.role === 'COMPANION' && reply.status === 'COMPLETE') resolve(reply.text);
+      if (reply.role === "COMPANION" && reply.status === "COMPLETE") resolve(reply.text);
       return cursor;
     },
     onError: reject,
@@ -58,6 +66,8 @@ const done = new Promise((resolve, reject) => {
 });
 const completed = await done;
 await sleep(100);
-const stored = (await holo.query(MESSAGES, { id: conversation })).conversation.messages.nodes.at(-1);
+const stored = (await holo.query(MESSAGES, { id: conversation })).conversation.messages.nodes.at(
+  -1,
+);
 await holo.dispose();
 console.log(JSON.stringify({ reloads, history, completed, stored }));
