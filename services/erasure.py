@@ -150,8 +150,13 @@ async def _replay_log_erasure(
         + [companion_channel(i) for i in companion_ids],
         scrub=[conversation_channel(c) for c, _ in spoken_in]
         + [companion_channel(k) for k in sorted({k for _, k in spoken_in})],
-        marker=f'"author_id":{user_id},',
+        marker=author_marker(user_id),
     )
+
+
+def author_marker(user_id: int) -> str:
+    """The text in each logged event of the person (the one erasure redacts)."""
+    return f'"author_id":{user_id},'
 
 
 async def erase_blobs(storage: BlobStorage, user_id: int) -> int:

@@ -23,10 +23,13 @@ import secrets
 from dataclasses import dataclass, field
 
 from pipeline.audio import pcm16_to_wav
+from pipeline.broadcast.errors import LogUnavailable
 from pipeline.leases.base import Leases, LeasesUnavailable
 from pipeline.vad import SAMPLE_RATE
 from services import conversations
 from services.auth.revocations import ACCOUNT_DELETED, Ended
+from services.channels import conversation_channel
+from services.erasure import author_marker
 from services.errors import BadUserInput, Conflict, NotFound, RateLimited
 from services.identity import Viewer
 from services.voice_sessions.chunks import Playback, decode_pcm
@@ -159,6 +162,19 @@ class VoiceSessions:
     async def _forget(self, voice: VoiceSession) -> None:
         self._sessions.pop(voice.id, None)
         await self._free_place(voice.viewer.user_id, voice.id)
+        if voice.erased:
+            await self._scrub(voice)
+
+    async def _scrub(self, voice: VoiceSession) -> None:
+        """Erasure redacts the person's events from the replay log while their sessions stop
+        (on this process or another): a partial published in between would stay. So once its
+        jobs have stopped, the session's own process redacts its conversation again."""
+        await voice.settled()
+        channel = conversation_channel(voice.conversation_id)
+        try:
+            await self.deps.replies.hub.erase([], [channel], author_marker(voice.viewer.user_id))
+        except LogUnavailable:
+            log.exception("voice session %s: the replay log kept its last events", voice.id)
 
     # ---- places under the per-person limit, shared by every process ----------------------
 

@@ -153,6 +153,14 @@ class VoiceSession:
         self._silent = True
         self._cancel()
 
+    @property
+    def erased(self) -> bool:
+        return self._silent
+
+    async def settled(self) -> None:
+        """Once closed: its background jobs (partials, finals) have stopped, published or not."""
+        await asyncio.gather(*self._jobs, return_exceptions=True)
+
     def _cancel(self) -> None:
         """Once: an ending is heard twice (here, then from the hub), and a second cancel would
         cut short the closing itself (releasing its place, publishing why)."""
