@@ -24,14 +24,18 @@ def add_parsers(sub: Any) -> None:
     backup = sub.add_parser(
         "backup", help="save the database and the stored files into a new folder"
     )
-    backup.add_argument("folder", type=Path, help="a new (or empty) folder for this backup")
+    backup.add_argument(
+        "folder", type=Path, help="a new (or empty) folder for this backup, or a new FILE.tar"
+    )
     backup.set_defaults(run=_backup)
 
     restore = sub.add_parser(
         "restore",
         help="replace the database and the stored files with a backup (stop the servers first)",
     )
-    restore.add_argument("folder", type=Path, help="a folder written by 'holomate backup'")
+    restore.add_argument(
+        "folder", type=Path, help="a folder (or .tar file) written by 'holomate backup'"
+    )
     restore.add_argument(
         "--check", action="store_true", help="only verify the backup against its manifest"
     )
@@ -82,13 +86,13 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from services.backup.manifest import BackupCorrupted, verified
-    from services.backup.run import BackupError, restore
+    from services.backup.manifest import BackupCorrupted
+    from services.backup.run import BackupError, check, restore
     from store.dump import head_revision
 
     try:
         if args.check:
-            manifest = verified(args.folder)
+            manifest = check(args.folder)
             print(f"{args.folder}: {len(manifest.files)} files match the manifest")
             return 0
         if not args.yes:

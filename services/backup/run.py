@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.storage.base import BlobStorage, content_type
+from services.backup import archive
 from services.backup.manifest import BLOBS, Manifest, describe, verified
 from store import dump
 
@@ -41,18 +42,32 @@ class Target:
     storage_location: dict[str, Any]  # {"kind": "local", "path": ...} or {"kind": "s3", ...}
 
 
-async def back_up(target: Target, folder: Path, app_version: str) -> Manifest:
-    work = await asyncio.to_thread(_start, folder)
+async def back_up(target: Target, destination: Path, app_version: str) -> Manifest:
+    """Into the new folder ``destination``, or the one file ``destination`` if it ends .tar."""
+    work = await asyncio.to_thread(_start, destination)
     try:
         manifest = await _write(target, work, app_version)
-        await asyncio.to_thread(_finish, work, folder)
+        finish = archive.pack if archive.is_archive(destination) else _finish
+        await asyncio.to_thread(finish, work, destination)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return manifest
 
 
-async def restore(target: Target, folder: Path) -> Manifest:
+def check(source: Path) -> Manifest:
+    """The manifest of the backup (folder or archive) at ``source`` if every file matches it."""
+    with archive.unpacked(source) as folder:
+        return verified(folder)
+
+
+async def restore(target: Target, source: Path) -> Manifest:
+    """Restore the backup (folder or archive) at ``source``."""
+    with archive.unpacked(source) as folder:
+        return await _restore(target, folder)
+
+
+async def _restore(target: Target, folder: Path) -> Manifest:
     manifest = await asyncio.to_thread(verified, folder)
     revision = manifest.database.get("schema_revision")
     if revision is not None and not dump.known_revision(revision):
@@ -128,7 +143,7 @@ async def _each(keys: list[str], work: Any) -> None:
 def _start(folder: Path) -> Path:
     """A hidden folder beside ``folder`` to build the backup in."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise BackupError(f"{folder} already exists: back up into a new folder")
+        raise BackupError(f"{folder} already exists: back up into a new folder or file")
     work = folder.with_name(f".{folder.name}.partial-{uuid.uuid4().hex[:8]}")
     work.mkdir(parents=True)
     return work

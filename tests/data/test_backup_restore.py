@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import tarfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -152,3 +154,29 @@ async def test_a_bucket_prefix_is_backed_up_and_restored_with_what_each_blob_is(
     assert audio.headers["content-type"] == "audio/wav"
     export = await web.get(blobs.signed_url("users/1/exports/3.zip", 60))
     assert export.headers["content-disposition"] == 'attachment; filename="3.zip"'
+
+
+@pytest.mark.one_backend
+async def test_a_backup_can_be_one_tar_file_and_a_truncated_one_is_refused(
+    settings: Settings, clean_db: None, operator: Operator, tmp_path: Path
+) -> None:
+    blob = settings.storage_dir / "users/1/audio/2/0.wav"
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"RIFF-before")
+    archive = tmp_path / "holomate.tar"
+
+    code, out = await operator.run("backup", str(archive))
+    assert code == 0, out
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert names[0] == "manifest.json" and "blobs/users/1/audio/2/0.wav" in names
+    blob.write_bytes(b"RIFF-after")
+    code, out = await operator.run("restore", "--yes", str(archive))
+    assert code == 0, out
+    assert blob.read_bytes() == b"RIFF-before"
+    left = await asyncio.to_thread(os.listdir, tmp_path)
+    assert [name for name in left if name.startswith(".")] == []  # unpacked for the restore, gone
+
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    code, out = await operator.run("restore", "--check", str(archive))
+    assert code == 2 and "restore refused" in out
