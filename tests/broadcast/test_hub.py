@@ -99,6 +99,28 @@ async def test_resuming_after_a_cursor_misses_nothing_and_repeats_nothing(
     await again.close()
 
 
+async def test_an_erased_persons_events_are_skipped_and_a_cursor_at_one_still_resumes(
+    setup: Setup, start_hub: HubFactory
+) -> None:
+    hub = await start_hub(setup.url, setup.new_log())
+    before = await hub.tail(setup.channel)
+    live = Collector(hub.subscribe(setup.channel, before))
+    said = ['{"author_id":8,"n":0}', '{"author_id":7,"n":1}', '{"author_id":8,"n":2}']
+    for payload in said[:2]:
+        await hub.publish(setup.channel, payload)
+    hers = (await live.wait_for(2))[-1].cursor  # the screen's last cursor is her event's
+    await hub.erase([], [setup.channel], '"author_id":7,')
+    await hub.publish(setup.channel, said[2])
+    await live.wait_for(3)  # the live stream goes on
+    await live.close()
+    for cursor, expected in ((before, [said[0], said[2]]), (hers, [said[2]])):
+        resumed = Collector(hub.subscribe(setup.channel, cursor))
+        await resumed.wait_for(len(expected))
+        await asyncio.sleep(0.05)
+        assert resumed.payloads == expected
+        await resumed.close()
+
+
 async def test_events_published_during_the_replay_are_neither_lost_nor_doubled(
     setup: Setup, start_hub: HubFactory
 ) -> None:
