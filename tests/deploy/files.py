@@ -55,7 +55,7 @@ def server_built_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> S
     without a bucket...) before serving anything, so a refusal here is a container that would
     restart forever. Nothing connects: that happens in the app's lifespan."""
     for name in list(os.environ):
-        if name.startswith("HOLOMATE_"):
+        if name.startswith("HOLOMATE_") or name in AWS_NAMES:
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -110,6 +110,8 @@ def test_the_server_starts_with_the_configuration(monkeypatch: pytest.MonkeyPatc
         "HOLOMATE_DATABASE_URL": "postgresql+asyncpg://holomate:pw@postgres:5432/holomate",
         "HOLOMATE_STRIPE_API_KEY": "sk_test_key",
         "HOLOMATE_STRIPE_WEBHOOK_SECRET": "whsec_secret",
+        "AWS_ACCESS_KEY_ID": "access-key",
+        "AWS_SECRET_ACCESS_KEY": "secret-key",
     }
     settings = server_built_from({**config, **secret}, monkeypatch)
     assert settings.env == "production" and not settings.migrate_on_start
