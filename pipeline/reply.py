@@ -56,8 +56,10 @@ Emit = Callable[[ReplyEvent], Awaitable[None]]
 Status = Literal["complete", "interrupted", "failed"]
 INTERNAL_ERROR = "INTERNAL_ERROR"
 UNDELIVERED = "The reply could not be delivered; send the message again"
-# The first audio chunk ends at the first clause break after this many words (pipeline.sentences)
-FIRST_CLAUSE_WORDS = 2
+# The first audio chunk ends at the first clause break after this many words (pipeline.sentences):
+# "Hmm," alone is a natural first breath, and the offline responder's opener then starts speaking
+# after two words instead of six (bench.voice: first audio ~180 -> ~60 ms after the first delta).
+FIRST_CLAUSE_WORDS = 1
 _EXTENSIONS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
 
 

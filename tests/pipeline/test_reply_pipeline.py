@@ -60,7 +60,7 @@ async def test_the_first_clause_is_spoken_before_the_rest_of_its_sentence(
 ) -> None:
     llm, rec = ScriptedLLM(words("Hmm, let me think about that, Ada. Cats purr.")), Recorder()
     await ReplyPipeline(llm, FakeTTS(), storage).run(request(), rec)
-    assert [a.text for a in rec.audio] == ["Hmm, let me think about that,", "Ada.", "Cats purr."]
+    assert [a.text for a in rec.audio] == ["Hmm,", "let me think about that, Ada.", "Cats purr."]
 
 
 class StopAfterAudio(Recorder):
