@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from pathlib import Path
 
 import httpx
@@ -86,6 +87,8 @@ async def test_a_turn_is_one_trace_from_the_mutation_through_the_background_repl
     for span in turn:
         if span is not mutation:
             assert "mutation Voice" in ancestors(span, by_id), (span.name, span.parent_id)
+    for name in ("stt", "prompt", "reply"):  # the request's own work, and the one it started
+        assert all(ancestors(s, by_id)[0] == "mutation Voice" for s in turn if s.name == name)
     reply = next(s for s in turn if s.name == "reply")
     assert reply.attributes["holomate.reply.status"] == "complete"
     for name in ("llm", "tts.sentence", "storage.put", "reply.save"):
@@ -95,7 +98,8 @@ async def test_a_turn_is_one_trace_from_the_mutation_through_the_background_repl
     assert all(s.attributes["holomate.visemes.frames"] > 0 for s in aligned)
     llm = next(s for s in turn if s.name == "llm")
     assert llm.attributes["gen_ai.usage.output_tokens"] > 0
-    assert 0 <= llm.attributes["holomate.llm.first_token_ms"] < reply.end_ns - reply.start_ns
+    reply_ms = (reply.end_ns - reply.start_ns) / 1e6
+    assert 0 <= llm.attributes["holomate.llm.first_token_ms"] < reply_ms
     sql = [s for s in turn if "db.system" in s.attributes or "db.system.name" in s.attributes]
     assert any("mutation Voice" == ancestors(s, by_id)[0] for s in sql)  # the message's INSERT
     assert any("reply.save" in ancestors(s, by_id) for s in sql)
@@ -108,9 +112,7 @@ async def test_a_turn_is_one_trace_from_the_mutation_through_the_background_repl
 
     # The turn's log line: its request, operation, (hashed) user and trace.
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    ended = next(
-        line for line in lines if line["message"].endswith(" ms") and "reply" in line["message"]
-    )
+    ended = next(x for x in lines if re.fullmatch(r"reply \d+ complete in \d+ ms", x["message"]))
     assert ended["trace_id"] == mutation.trace_id
     assert ended["operation"] == "mutation Voice"
     assert len(ended["request_id"]) == 16 and len(ended["user"]) == 16
