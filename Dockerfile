@@ -45,7 +45,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:3000/').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node_modules/.bin/next", "start", "--hostname", "0.0.0.0", "--port", "3000"]
 
-# ---- server: the runtime Debian packages (espeak-ng, sox, libgomp1) from ./dev's own list, the
+# ---- server: the runtime Debian packages (espeak-ng, sox, libgomp1, postgresql-client) from ./dev, the
 # build stage's /app, and an unprivileged user who writes only /data (database file when SQLite,
 # stored media, the local model's F16 copy and log).
 FROM ${PYTHON_IMAGE} AS server
