@@ -48,8 +48,7 @@ def test_the_rules_and_config_pass_promtool_and_every_alert_fires_on_its_failure
     assert tested.returncode == 0, tested.stdout + tested.stderr
     alerts = set(re.findall(r"^\s*- alert: (\w+)$", RULES.read_text(), re.M))
     exercised = set(re.findall(r"alertname: (\w+)", "".join(Path(t).read_text() for t in tests)))
-    # every alert is unit-tested but the one for a refusing STT worker pool (a plain increase)
-    assert alerts - exercised == {"HolomateSpeechToTextRefusing", "HolomateGraphQLErrors"}
+    assert len(alerts) == 11 and alerts <= exercised  # every alert has a unit test
 
 
 @pytest.mark.one_backend
