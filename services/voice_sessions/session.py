@@ -27,7 +27,7 @@ from pipeline import events as ev
 from pipeline.audio import pcm16_to_wav
 from pipeline.stt.base import Transcript
 from pipeline.vad import SAMPLE_RATE, EnergyVad, SpeechStart, TurnEnd
-from services import voice_input
+from services import tracing, voice_input
 from services.errors import AppError, NotFound, RateLimited
 from services.identity import Viewer
 from services.voice_sessions.chunks import (
@@ -300,7 +300,7 @@ class VoiceSession:
             return  # a backchannel so far: never transcribed
         start = max((self._vad.start_ms or 0) - self.config.vad.pre_roll_ms, self._audio_ms)
         wav = pcm16_to_wav(self._slice(start, position), SAMPLE_RATE)
-        early = asyncio.ensure_future(voice_input.transcribe(self.deps.stt, wav, "audio/wav"))
+        early = asyncio.ensure_future(self._transcribe(wav))
         early.add_done_callback(_retrieved)
         turn.early, turn.early_through_ms = early, last
         turn.early_start_ms, turn.early_began = start, time.monotonic()
@@ -355,8 +355,7 @@ class VoiceSession:
             if turn.early is not None:
                 transcript = await turn.early
             else:
-                wav = pcm16_to_wav(pcm, SAMPLE_RATE)
-                transcript = await voice_input.transcribe(self.deps.stt, wav, "audio/wav")
+                transcript = await self._transcribe(pcm16_to_wav(pcm, SAMPLE_RATE))
                 self._timed(began)
         except AppError as e:
             turn.final_sent = True
@@ -371,6 +370,12 @@ class VoiceSession:
         await self._outcomes.transcribed(transcript, stt_ms, start_ms, end)
 
     # ---- helpers ---------------------------------------------------------------------
+
+    async def _transcribe(self, wav: bytes) -> Transcript:
+        """A turn's final transcript: an ``stt`` span in the trace of the sendVoiceChunk that
+        started it, where the reply it becomes follows."""
+        with tracing.span("stt", {"holomate.stt.provider": self.deps.stt.name}):
+            return await voice_input.transcribe(self.deps.stt, wav, "audio/wav")
 
     @property
     def _author(self) -> int:
