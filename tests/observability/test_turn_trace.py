@@ -60,9 +60,8 @@ async def test_a_turn_is_one_trace_from_the_mutation_through_the_background_repl
         async with httpx.AsyncClient(base_url=server.url) as http:
             body = await send_voice(http, world["token"], world["conversation"], speech_wav())
             assert "errors" not in body, body["errors"]
-            spans = await asyncio.to_thread(receiver.wait_for, finished_turn)
-            await asyncio.sleep(0.3)  # the reply's last publishes leave in the next batch
-            spans = list(receiver.spans)
+            await asyncio.to_thread(receiver.wait_for, finished_turn)
+            spans = await asyncio.to_thread(receiver.settled)  # the work after it, too
             metrics = (await http.get("/metrics", timeout=10)).text
         assert server.log is not None
         output = server.log.read_text()

@@ -84,6 +84,21 @@ class Receiver:
             time.sleep(0.05)
         raise AssertionError(f"spans never arrived; got {sorted({s.name for s in spans})}")
 
+    def settled(self, quiet_s: float = 0.5, timeout_s: float = 10) -> list[Span]:
+        """Every span, once none came for ``quiet_s``: a parent ends after its children, so it
+        may come in a later batch than they do."""
+        deadline = time.monotonic() + timeout_s
+        count, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            with self._lock:
+                spans = list(self.spans)
+            if len(spans) != count:
+                count, since = len(spans), time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return spans
+            time.sleep(0.05)
+        raise AssertionError(f"spans kept coming for {timeout_s} s")
+
 
 @contextmanager
 def otlp_receiver() -> Iterator[tuple[str, Receiver]]:
