@@ -142,7 +142,7 @@ async def test_a_hologram_speaking_over_its_playing_reply_interrupts_it(
         await asyncio.to_thread(wait_online, server, world["token"], device["id"])
         mic, _ = await start_device_session(session)
         await asyncio.to_thread(send, server, world["token"], world["conversation"], "A story?")
-        chunk = await hologram.until("AudioChunk")
+        chunk = await mic.quiet_until(hologram.until("AudioChunk"))
         playing = {"messageId": chunk["messageId"], "heardUntilMs": chunk["durationMs"] // 2}
         await mic.stream(speech_pcm() + silence(700), playing)
         interrupted = await hologram.until("ReplyInterrupted", messageId=chunk["messageId"])

@@ -101,11 +101,11 @@ async def test_speech_streamed_in_real_time_becomes_a_message_and_the_companion_
 
 
 async def _reply_playing(
-    server: LiveServer, world: dict[str, str], events: Events
+    server: LiveServer, world: dict[str, str], mic: Mic, events: Events
 ) -> dict[str, Any]:
     """Ask something by text; the first audio chunk of the reply means it is playing."""
     await asyncio.to_thread(send, server, world["token"], world["conversation"], "Tell me a story")
-    return await events.until("AudioChunk")
+    return await mic.quiet_until(events.until("AudioChunk"))
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -114,7 +114,7 @@ async def test_speaking_over_a_playing_reply_interrupts_it_where_it_was_heard(
 ) -> None:
     world = setup_conversation(server)
     async with talking(server, world, protocol) as (mic, events):
-        chunk = await _reply_playing(server, world, events)
+        chunk = await _reply_playing(server, world, mic, events)
         playing = {"messageId": chunk["messageId"], "heardUntilMs": chunk["durationMs"] // 2}
         await mic.stream(speech_pcm() + silence(700), playing)
         interrupted = await events.until("ReplyInterrupted", messageId=chunk["messageId"])
@@ -134,7 +134,7 @@ async def test_a_cough_over_a_playing_reply_does_not_interrupt_it(
 ) -> None:
     world = setup_conversation(server)
     async with talking(server, world, protocol) as (mic, events):
-        chunk = await _reply_playing(server, world, events)
+        chunk = await _reply_playing(server, world, mic, events)
         playing = {"messageId": chunk["messageId"], "heardUntilMs": 100}
         await mic.stream(silence(200) + noise(250) + silence(800), playing)
         await mic.end()

@@ -9,15 +9,17 @@ import base64
 import random
 import time
 from array import array
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from gql import Client, gql
 from gql.client import AsyncClientSession
 
 from pipeline.audio import decode_to_pcm16_mono
 from tests.support.voice import speech_wav
+
+T = TypeVar("T")
 
 RATE = 16_000
 CHUNK_MS = 100
@@ -113,6 +115,16 @@ class Mic:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             await self.send(chunk, playing)
         return time.monotonic()
+
+    async def quiet_until(self, waited: Awaitable[T]) -> T:
+        """Send silence in real time until ``waited`` is done, as an open microphone does
+        while its person listens (a session sent nothing closes after its idle timeout)."""
+        task = asyncio.ensure_future(waited)
+        while not task.done():
+            await asyncio.wait([task], timeout=CHUNK_MS / 1000)
+            if not task.done():
+                await self.send(silence(CHUNK_MS))
+        return task.result()
 
     async def end(self) -> None:
         await self.session.execute(END, variable_values={"s": self.id})
