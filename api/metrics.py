@@ -1,4 +1,6 @@
-"""Prometheus metrics: where each turn's time goes, and what the live layer holds.
+"""Prometheus metrics: where each turn's time goes, what the live layer holds, how requests,
+operations and sockets fare, and whether the database and Redis answer (probed at each scrape).
+The alerts and dashboards that read them: deploy/prometheus, deploy/grafana.
 
 One registry per app (tests build many apps); with several workers each serves its own
 figures, so scrape every worker or run one per container.
