@@ -31,7 +31,7 @@ from schema.types.devices import (
     VisemeBlendshapes,
     VoiceSummary,
 )
-from schema.types.voice import CharacterAsset
+from schema.types.voice import CharacterAsset, VrmVersion
 from services import characters
 from services.channels import owner_devices_channel
 from services.devices import manifest as manifests
@@ -68,6 +68,9 @@ class CharacterAssetInput:
     name: str
     format: CharacterFormat
     url: str
+    vrm_version: VrmVersion = strawberry.field(
+        default=VrmVersion.VRM1, description="For a VRM: the spec its expressions follow."
+    )
     rig: str = ""
     viseme_map: JSON | None = strawberry.field(
         default=None, description='Viseme to blendshape: "name", {name, weight} or a list.'
@@ -203,6 +206,7 @@ class DeviceMutation:
             rig=input.rig,
             viseme_map=input.viseme_map or {},  # type: ignore[arg-type]
             emotion_map=input.emotion_map or {},  # type: ignore[arg-type]
+            vrm_version=input.vrm_version.value,
         )
         async with info.context.app.sessionmaker() as session:
             row = await characters.create(session, viewer, fields)
@@ -343,6 +347,7 @@ def _manifest_type(m: manifests.Manifest) -> DeviceManifest:
             name=character.name if character else "default",
             url=character.url if character else None,
             format=character.format if character else "VRM",
+            vrm_version=VrmVersion(character.vrm_version if character else "VRM1"),
             rig=character.rig if character else "vrm",
             viseme_blendshapes=[
                 VisemeBlendshapes(

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import validation
-from services.devices.manifest import EMOTIONS, VISEMES
+from services.devices.manifest import EMOTIONS, VISEMES, VRM_VERSIONS
 from services.errors import BadUserInput, NotFound
 from services.identity import Viewer
 from store.models import AnimationSequence, CharacterAsset
@@ -28,11 +28,14 @@ class CharacterFields:
     rig: str
     viseme_map: dict[str, Any]
     emotion_map: dict[str, Any]
+    vrm_version: str = "VRM1"
 
 
 async def create(session: AsyncSession, viewer: Viewer, f: CharacterFields) -> CharacterAsset:
     if f.format not in FORMATS:
         raise BadUserInput("Use VRM or GLB", field="format")
+    if f.vrm_version not in VRM_VERSIONS:
+        raise BadUserInput("Use VRM0 or VRM1", field="vrmVersion")
     url = validation.text(f.url, "url", min_len=1, max_len=2048)
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise BadUserInput("Give an http(s) URL of the model file", field="url")
@@ -42,6 +45,7 @@ async def create(session: AsyncSession, viewer: Viewer, f: CharacterFields) -> C
         format=f.format,
         url=url,
         rig=validation.text(f.rig or f.format.lower(), "rig", min_len=1, max_len=32),
+        vrm_version=f.vrm_version,
         viseme_map=_checked_map(f.viseme_map, VISEMES, "visemeMap"),
         emotion_map=_checked_map(f.emotion_map, EMOTIONS, "emotionMap"),
     )

@@ -119,6 +119,8 @@ class CharacterAsset(IdMixin, TimestampMixin, Base):
     format: Mapped[str] = mapped_column(String(8), default="VRM")
     url: Mapped[str] = mapped_column(String(2048))
     rig: Mapped[str] = mapped_column(String(32), default="vrm")
+    # VRM0 or VRM1: which preset names (A/Joy or aa/happy) the manifest's default maps use.
+    vrm_version: Mapped[str] = mapped_column(String(4), default="VRM1", server_default="VRM1")
     viseme_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     emotion_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

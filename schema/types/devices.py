@@ -15,6 +15,7 @@ from schema import ids
 from schema.types.account import HologramDevice
 from schema.types.derived import Derived, derive
 from schema.types.events import EVENT_TYPES, VALUES
+from schema.types.voice import VrmVersion
 from services.devices.pairing import IssuedCodes, PollResult
 from store.models import AnimationSequence as AnimationRow
 
@@ -165,6 +166,9 @@ class CharacterManifest:
     name: str
     url: str | None = strawberry.field(description="Null: no model assigned, use the default.")
     format: str
+    vrm_version: VrmVersion = strawberry.field(
+        description="The preset names the default maps below use (a GLB: VRM1, unused)."
+    )
     rig: str
     viseme_blendshapes: list[VisemeBlendshapes]
     emotion_animations: list[EmotionAnimation]

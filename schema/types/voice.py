@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -36,11 +38,21 @@ class VoiceProfile:
         )
 
 
+@strawberry.enum(
+    description="The VRM spec a VRM model follows, which names its expressions: VRM0 (0.x) "
+    "A I U E O, Joy Angry Sorrow Fun; VRM1 (1.0) aa ih ou ee oh, happy angry sad relaxed surprised."
+)
+class VrmVersion(enum.Enum):
+    VRM0 = "VRM0"
+    VRM1 = "VRM1"
+
+
 @strawberry.type
 class CharacterAsset:
     id: strawberry.ID
     name: str
     format: str
+    vrm_version: VrmVersion
     url: str
     rig: str
     viseme_map: JSON
@@ -52,6 +64,7 @@ class CharacterAsset:
             id=strawberry.ID(ids.encode("CharacterAsset", row.id)),
             name=row.name,
             format=row.format,
+            vrm_version=VrmVersion(row.vrm_version),
             url=row.url,
             rig=row.rig,
             viseme_map=JSON(row.viseme_map or {}),

@@ -1,8 +1,10 @@
 """What a device needs to render its companion: model, mouth and face mappings, clips, voice.
 
 Viseme maps are normalised to ``viseme -> [(blendshape, weight)]`` for all 15 visemes. Without a
-map of its own a VRM gets the VRM 1.0 mouth expressions (aa ih ou ee oh) and a GLB the Ready
-Player Me / Oculus names (``viseme_aa``); entries of the character's own map win.
+map of its own a VRM gets its version's preset expressions (VRM 1.0: aa ih ou ee oh, happy angry
+sad relaxed surprised; VRM 0.x: A I U E O, Joy Angry Sorrow Fun) and a GLB the Ready Player Me /
+Oculus names (``viseme_aa``); entries of the character's own map win. Blink and look-at are never
+mapped: a VRM model drives them by its own settings.
 """
 
 from __future__ import annotations
@@ -60,6 +62,23 @@ VRM_EMOTIONS = {
     "affection": "relaxed",
     "thinking": "neutral",
 }
+# VRM 0.x preset names for VRM 1.0's (UniVRM's migration pairs them the same way: Fun became
+# relaxed). VRM 0.x has no surprised preset: surprise and fear show Neutral rather than a wrong
+# face; a character's emotionMap can name a clip of its own (a custom "Surprised") instead.
+VRM0_NAMES = {
+    "aa": "A",
+    "ih": "I",
+    "ou": "U",
+    "ee": "E",
+    "oh": "O",
+    "neutral": "Neutral",
+    "happy": "Joy",
+    "angry": "Angry",
+    "sad": "Sorrow",
+    "relaxed": "Fun",
+    "surprised": "Neutral",
+}
+VRM_VERSIONS = ("VRM1", "VRM0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +92,10 @@ class Manifest:
     emotions: dict[str, str]
 
 
-def viseme_blendshapes(fmt: str, custom: dict[str, Any]) -> dict[str, Weights]:
+def viseme_blendshapes(fmt: str, custom: dict[str, Any], vrm: str = "VRM1") -> dict[str, Weights]:
     if fmt.upper() == "VRM":
-        base = {k: list(v) for k, v in VRM_VISEMES.items()}
+        rename = VRM0_NAMES if vrm == "VRM0" else {}
+        base = {k: [(rename.get(n, n), w) for n, w in v] for k, v in VRM_VISEMES.items()}
     else:
         base = {v: ([] if v == "sil" else [(f"viseme_{v}", 1.0)]) for v in VISEMES}
     for viseme, value in (custom or {}).items():
@@ -84,8 +104,12 @@ def viseme_blendshapes(fmt: str, custom: dict[str, Any]) -> dict[str, Weights]:
     return base
 
 
-def emotion_animations(fmt: str, custom: dict[str, Any]) -> dict[str, str]:
-    base = dict(VRM_EMOTIONS) if fmt.upper() == "VRM" else {e: e for e in EMOTIONS}
+def emotion_animations(fmt: str, custom: dict[str, Any], vrm: str = "VRM1") -> dict[str, str]:
+    if fmt.upper() == "VRM":
+        rename = VRM0_NAMES if vrm == "VRM0" else {}
+        base = {e: rename.get(name, name) for e, name in VRM_EMOTIONS.items()}
+    else:
+        base = {e: e for e in EMOTIONS}
     for emotion, value in (custom or {}).items():
         if emotion in base and isinstance(value, str):
             base[emotion] = value
@@ -128,12 +152,13 @@ async def for_device(session: AsyncSession, viewer: Viewer) -> Manifest:
             ).all()
         )
     fmt = character.format if character else "VRM"
+    vrm = character.vrm_version if character else "VRM1"
     return Manifest(
         device=device,
         companion=companion,
         character=character,
         animations=animations,
         voice=voice,
-        visemes=viseme_blendshapes(fmt, character.viseme_map if character else {}),
-        emotions=emotion_animations(fmt, character.emotion_map if character else {}),
+        visemes=viseme_blendshapes(fmt, character.viseme_map if character else {}, vrm),
+        emotions=emotion_animations(fmt, character.emotion_map if character else {}, vrm),
     )
