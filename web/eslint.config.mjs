@@ -33,7 +33,7 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
   {
-    files: ["*.{mjs,ts}"],
+    files: ["*.{mjs,ts}", "scripts/**/*.mjs"],
     languageOptions: { globals: { ...globals.node } },
   },
   {

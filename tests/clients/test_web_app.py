@@ -245,3 +245,18 @@ def test_a_person_sees_and_controls_what_a_companion_remembers_and_brings_a_char
     assert result["memoriesShown"] >= 1  # the fact from the first conversation, at least
     assert result["summaryChars"] > 0
     assert result["exportedFile"].endswith(".json")
+
+
+def test_the_companion_is_a_3d_character_whose_face_follows_the_reply(
+    web_build: float, database_url: str, clean_db: None, tmp_path: Path
+) -> None:
+    with web_stack(database_url, tmp_path) as (server, web_url):
+        result = run_e2e("character3d.mjs", tmp_path, WEB_URL=web_url)
+    peaks: dict[str, float] = result["peaks"]
+    # The project's own VRM, drawn with WebGL in place of the SVG face.
+    assert result["url"] == "/characters/default.vrm"
+    # The mouth went through vowels with the visemes, on the audio clock.
+    assert len({v for v in ("aa", "ih", "ou", "ee", "oh") if peaks.get(v, 0) > 0.3}) >= 2, peaks
+    # The reply's emotion showed, and never as more than the cap (no grin over the words).
+    moods = {m: peaks[m] for m in ("happy", "angry", "sad", "relaxed", "surprised") if m in peaks}
+    assert moods and max(moods.values()) <= 0.7, peaks

@@ -13,8 +13,12 @@ export function expect(condition, message) {
   if (!condition) throw new Error(message);
 }
 
-/** Runs scenario(page, context, step) and prints one JSON line of measurements last. */
-export async function run(scenario, { chromiumArgs = [] } = {}) {
+/**
+ * Runs scenario(page, context, step) and prints one JSON line of measurements last. Without
+ * `webgl` the browser has none: the conversation page shows its fallback, the SVG face, which
+ * most scenarios read (character3d.mjs draws the 3D character with SwiftShader's WebGL).
+ */
+export async function run(scenario, { chromiumArgs = [], webgl = false } = {}) {
   const results = {};
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -26,6 +30,7 @@ export async function run(scenario, { chromiumArgs = [] } = {}) {
       "--autoplay-policy=no-user-gesture-required",
       "--use-fake-ui-for-media-stream",
       "--use-fake-device-for-media-stream",
+      ...(webgl ? ["--enable-unsafe-swiftshader"] : ["--disable-webgl"]),
       ...chromiumArgs,
     ],
   });

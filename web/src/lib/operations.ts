@@ -187,6 +187,13 @@ export const CONVERSATION = graphql(`
         name
         greeting
         memoryEnabled
+        characterAsset {
+          id
+          url
+          format
+          visemeMap
+          emotionMap
+        }
       }
       messages(last: $last, before: $before) {
         edges {

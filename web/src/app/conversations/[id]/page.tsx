@@ -6,7 +6,8 @@ import { useParams } from "next/navigation";
 import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 
 import { useApp } from "@/app/providers";
-import { Face, type FaceState } from "@/components/Face";
+import { Avatar, type CharacterChoice } from "@/components/character3d/Avatar";
+import type { FaceState } from "@/components/Face";
 import { RequireAuth } from "@/components/Nav";
 import type { MessageFieldsFragment } from "@/gql/graphql";
 import { errorText } from "@/lib/errors";
@@ -74,6 +75,7 @@ function Conversation({ id }: { id: string }) {
   const [title, setTitle] = useState("");
   const [companionName, setCompanionName] = useState("");
   const [companionId, setCompanionId] = useState<string | null>(null);
+  const [character, setCharacter] = useState<CharacterChoice | null | undefined>(undefined);
   const [summary, setSummary] = useState("");
   const [answering, setAnswering] = useState<Answering | null>(null);
   const startCursor = useRef<string | null | undefined>(undefined);
@@ -128,6 +130,7 @@ function Conversation({ id }: { id: string }) {
         setTitle(conversation.title);
         setCompanionName(conversation.companion?.name ?? "Companion");
         setCompanionId(conversation.companion?.id ?? null);
+        setCharacter(conversation.companion?.characterAsset ?? null);
         setSummary(conversation.summary);
         const page = conversation.messages.edges.map((e) => e.node);
         setMessages((list) => {
@@ -502,7 +505,7 @@ function Conversation({ id }: { id: string }) {
       )}
       <div className="talk">
         <div className="stage">
-          <Face read={readFace} />
+          <Avatar character={character} read={readFace} />
           {(replying || speaking) && (
             <button type="button" className="danger" onClick={interrupt} data-testid="interrupt">
               Interrupt
