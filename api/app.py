@@ -34,6 +34,7 @@ from api.request_metrics import RequestMetrics
 from api.security_headers import STRICT_POLICY, SecurityHeaders, graphiql_policy
 from api.settings import Settings, get_settings
 from api.tracing import build_tracing
+from api.trusted_documents import build_documents
 from api.voice_sessions import build_voice_sessions
 from api.webhooks import LOCAL_CHECKOUT_PATH, build_billing, local_checkout, stripe_webhook
 from context.state import AppState
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         keep_alive_interval=15,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
         max_ws_frame_bytes=settings.max_ws_frame_bytes,
+        documents=(documents := build_documents(settings)),
         json_limits=json_limits(settings),
         multipart_uploads_enabled=True,
         max_subscriptions_per_connection=20,
@@ -291,6 +293,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.hub.stop()
             await billing.provider.aclose()
             await limiter.aclose()
+            await documents.store.aclose()
             await engine.dispose()
             if tracing is not None:
                 tracing.stop()

@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from api.errors import classify_in_place
 from api.middleware import new_request_id
 from api.request_json import JsonLimits, loads
+from api.trusted_documents import swap_in_http
 from api.ws_handlers import (
     ADAPTER,
     LeanWebSocketAdapter,
@@ -31,6 +33,7 @@ from live.seam import core_schema
 from services import errors as codes
 from services.auth.authenticate import authenticate, bearer_token
 from services.errors import AppError, ServiceUnavailable, Unauthenticated
+from services.trusted_documents import TrustedDocuments
 from store.db import connection_lost
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -77,11 +80,13 @@ class HoloGraphQL(GraphQL[Context, None]):
         state: AppState,
         *,
         max_ws_frame_bytes: int,
+        documents: TrustedDocuments,
         json_limits: JsonLimits | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.state = state
+        self.documents = documents  # which documents run, by hash or in full
         self.json_limits = json_limits or JsonLimits()
         self.max_ws_frame_bytes = max_ws_frame_bytes  # LeanWebSocketAdapter closes 1009 past it
         # One per app: rendered events carry this app's signed URLs and viewers.
@@ -206,6 +211,16 @@ class HoloGraphQL(GraphQL[Context, None]):
         assert isinstance(socket, WebSocket)
         forget = self.state.policy.revocations.track(context.viewer, context.closer)
         socket.scope.setdefault(SOCKET_CLEANUP, []).append(forget)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        try:
+            await swap_in_http(self.documents, data)  # a hash becomes its document
+        except AppError as e:
+            raise RequestRefused(e) from e
+        return data
 
     def parse_json(self, data: str | bytes) -> Any:
         """An HTTP body (or GET ``variables``): bounded, valid Unicode, or refused with a code."""

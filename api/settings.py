@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     # accounts only). An explicit true or false always wins.
     graphiql: bool | None = None
     introspection: bool | None = None
+    # Which documents run (services/trusted_documents.py). trusted: only those of the manifests
+    # in HOLOMATE_TRUSTED_DOCUMENTS (comma-separated paths of {sha256: document} JSON files the
+    # clients' builds emit), by hash or in full; open: any, and a client may register one by
+    # hash (APQ). Unset: trusted with HOLOMATE_ENV=production, else open.
+    documents: Literal["open", "trusted"] | None = None
+    trusted_documents: str = ""
     # /metrics: with a token it needs `Authorization: Bearer <token>`; with a bind address
     # ("127.0.0.1:9100") it is served only there; in production with neither, it answers 404.
     metrics_token: SecretStr = SecretStr("")
@@ -272,6 +278,16 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.env != "production"
+
+    @property
+    def documents_policy(self) -> Literal["open", "trusted"]:
+        if self.documents is not None:
+            return self.documents
+        return "trusted" if self.env == "production" else "open"
+
+    @property
+    def trusted_document_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.trusted_documents.split(",") if p.strip()]
 
     @property
     def piper_offered(self) -> bool:

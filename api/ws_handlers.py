@@ -42,6 +42,7 @@ from strawberry.types.unset import UnsetType
 
 from api.middleware import SERVER_SEND
 from api.rate_limits import operation_refused
+from api.trusted_documents import refusal_for_payload
 from api.voice_chunk_ops import budget_for
 from api.ws_protocol import (
     BAD_REQUEST,
@@ -62,6 +63,7 @@ from context.request import Context
 from live.deliver import Outlet, SocketGone, open_outlet
 from live.feed import LiveOperation
 from services.auth.revocations import Closer
+from services.trusted_documents import TrustedDocuments
 
 if TYPE_CHECKING:
     from strawberry.schema import BaseSchema
@@ -192,6 +194,20 @@ def closer_of(websocket: WebSocket) -> Closer:
     return close
 
 
+def _documents(handler: Any) -> TrustedDocuments:
+    return cast("TrustedDocuments", handler.view.documents)  # HoloGraphQL's
+
+
+def _is_operation(message: Any, kind: str) -> bool:
+    """A well-formed subscribe/start frame, whose document may come by hash."""
+    return (
+        isinstance(message, dict)
+        and message.get("type") == kind
+        and isinstance(message.get("id"), str)
+        and isinstance(message.get("payload"), dict)
+    )
+
+
 def _interned(message: object) -> object:
     payload = message.get("payload") if isinstance(message, dict) else None
     if isinstance(payload, dict) and isinstance(payload.get("query"), str):
@@ -203,6 +219,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws (graphql-ws library, Apollo, urql, GraphiQL)."""
 
     async def handle_message(self, message: Any) -> None:
+        if self.connection_acknowledged and _is_operation(message, "subscribe"):
+            refusal = await refusal_for_payload(_documents(self), message.get("payload"))
+            if refusal is not None:  # this operation alone; the socket goes on
+                await self.send_message(
+                    TransportError(id=message["id"], type="error", payload=[refusal])
+                )
+                return
         if (reason := transport_ws_violation(message)) is not None:
             await self.handle_invalid_message(reason)
             return
@@ -303,6 +326,13 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     async def handle_message(self, message: Any) -> None:
         socket = _lean(self.websocket)
+        if self.connection_acknowledged and _is_operation(message, "start"):
+            refusal = await refusal_for_payload(_documents(self), message.get("payload"))
+            if refusal is not None:  # this operation alone; the socket goes on
+                await self.send_message(
+                    LegacyError(type="error", id=message["id"], payload=refusal)
+                )
+                return
         if (reason := legacy_ws_violation(message)) is not None:
             await socket.refuse(BAD_REQUEST, reason)
             return

@@ -29,6 +29,10 @@ OPERATION_TIMEOUT = "OPERATION_TIMEOUT"
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 # A dependency (database, shared state) is briefly unreachable: the client may retry.
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+# Documents by hash (services/trusted_documents.py): a hash the server does not know (the APQ
+# clients' code: they resend the full document), and a document outside the trusted manifests.
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+DOCUMENT_NOT_TRUSTED = "DOCUMENT_NOT_TRUSTED"
 
 
 class AppError(Exception):
@@ -110,6 +114,14 @@ class BadRequest(AppError):
     """The request itself is malformed (its JSON too deep or too big), whatever it asks."""
 
     code = BAD_REQUEST
+
+
+class PersistedQueryNotFound(AppError):
+    code = PERSISTED_QUERY_NOT_FOUND
+
+
+class DocumentNotTrusted(AppError):
+    code = DOCUMENT_NOT_TRUSTED
 
 
 class QueryTooCostly(AppError):

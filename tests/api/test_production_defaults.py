@@ -36,7 +36,8 @@ def production(settings: Settings, **changes: Any) -> Settings:
         "stripe_price_pro": "price_pro",
         "stripe_base_url": f"http://127.0.0.1:{free_port()}",
     }
-    update = {"env": "production", "secret_key": SECRET, **stripe, **changes}
+    # These tests send ad-hoc documents: production's own default (trusted documents) has its test.
+    update = {"env": "production", "secret_key": SECRET, "documents": "open", **stripe, **changes}
     return settings.model_copy(update=update)
 
 
@@ -72,6 +73,14 @@ async def test_production_serves_no_graphiql_and_no_schema_to_strangers(
         device = await pair_in_process(api, token)
         error = await api.error(SCHEMA, token=device["token"])
         assert error["extensions"]["code"] in ("UNAUTHENTICATED", "FORBIDDEN")
+
+
+async def test_production_runs_only_the_documents_of_its_registered_clients(
+    settings: Settings, clean_db: None
+) -> None:
+    async with serving(production(settings, documents=None)) as http:
+        error = await GraphQLClient(http).error("{ __typename }")
+        assert error["extensions"]["code"] == "DOCUMENT_NOT_TRUSTED", error
 
 
 async def test_the_settings_decide_when_set_and_the_environment_when_not(
