@@ -6,6 +6,7 @@ graphql-transport-ws, timeline checks, audio downloads); this test is the owner'
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -15,12 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.devices.helpers import Lines, wait_online
+from tests.devices.helpers import Lines, pair_live, wait_online
 from tests.realtime.helpers import live_cursor, ok, send, setup_conversation
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.one_backend  # the client; the server's paths run on both in realtime/
 UNITY = Path(__file__).resolve().parents[2] / "unity_client"
+BIN = UNITY / "Tests" / "Mono~" / "bin"
 PAIR = 'mutation($u: String!) { pairDevice(userCode: $u, name: "Harness") { id } }'
 ASSIGN = """
 mutation($d: ID!, $c: ID!) { assignCompanionToDevice(deviceId: $d, companionId: $c) { id } }
@@ -33,7 +35,10 @@ def fast_pairing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOLOMATE_PAIRING_INTERVAL_S", "1")
 
 
+@functools.cache
 def build_harness() -> Path:
+    """Tests/Mono~/build.sh: every assembly of the package (the Unity ones against stand-ins),
+    once per run (7 s on the busy CI machine)."""
     missing = [tool for tool in ("mcs", "mono") if shutil.which(tool) is None]
     if missing:
         pytest.fail(
@@ -42,10 +47,13 @@ def build_harness() -> Path:
             "libmono-system-net-http4.0-cil)"
         )
     proc = subprocess.run(
-        ["sh", str(UNITY / "build.sh")], capture_output=True, text=True, timeout=300
+        ["sh", str(UNITY / "Tests" / "Mono~" / "build.sh")],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, f"build.sh failed:\n{proc.stdout}\n{proc.stderr}"
-    return UNITY / "bin" / "LiveHarness.exe"
+    return BIN / "LiveHarness.exe"
 
 
 @pytest.fixture
@@ -132,11 +140,47 @@ def test_the_unity_client_talks_hands_free_and_interrupts_a_reply_by_speaking(
     assert proc.returncode == 0
 
 
-def test_the_unity_core_passes_its_own_tests() -> None:
-    """CoreTests.cs: protocol, resume, reload on CURSOR_EXPIRED, timelines, against fakes."""
+@pytest.mark.parametrize("program", ["CoreTests.exe", "PackageTests.exe"])
+def test_the_unity_core_passes_its_own_tests(program: str) -> None:
+    """CoreTests.cs: protocol, resume, reload on CURSOR_EXPIRED, timelines, the expression mixer,
+    against fakes; PackageTests: the package's Unity test-runner classes (Tests/Runtime,
+    Tests/Editor) on a stand-in NUnit."""
     build_harness()
-    proc = subprocess.run(
-        ["mono", str(UNITY / "bin" / "CoreTests.exe")], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run(["mono", str(BIN / program)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert " 0 failed" in proc.stdout, proc.stdout[-4000:]
+    assert proc.stdout.rstrip().endswith(" 0 failed"), proc.stdout[-4000:]
+
+
+CREATE_ASSET = """
+mutation($input: CharacterAssetInput!) { createCharacterAsset(input: $input) { id } }
+"""
+CREATE_COMPANION = """
+mutation($a: ID!) { createCompanion(input: {name: "Mira", characterAssetId: $a}) { id } }
+"""
+
+
+def test_the_vrm_drivers_move_a_vrm_models_expressions_on_the_audio_clock(
+    server: LiveServer,
+) -> None:
+    """VrmDriverTests.cs reads the device's manifest from the server through the Core, plays one
+    reply's events through the ReplyRouter and steps Vrm10ExpressionDriver (VRM 1.0: aa..oh,
+    happy, sad) or Vrm0ExpressionDriver (VRM 0.x: A..O, Joy, Sorrow) along the audio clock,
+    reading the expression keys and weights UniVRM (stand-ins of its API) would have been given."""
+    build_harness()
+    token = setup_conversation(server)["token"]
+    device = pair_live(server, token)
+    for version in ("VRM1", "VRM0"):
+        asset = {"name": "Mira", "format": "VRM", "url": "https://cdn.example.com/m.vrm"}
+        asset |= {"vrmVersion": version, "emotionMap": {"affection": "Blush"}}
+        asset_id = ok(server, CREATE_ASSET, {"input": asset}, token)["createCharacterAsset"]["id"]
+        companion = ok(server, CREATE_COMPANION, {"a": asset_id}, token)["createCompanion"]["id"]
+        ok(server, ASSIGN, {"d": device["id"], "c": companion}, token)
+        args = ["--url", server.graphql_url, "--token", device["token"], "--expect", version]
+        proc = subprocess.run(
+            ["mono", str(BIN / "VrmDriverTests.exe"), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        assert proc.stdout.rstrip().endswith(" 0 failed"), proc.stdout[-4000:]

@@ -44,5 +44,13 @@ namespace HoloMate.Core
             "mutation PollDevicePairing($deviceCode: String!) {\n" +
             "  pollDevicePairing(deviceCode: $deviceCode) { status deviceToken deviceId }\n" +
             "}";
+
+        /// <summary>The assigned companion's character: read by CharacterManifest.FromData.</summary>
+        public const string DeviceManifest =
+            "query DeviceManifest {\n" +
+            "  deviceManifest { companionId character { name url format vrmVersion\n" +
+            "    visemeBlendshapes { viseme blendshapes { name weight } }\n" +
+            "    emotionAnimations { emotion animation } } }\n" +
+            "}";
     }
 }

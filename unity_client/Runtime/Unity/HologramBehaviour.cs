@@ -1,5 +1,7 @@
 // The scene's entry point: pairs the device (once; the token is kept in PlayerPrefs), keeps the
-// event stream open and hands events to the player and drivers.
+// event stream open and hands events to the player and drivers, and loads the character's
+// manifest (model URL, viseme and emotion maps) whenever the stream (re)starts or the companion
+// changes.
 // Started from Start(), all awaits resume on Unity's main thread (UnitySynchronizationContext),
 // so every event handler below runs on the main thread and may touch Unity objects.
 using System;
@@ -18,8 +20,12 @@ namespace HoloMate.Unity
         public string serverUrl = "http://127.0.0.1:8000/graphql";
         public string model = "holo-mate";
         public AudioChunkPlayer player;
+        [Tooltip("Mesh blendshapes by name (optional).")]
         public VisemeDriver visemeDriver;
+        [Tooltip("Animator float parameters per emotion (optional).")]
         public EmotionDriver emotionDriver;
+        [Tooltip("Named expressions, e.g. Vrm10ExpressionDriver or Vrm0ExpressionDriver (optional).")]
+        public ExpressionDriver expressionDriver;
         public Animator bodyAnimator;
 
         [Header("UI hooks")]
@@ -29,14 +35,20 @@ namespace HoloMate.Unity
         public UnityEvent<string> onCompanionSwitched; // load another character
         public UnityEvent<bool> onSleepChanged;
 
+        /// <summary>The character the server assigned (also handed to the expressionDriver); load its Url.</summary>
+        public event Action<CharacterManifest> ManifestLoaded;
+
         readonly ReplyRouter _router = new ReplyRouter();
+        bool _manifestStale = true;
+        string _deviceToken;
         CancellationTokenSource _cts;
         string _lastCursor; // resume point across session restarts
 
         void Start()
         {
-            visemeDriver.Timeline = _router.Visemes;
-            emotionDriver.Timeline = _router.Emotions;
+            if (visemeDriver != null) visemeDriver.Timeline = _router.Visemes;
+            if (emotionDriver != null) emotionDriver.Timeline = _router.Emotions;
+            if (expressionDriver != null) expressionDriver.Bind(_router);
             player.BaseUri = new Uri(serverUrl);
 
             _router.AudioChunkArrived = player.Enqueue;
@@ -45,7 +57,7 @@ namespace HoloMate.Unity
             _router.TextChanged = t => onReplyText.Invoke(t);
             _router.Commands.VolumeChanged = player.SetVolume;
             _router.Commands.PlayAnimation = (name, loop) => { if (bodyAnimator != null) bodyAnimator.Play(name); };
-            _router.Commands.CompanionSwitched = id => onCompanionSwitched.Invoke(id);
+            _router.Commands.CompanionSwitched = id => { LoadManifest(); onCompanionSwitched.Invoke(id); };
             _router.Commands.SleepChanged = asleep => onSleepChanged.Invoke(asleep);
 
             _cts = new CancellationTokenSource();
@@ -65,6 +77,8 @@ namespace HoloMate.Unity
                 session.Paired += r => { PlayerPrefs.SetString(TokenKey, r.DeviceToken); PlayerPrefs.Save(); onPaired.Invoke(); };
                 session.EventReceived += _router.Handle;
                 session.HandlerError += Debug.LogException;
+                session.CursorExpired += () => _manifestStale = true;
+                session.Subscribed += _ => { _deviceToken = session.DeviceToken; if (_manifestStale) LoadManifest(); };
                 session.AuthFailed += reason => Debug.LogWarning("HoloMate: " + reason + "; pairing again");
                 try
                 {
@@ -79,6 +93,21 @@ namespace HoloMate.Unity
                     await System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(5)); // e.g. server down during pairing
                 }
             }
+        }
+
+        async void LoadManifest()
+        {
+            _manifestStale = false;
+            if (_deviceToken == null) { _manifestStale = true; return; }
+            try
+            {
+                var api = new GraphQLHttpClient(new Uri(serverUrl));
+                var manifest = await CharacterManifest.LoadAsync(api, _deviceToken, _cts.Token);
+                if (expressionDriver != null) expressionDriver.UseManifest(manifest);
+                if (ManifestLoaded != null) ManifestLoaded(manifest);
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception e) { _manifestStale = true; Debug.LogException(e); } // tried again on the next (re)subscribe
         }
 
         void OnDestroy()

@@ -46,6 +46,8 @@ namespace HoloMate.Tests
                 T("Viseme timeline", () => { VisemeTimelineTests(); return Done; }),
                 T("Emotion timeline", () => { EmotionTimelineTests(); return Done; }),
                 T("Viseme mapper", () => { VisemeMapperTests(); return Done; }),
+                T("Character manifest", CharacterManifestTests),
+                T("Expression mixer", () => { ExpressionMixerTests(); return Done; }),
                 T("Timeline validator", () => { ValidatorTests(); return Done; }),
                 T("Reply router", () => { RouterTests(); return Done; }),
                 T("Device commands", () => { CommandTests(); return Done; }),
@@ -419,6 +421,49 @@ namespace HoloMate.Tests
             var w = new float[9];
             t.WeightsAt(2000, w);
             Check(w[(int)Emotion.sadness] == 1f && w[(int)Emotion.joy] == 0f, "weights after the transition");
+        }
+
+        // ------------------------------------------------------------------ expressions
+
+        const string ManifestJson = "{\"deviceManifest\":{\"companionId\":\"Companion_1\",\"character\":{\"name\":\"Mira\","
+            + "\"url\":\"https://cdn.example.com/m.vrm\",\"format\":\"VRM\",\"vrmVersion\":\"VRM0\",\"visemeBlendshapes\":["
+            + "{\"viseme\":\"sil\",\"blendshapes\":[]},{\"viseme\":\"aa\",\"blendshapes\":[{\"name\":\"A\",\"weight\":1}]},"
+            + "{\"viseme\":\"kk\",\"blendshapes\":[{\"name\":\"I\",\"weight\":0.5},{\"name\":\"A\",\"weight\":0.2}]},"
+            + "{\"viseme\":\"zz\",\"blendshapes\":[{\"name\":\"Z\",\"weight\":1}]}],"
+            + "\"emotionAnimations\":[{\"emotion\":\"joy\",\"animation\":\"Joy\"},{\"emotion\":\"surprise\",\"animation\":\"Joy\"}]}}}";
+
+        static async Task CharacterManifestTests()
+        {
+            var api = new FakeApi((q, v) => MiniJson.ParseObject(ManifestJson));
+            CharacterManifest m = await CharacterManifest.LoadAsync(api, "dev-token", CancellationToken.None);
+            Check(api.Calls.Count == 1 && api.Calls[0].Key == HologramQueries.DeviceManifest, "one deviceManifest query");
+            Check(m.VrmVersion == VrmVersion.VRM0 && m.Format == "VRM" && m.Url == "https://cdn.example.com/m.vrm", "version, format and url");
+            Check(m.Visemes.TargetsOf(Viseme.kk).Count == 2 && m.Visemes.TargetsOf(Viseme.kk)[1].Name == "A", "viseme targets in order");
+            Check(m.Visemes.TargetsOf(Viseme.sil).Count == 0, "sil moves nothing");
+            Check(m.Emotions[(int)Emotion.joy] == "Joy" && m.Emotions[(int)Emotion.sadness] == null, "emotion names; unmapped is null");
+            var noVersion = CharacterManifest.FromData(MiniJson.ParseObject("{\"deviceManifest\":{\"character\":{\"name\":\"default\"}}}"));
+            Check(noVersion.VrmVersion == VrmVersion.VRM1 && noVersion.Url == null, "an older server's manifest reads as VRM 1.0");
+            Check(HologramQueries.DeviceManifest.Contains("vrmVersion") && HologramQueries.DeviceManifest.Contains("emotionAnimations { emotion animation }"), "manifest query fields");
+        }
+
+        static void ExpressionMixerTests()
+        {
+            var mixer = new ExpressionMixer(CharacterManifest.FromData(MiniJson.ParseObject(ManifestJson)));
+            Check(string.Join(",", mixer.Names) == "I,A,Joy", "each name once, visemes (in viseme order) first (" + string.Join(",", mixer.Names) + ")");
+            var visemes = new VisemeTimeline { AttackMs = 0, ReleaseMs = 0 };
+            visemes.AddFrames(Frames(0, "aa", 0, 100, "kk", 100, 200));
+            visemes.AddChunk(Chunk(0, 0, 200));
+            var emotions = new EmotionTimeline { TransitionMs = 0 };
+            emotions.Add(new EmotionChanged { Emotion = Emotion.surprise, IsKnown = true, Intensity = 0.3f, AtMs = 0 });
+            emotions.Add(new EmotionChanged { Emotion = Emotion.joy, IsKnown = true, Intensity = 0.7f, AtMs = 150 });
+            float[] w = mixer.Sample(visemes, emotions, 50);
+            Check(w[1] == 1f && w[0] == 0f && Math.Abs(w[2] - 0.3f) < 1e-6, "aa opens A; surprise shows as its mapped Joy at 0.3");
+            w = mixer.Sample(visemes, emotions, 120);
+            Check(Math.Abs(w[1] - 0.2f) < 1e-6 && Math.Abs(w[0] - 0.5f) < 1e-6, "kk borrows I 0.5 and A 0.2");
+            w = mixer.Sample(visemes, emotions, 160);
+            Check(Math.Abs(w[2] - 0.7f) < 1e-6, "two emotions on one name: the current one's intensity");
+            w = mixer.Sample(visemes, null, 400);
+            Check(w[0] == 0f && w[1] == 0f && w[2] == 0f, "after the audio, without emotions: every name released to 0");
         }
 
         static void VisemeMapperTests()
