@@ -32,6 +32,7 @@ def versions(root: Path) -> dict[str, str]:
     project = pyproject(root)
     package = json.loads((root / "web/package.json").read_text())
     lock = json.loads((root / "web/package-lock.json").read_text())
+    unity = json.loads((root / "unity_client/package.json").read_text())
     kustomization = load_yaml(root / "deploy/k8s/kustomization.yaml")[0]
     found = {
         "pyproject [project]": project["project"]["version"],
@@ -39,6 +40,7 @@ def versions(root: Path) -> dict[str, str]:
         "web/package.json": package["version"],
         "web/package-lock.json": lock["version"],
         'web/package-lock.json packages[""]': lock["packages"][""]["version"],
+        "unity_client/package.json": unity["version"],
     }
     for image in kustomization["images"]:
         found[f"deploy/k8s {image['name']}"] = image["newTag"]
@@ -81,9 +83,10 @@ def test_a_release_bump_moves_every_copy_and_dates_the_changelog(tmp_path: Path)
     released = f"{major}.{int(minor) + 1}.0"
     found = versions(tmp_path)
     assert found == dict.fromkeys(found, released)
-    changelog = (tmp_path / "CHANGELOG.md").read_text()
     today = datetime.date.today().isoformat()
-    assert f"## [Unreleased]\n\n## [{released}] - {today}\n" in changelog
+    for changelog in ("CHANGELOG.md", "unity_client/CHANGELOG.md"):
+        text = (tmp_path / changelog).read_text()
+        assert f"## [Unreleased]\n\n## [{released}] - {today}\n" in text, changelog
     # The release's notes (release.yml) are what Unreleased said, and nothing before it.
     unreleased = (ROOT / "CHANGELOG.md").read_text().split("## [Unreleased]\n", 1)[1]
     notes = subprocess.run(

@@ -29,11 +29,12 @@ namespace HoloMate.Unity
         public Animator bodyAnimator;
 
         [Header("UI hooks")]
-        public UnityEvent<string> onUserCode;          // show "Enter ABCD-EFGH at <uri>"
-        public UnityEvent onPaired;
-        public UnityEvent<string> onReplyText;         // subtitles
-        public UnityEvent<string> onCompanionSwitched; // load another character
-        public UnityEvent<bool> onSleepChanged;
+        // Made here too, not only by the Inspector, so a script can AddComponent and AddListener.
+        public UnityEvent<string> onUserCode = new UnityEvent<string>();          // show "Enter ABCD-EFGH at <uri>"
+        public UnityEvent onPaired = new UnityEvent();
+        public UnityEvent<string> onReplyText = new UnityEvent<string>();         // subtitles
+        public UnityEvent<string> onCompanionSwitched = new UnityEvent<string>(); // load another character
+        public UnityEvent<bool> onSleepChanged = new UnityEvent<bool>();
 
         /// <summary>The character the server assigned (also handed to the expressionDriver); load its Url.</summary>
         public event Action<CharacterManifest> ManifestLoaded;

@@ -5,6 +5,7 @@
 #   HoloMate.Unity.dll       Runtime/Unity, against StandIns/UnityEngine.cs
 #   HoloMate.Client.Vrm.dll  Runtime/Vrm  (HOLOMATE_UNIVRM10), against StandIns/VRM10.cs
 #   HoloMate.Client.Vrm0.dll Runtime/Vrm0 (HOLOMATE_UNIVRM0), against StandIns/VRM.cs
+#   HoloMate.Samples.dll     Samples~/HologramScene, the sample's script
 # and the programs: CoreTests.exe, PackageTests.exe (the Unity test-runner classes of Tests/Runtime
 # and Tests/Editor on a stand-in NUnit), VrmDriverTests.exe, LiveHarness.exe, VoiceHarness.exe.
 # The stand-ins copy Unity's and UniVRM's names and signatures; they are not those libraries.
@@ -31,6 +32,7 @@ ENGINE="-r:$bin/UnityEngine.dll -r:$bin/HoloMate.Core.dll"
 lib HoloMate.Unity.dll $ENGINE Runtime/Unity/*.cs
 lib HoloMate.Client.Vrm.dll $ENGINE -r:"$bin/HoloMate.Unity.dll" -r:"$bin/VRM10.dll" -define:HOLOMATE_UNIVRM10 Runtime/Vrm/*.cs
 lib HoloMate.Client.Vrm0.dll $ENGINE -r:"$bin/HoloMate.Unity.dll" -r:"$bin/VRM.dll" -define:HOLOMATE_UNIVRM0 Runtime/Vrm0/*.cs
+lib HoloMate.Samples.dll $ENGINE -r:"$bin/HoloMate.Unity.dll" Samples~/HologramScene/*.cs
 
 CORE="-r:$bin/HoloMate.Core.dll"
 exe CoreTests.exe $CORE -main:HoloMate.Tests.CoreTests Tests/Runtime/CoreTests.cs Tests/Runtime/Fakes.cs

@@ -41,6 +41,7 @@ namespace UnityEngine
     }
 
     public class TextAsset : Object { public string text = ""; }
+    public class TextMesh : Component { public string text = ""; }
     public class Mesh : Object { public int GetBlendShapeIndex(string blendShapeName) { return -1; } }
     public class Renderer : Component { }
     public class SkinnedMeshRenderer : Renderer
@@ -99,8 +100,20 @@ namespace UnityEngine
 
 namespace UnityEngine.Events
 {
-    public class UnityEvent { public void Invoke() { } }
-    public class UnityEvent<T0> { public void Invoke(T0 arg0) { } }
+    public delegate void UnityAction();
+    public delegate void UnityAction<T0>(T0 arg0);
+    public class UnityEvent
+    {
+        UnityAction _listeners;
+        public void AddListener(UnityAction call) { _listeners += call; }
+        public void Invoke() { if (_listeners != null) _listeners(); }
+    }
+    public class UnityEvent<T0>
+    {
+        UnityAction<T0> _listeners;
+        public void AddListener(UnityAction<T0> call) { _listeners += call; }
+        public void Invoke(T0 arg0) { if (_listeners != null) _listeners(arg0); }
+    }
 }
 
 namespace UnityEngine.Networking
