@@ -56,13 +56,17 @@ ENV HOLOMATE_SETUP=runtime \
     HOLOMATE_DATABASE_URL=sqlite+aiosqlite:////data/holomate.db \
     HOLOMATE_STORAGE_DIR=/data/storage \
     HOLOMATE_LLM_LOCAL_DIR=/data/models \
-    HOLOMATE_STT_MODEL_DIR=/app/var/models/whisper-base
+    HOLOMATE_STT_MODEL_DIR=/app/var/models/whisper-base \
+    HOLOMATE_TRUSTED_DOCUMENTS=/app/var/trusted/web.json
 WORKDIR /app
 COPY dev ./
 RUN ./dev install system \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /data --create-home holomate
 COPY --from=server-build /app /app
+# The web image's operations (its build's manifest): production runs those documents only. A
+# deployment adds its other clients' manifests to HOLOMATE_TRUSTED_DOCUMENTS.
+COPY --from=web-build /app/web/src/gql/persisted-documents.json /app/var/trusted/web.json
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000

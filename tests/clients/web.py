@@ -27,6 +27,8 @@ from tests.support.server import ROOT, stop_process, wait_until_serving
 WEB = ROOT / "web"
 STAMP = WEB / ".next" / "holomate-build.sha256"
 LOCK = WEB / "node_modules" / ".holomate-build.lock"
+# The operations' manifest codegen emits with every build: the server's trusted documents.
+MANIFEST = WEB / "src" / "gql" / "persisted-documents.json"
 INPUTS = ("package-lock.json", "next.config.ts", "codegen.ts", "tsconfig.json")
 
 

@@ -3,13 +3,15 @@
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
 import { CombinedGraphQLErrors } from "@apollo/client/errors";
 import { ErrorLink } from "@apollo/client/link/error";
+import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
-import { OperationTypeNode } from "graphql";
+import { type DocumentNode, OperationTypeNode } from "graphql";
 import { type Client, createClient } from "graphql-ws";
 import { from, switchMap, throwError } from "rxjs";
 
 import possibleTypes from "@/gql/possible-types";
+import { documentText, generateHash, withManifestText } from "@/lib/documents";
 import { type Session, isTokenExpired } from "@/lib/session";
 
 export type SocketState = "connecting" | "connected" | "closed";
@@ -78,10 +80,13 @@ export function makeConnection(graphqlUrl: string, session: Session): Connection
     );
   });
 
-  const http = new HttpLink({ uri: graphqlUrl });
+  // Every operation goes by hash (the manifest's: lib/documents.ts), its text only when the
+  // server asks for it (PERSISTED_QUERY_NOT_FOUND: an open server that has not seen it yet).
+  const persisted = new PersistedQueryLink({ generateHash });
+  const http = new HttpLink({ uri: graphqlUrl, print: (ast) => documentText(ast as DocumentNode) });
   // Subscriptions, and operations asked to (`context: { viaSocket: true }`: voice chunks), go over
   // the WebSocket; the rest over HTTP.
-  const ws = new GraphQLWsLink(socket);
+  const ws = new GraphQLWsLink(withManifestText(socket));
   const transport = ApolloLink.split(
     (operation) => {
       const definition = getMainDefinition(operation.query);
@@ -96,7 +101,7 @@ export function makeConnection(graphqlUrl: string, session: Session): Connection
   );
 
   const client = new ApolloClient({
-    link: ApolloLink.from([retryExpired, auth, transport]),
+    link: ApolloLink.from([retryExpired, auth, persisted, transport]),
     cache: new InMemoryCache({ possibleTypes: possibleTypes.possibleTypes }),
     defaultOptions: { watchQuery: { fetchPolicy: "cache-and-network" } },
   });

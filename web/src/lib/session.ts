@@ -7,9 +7,9 @@
 // because another tab may have refreshed already. That read can still be stale (tabs see each
 // other's localStorage writes with a delay): the server then answers REFRESH_ROTATED instead of
 // ending the session, and we wait for the other tab's tokens to arrive.
-import { print } from "graphql";
 
 import type { AuthFieldsFragment } from "@/gql/graphql";
+import { documentText } from "@/lib/documents";
 import { REFRESH } from "@/lib/operations";
 
 const STORAGE_KEY = "holomate.session";
@@ -105,7 +105,7 @@ export class Session {
       const response = await fetch(this.graphqlUrl, {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify({ query: print(REFRESH), variables: { refreshToken } }),
+        body: JSON.stringify({ query: documentText(REFRESH), variables: { refreshToken } }),
       });
       body = await response.json();
     } catch {

@@ -3,9 +3,9 @@
 // file variable set to null, a `map` from file field to variable path, then the file itself.
 // Apollo's HTTP link does not speak it, so these requests are made here, with the same session.
 import type { TypedDocumentNode } from "@apollo/client";
-import { print } from "graphql";
 
 import type { CompanionFieldsFragment, MessageFieldsFragment } from "@/gql/graphql";
+import { documentText } from "@/lib/documents";
 import { GraphQLRequestError, type GraphQLErrorLike } from "@/lib/errors";
 import { IMPORT_CHARACTER_CARD, SEND_VOICE_MESSAGE } from "@/lib/operations";
 import { type Session, isTokenExpired } from "@/lib/session";
@@ -23,7 +23,10 @@ export async function uploadFile<Result, Variables extends Record<string, unknow
     const form = new FormData();
     form.append(
       "operations",
-      JSON.stringify({ query: print(document), variables: { ...variables, [fileVariable]: null } }),
+      JSON.stringify({
+        query: documentText(document),
+        variables: { ...variables, [fileVariable]: null },
+      }),
     );
     form.append("map", JSON.stringify({ "0": [`variables.${fileVariable}`] }));
     form.append("0", file);

@@ -136,7 +136,10 @@ function Memories({ companionId }: { companionId: string }) {
     try {
       await setEnabled({
         variables: { id: companionId, enabled: on },
-        optimisticResponse: { updateCompanion: { id: companionId, memoryEnabled: on } },
+        optimisticResponse: {
+          __typename: "Mutation",
+          updateCompanion: { __typename: "Companion", id: companionId, memoryEnabled: on },
+        },
       });
     } catch (e) {
       setError(refusal(e));
