@@ -8,23 +8,40 @@ screenshot in the test's tmp dir and prints its path.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.clients.web import WEB, current_build, next_server, node_env
+from services.trusted_documents import load_manifests
+from tests.clients.web import MANIFEST, WEB, current_build, next_server, node_env
 from tests.conftest import broadcast_env
 from tests.support.server import LiveServer, free_port, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHORT_TOKEN_TTL_S = 8
+OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([A-Z]\w*)")
+HAS_MUTATIONS = "{ __schema { mutationType { fields { name } } } }"
+REQUEST_PAIRING = (
+    'mutation { requestDevicePairing(model: "HM-1", serial: "SN-WEB-1", '
+    'capabilities: ["audio", "hologram"]) { deviceCode userCode } }'
+)
+# What the hologram device the tests play sends (here and in e2e/run.mjs): its own manifest,
+# beside the web app's, as a device maker's build would register it.
+DEVICE_DOCUMENTS = (
+    HAS_MUTATIONS,
+    REQUEST_PAIRING,
+    "mutation($c: String!) { pollDevicePairing(deviceCode: $c) { status deviceToken } }",
+    "subscription { hologramEvents { __typename } }",
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("web"), pytest.mark.one_backend]
 
@@ -73,8 +90,13 @@ def web_stack(
     """The API server admitting the web app's origin, and `next start` pointed at it."""
     port = free_port()
     origins = json.dumps([f"http://127.0.0.1:{port}", f"http://localhost:{port}"])
+    device = tmp_path / "device-documents.json"
+    device.write_text(json.dumps({sha256(d.encode()).hexdigest(): d for d in DEVICE_DOCUMENTS}))
     env = {
         "HOLOMATE_CORS_ORIGINS": origins,
+        # As in production: only the app's documents (and the device's) run, sent by hash.
+        "HOLOMATE_DOCUMENTS": "trusted",
+        "HOLOMATE_TRUSTED_DOCUMENTS": f"{MANIFEST},{device}",
         # The offline checkout grants the plan, then sends the browser back to the app.
         "HOLOMATE_BILLING_RETURN_URL": f"http://127.0.0.1:{port}/billing",
         **broadcast_env(),
@@ -106,10 +128,21 @@ def run_e2e(script: str, tmp_path: Path, **env: str) -> dict[str, Any]:
     return result
 
 
+def test_the_web_builds_manifest_lists_every_operation_the_app_sends(web_build: float) -> None:
+    """Each build emits it (codegen): an operation missing there would be refused in trusted
+    mode; the server checks every entry's hash when it loads it."""
+    listed = {
+        m[1] for text in load_manifests([MANIFEST]).values() for m in OPERATION.finditer(text)
+    }
+    sources = [p for p in (WEB / "src").rglob("*.ts*") if "gql" not in p.parts]
+    sent = {m[1] for path in sources for m in OPERATION.finditer(path.read_text())}
+    assert len(sent) >= 30 and sent <= listed, sorted(sent - listed)
+
+
 def has_mutation(server: LiveServer, name: str) -> bool:
     body = httpx.post(
         server.graphql_url,
-        json={"query": "{ __schema { mutationType { fields { name } } } }"},
+        json={"query": HAS_MUTATIONS},
         timeout=10,
     ).json()
     return any(f["name"] == name for f in body["data"]["__schema"]["mutationType"]["fields"])
@@ -119,10 +152,7 @@ def request_pairing(server: LiveServer) -> dict[str, Any]:
     """What a hologram device does first: ask for a code to show its owner."""
     body = httpx.post(
         server.graphql_url,
-        json={
-            "query": 'mutation { requestDevicePairing(model: "HM-1", serial: "SN-WEB-1", '
-            'capabilities: ["audio", "hologram"]) { deviceCode userCode } }'
-        },
+        json={"query": REQUEST_PAIRING},
         timeout=10,
     ).json()
     assert "errors" not in body, body
@@ -202,6 +232,7 @@ def test_the_web_app_reloads_the_history_when_its_cursor_expired(
     # The SQL log keeping one event per conversation: a cursor from before the last event
     # cannot be replayed (CURSOR_EXPIRED), on either database.
     forgetful = {"HOLOMATE_BROADCAST_URL": "memory://", "HOLOMATE_EVENT_LOG_MAX_LEN": "1"}
+    forgetful["HOLOMATE_DOCUMENTS"] = "open"  # the script asks with documents of its own too
     with web_stack(database_url, tmp_path, **forgetful) as (server, web_url):
         result = run_e2e("expired.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url)
     assert result["expiredAnswers"] >= 1
@@ -238,6 +269,7 @@ def test_a_person_sees_and_controls_what_a_companion_remembers_and_brings_a_char
     # A small prompt (256 tokens for the history and the rest) so three turns fold into the
     # conversation's summary, which the page's header then shows.
     small = {"HOLOMATE_LLM_CONTEXT_TOKENS": "512", "HOLOMATE_LLM_REPLY_TOKENS": "256"}
+    small["HOLOMATE_DOCUMENTS"] = "open"  # the script reads the server with documents of its own
     with web_stack(database_url, tmp_path, **small) as (server, web_url):
         result = run_e2e("memory.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url)
     print(f"memory view: {tmp_path / 'e2e' / 'memory-view.png'}")
@@ -251,7 +283,9 @@ def test_the_companion_is_a_3d_character_whose_face_follows_the_reply(
     web_build: float, database_url: str, clean_db: None, tmp_path: Path
 ) -> None:
     with web_stack(database_url, tmp_path) as (server, web_url):
-        result = run_e2e("character3d.mjs", tmp_path, WEB_URL=web_url)
+        result = run_e2e(
+            "character3d.mjs", tmp_path, WEB_URL=web_url, GRAPHQL_URL=server.graphql_url
+        )
     peaks: dict[str, float] = result["peaks"]
     # The project's own VRM, drawn with WebGL in place of the SVG face.
     assert result["url"] == "/characters/default.vrm"
