@@ -294,3 +294,6 @@ def test_the_companion_is_a_3d_character_whose_face_follows_the_reply(
     # The reply's emotion showed, and never as more than the cap (no grin over the words).
     moods = {m: peaks[m] for m in ("happy", "angry", "sad", "relaxed", "surprised") if m in peaks}
     assert moods and max(moods.values()) <= 0.7, peaks
+    # A character asset points at any VRM URL; one that cannot load leaves the SVG face.
+    assert result["assetUrl"].endswith("/characters/default.vrm?copy=1")
+    assert result["fallback"] == "face"

@@ -4,9 +4,30 @@
 // data-expressions (what Character3D applied that frame), not guessed from pixels.
 //
 //   WEB_URL=http://127.0.0.1:3000 node e2e/character3d.mjs
-import { createCompanion, expect, openConversation, run, signUp } from "./lib.mjs";
+import { join, resolve } from "node:path";
+
+import { WEB_URL, createCompanion, expect, openConversation, run, signUp } from "./lib.mjs";
 
 const MOUTH = ["aa", "ih", "ou", "ee", "oh"];
+const ARTIFACTS = resolve(process.env.ARTIFACTS ?? "e2e/artifacts");
+
+/** Gives Mira another VRM by its URL on the companions page (a character asset named after
+ * the file), then talks to her again. */
+async function wear(page, url, name) {
+  await page.goto(`${WEB_URL}/companions`);
+  const card = page.locator('[data-companion="Mira"]');
+  await card.getByRole("button", { name: "Edit" }).click();
+  await card.locator('select[name="character"]').selectOption({ label: "Another VRM, by URL…" });
+  await card.getByLabel("VRM model URL").fill(url);
+  await card.getByRole("button", { name: "Add" }).click();
+  await page.waitForFunction(
+    (name) => document.querySelector('select[name="character"]')?.selectedOptions[0]?.text === name,
+    name,
+  );
+  await card.getByRole("button", { name: "Save" }).click();
+  await card.getByRole("button", { name: "Talk" }).waitFor();
+  await openConversation(page, "Mira");
+}
 
 await run(
   async ({ page, step, results }) => {
@@ -60,6 +81,24 @@ await run(
       results.frames = frames.length;
       results.peaks = peaks;
       results.mouthFrames = frames.filter((f) => MOUTH.some((m) => f.includes(`${m}:`))).length;
+      await page.screenshot({ path: join(ARTIFACTS, "conversation.png") });
+    });
+
+    await step("a character asset points at another VRM", async () => {
+      const url = `${WEB_URL}/characters/default.vrm?copy=1`;
+      await wear(page, url, "default");
+      const view = page.locator('[data-testid="character3d"][data-state="ready"]');
+      await view.waitFor();
+      results.assetUrl = await view.getAttribute("data-url");
+      expect(results.assetUrl === url, `drew ${results.assetUrl}`);
+    });
+
+    await step("a model that cannot load leaves the SVG face", async () => {
+      await wear(page, `${WEB_URL}/characters/missing.vrm`, "missing");
+      await page.locator('[data-testid="avatar"][data-character="failed"]').waitFor();
+      await page.getByTestId("face").waitFor();
+      expect((await page.locator("canvas").count()) === 0, "a canvas is left");
+      results.fallback = "face";
     });
   },
   { webgl: true },

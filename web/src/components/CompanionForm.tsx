@@ -3,6 +3,7 @@
 import { useMutation, useQuery } from "@apollo/client/react";
 import { type FormEvent, useState } from "react";
 
+import { CharacterPicker } from "@/components/character3d/CharacterPicker";
 import type { CompanionFieldsFragment } from "@/gql/graphql";
 import { errorText } from "@/lib/errors";
 import { COMPANION_OPTIONS, CREATE_VOICE_PROFILE } from "@/lib/operations";
@@ -158,21 +159,12 @@ export function CompanionForm({
           )}
         </select>
       </label>
-      <label>
-        Character
-        <select
-          name="character"
-          value={values.characterAssetId ?? ""}
-          onChange={(e) => set({ characterAssetId: e.target.value || null })}
-        >
-          <option value="">Default face</option>
-          {data?.characterAssets.map((a) => (
-            <option key={a.id} value={a.id}>
-              {a.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <CharacterPicker
+        value={values.characterAssetId}
+        assets={data?.characterAssets ?? []}
+        onChange={(characterAssetId) => set({ characterAssetId })}
+        onError={setError}
+      />
       {error && (
         <p className="error" role="alert">
           {error}

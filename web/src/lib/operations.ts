@@ -114,6 +114,16 @@ export const COMPANION_OPTIONS = graphql(`
   }
 `);
 
+/** A 3D character by the URL of its model file (the conversation page draws a VRM). */
+export const CREATE_CHARACTER_ASSET = graphql(`
+  mutation CreateCharacterAsset($input: CharacterAssetInput!) {
+    createCharacterAsset(input: $input) {
+      id
+      name
+    }
+  }
+`);
+
 export const CREATE_COMPANION = graphql(`
   mutation CreateCompanion($input: CreateCompanionInput!) {
     createCompanion(input: $input) {

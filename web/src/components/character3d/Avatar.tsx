@@ -41,9 +41,10 @@ export function Avatar({
     () => expressionMaps(character?.visemeMap, character?.emotionMap),
     [character?.visemeMap, character?.emotionMap],
   );
-  const shown = state?.url === url ? state.state : "loading";
+  const shown = url === null ? "none" : state?.url === url ? state.state : "loading";
   return (
-    <>
+    // data-character: what is shown (none: the face by choice; failed: the face as fallback).
+    <div className="avatar" data-testid="avatar" data-character={shown}>
       {url && shown !== "failed" && (
         <Character3D
           key={url}
@@ -54,6 +55,6 @@ export function Avatar({
         />
       )}
       {shown !== "ready" && <Face read={read} />}
-    </>
+    </div>
   );
 }

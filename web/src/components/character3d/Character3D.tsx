@@ -112,12 +112,13 @@ export function Character3D({
         vrm.humanoid.getNormalizedBoneNode("chest") ?? vrm.humanoid.getNormalizedBoneNode("spine");
       const blinker = new Blinker();
       const shown: Weights = {};
-      const clock = new THREE.Clock();
+      const timer = new THREE.Timer();
       let said = "";
       let first = true;
-      const draw = () => {
-        const dt = Math.min(clock.getDelta(), 0.1);
-        const t = clock.elapsedTime;
+      const draw = (timestamp: number) => {
+        timer.update(timestamp);
+        const dt = Math.min(timer.getDelta(), 0.1);
+        const t = timer.getElapsed();
         const manager = vrm.expressionManager!;
         // Idle first: breathing on the chest (4 s a breath), a little sway of the head.
         if (chest) chest.rotation.x = Math.sin((t * 2 * Math.PI) / 4) * 0.012;
