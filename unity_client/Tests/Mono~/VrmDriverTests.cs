@@ -1,9 +1,12 @@
-// The VRM drivers, fed by a real server's manifest: a device token's deviceManifest is read through
-// the Core (CharacterManifest.LoadAsync), one reply's events go through the ReplyRouter as they
-// arrive from the server, and the driver is stepped along the audio clock as Unity's LateUpdate
-// would. The UniVRM types are stand-ins (StandIns/VRM10.cs, VRM.cs) that record what the model
-// would have been told: which expression keys, with which weights, at which audio times.
-//   mono VrmDriverTests.exe --url http://127.0.0.1:8000/graphql --token DEVICE_TOKEN --expect VRM0|VRM1
+// The VRM drivers, fed by a real server's manifest: the deviceManifest answer (to the Core's own
+// HologramQueries.DeviceManifest, which --print-query prints) is read by the Core
+// (CharacterManifest), one reply's events go through the ReplyRouter as they arrive from the
+// server, and the driver is stepped along the audio clock as Unity's LateUpdate would. The UniVRM
+// types are stand-ins (StandIns/VRM10.cs, VRM.cs) that record what the model would have been
+// told: which expression keys, with which weights, at which audio times.
+//   mono VrmDriverTests.exe --print-query
+//   mono VrmDriverTests.exe --manifest data.json --expect VRM0|VRM1     (the answer's "data")
+//   mono VrmDriverTests.exe --url http://host/graphql --token DEVICE_TOKEN --expect VRM0|VRM1
 // Prints "N passed, N failed" last; exit 0 when none failed.
 using System;
 using System.Collections.Generic;
@@ -32,14 +35,16 @@ namespace HoloMate.Tests
 
         public static int Main(string[] args)
         {
-            string url = Arg(args, "--url"), token = Arg(args, "--token"), expect = Arg(args, "--expect");
-            if (url == null || token == null || expect == null)
+            if (args.Contains("--print-query")) { Console.Write(HologramQueries.DeviceManifest); return 0; }
+            string url = Arg(args, "--url"), token = Arg(args, "--token"), file = Arg(args, "--manifest"), expect = Arg(args, "--expect");
+            if ((file == null && (url == null || token == null)) || expect == null)
             {
-                Console.Error.WriteLine("usage: VrmDriverTests.exe --url URL --token DEVICE_TOKEN --expect VRM0|VRM1");
+                Console.Error.WriteLine("usage: VrmDriverTests.exe (--manifest DATA.json | --url URL --token DEVICE_TOKEN) --expect VRM0|VRM1");
                 return 2;
             }
-            var api = new GraphQLHttpClient(new Uri(url));
-            CharacterManifest manifest = CharacterManifest.LoadAsync(api, token, CancellationToken.None).GetAwaiter().GetResult();
+            CharacterManifest manifest = file != null
+                ? CharacterManifest.FromData(MiniJson.ParseObject(System.IO.File.ReadAllText(file)))
+                : CharacterManifest.LoadAsync(new GraphQLHttpClient(new Uri(url)), token, CancellationToken.None).GetAwaiter().GetResult();
             Check(manifest.VrmVersion.ToString() == expect, "the manifest's vrmVersion is " + expect + " (" + manifest.VrmVersion + ")");
             if (manifest.VrmVersion == VrmVersion.VRM1) Vrm10(manifest);
             else Vrm0(manifest);
