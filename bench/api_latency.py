@@ -1,8 +1,10 @@
-"""Latency of `me` and `companions(first: 20)` at a fixed request rate.
+"""Latency of `me` and `companions(first: 20)` at a fixed request rate, sent in full and by hash.
 
 Starts the server (uvicorn, 1 worker) on SQLite and then PostgreSQL, and drives it from a
 second process at a fixed arrival rate (open loop: a slow answer does not slow the sender,
-so queueing shows up in the latency). Prints p50/p99 and achieved throughput.
+so queueing shows up in the latency). Prints p50/p99, achieved throughput and the server's
+CPU per request (``/proc/<pid>/stat``), for each query sent as its full document and as its
+sha256 hash (``extensions.persistedQuery``, the server in trusted mode with these documents).
 
     .venv/bin/python -m bench.api_latency [--rate 200] [--seconds 10]
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import statistics
 import subprocess
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.abuse_cost import cpu_s
+from services.trusted_documents import sha256_of
 from store.migrate import upgrade
 from tests.support.databases import _postgres
 from tests.support.server import live_server
@@ -29,6 +34,15 @@ QUERIES = {
     "me": "{ me { id email } }",
     "companions(first: 20)": "{ companions(first: 20) { edges { node { id name traits } } } }",
 }
+REGISTER = (
+    'mutation { register(email: "bench@example.com", password: "bench-password", '
+    'displayName: "Bench") { accessToken } }'
+)
+CREATE = (
+    "mutation($n: String!) { createCompanion(input: {name: $n, "
+    'traits: ["kind", "curious"]}) { id } }'
+)
+WARM_UP = 50
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -55,9 +69,12 @@ class Connection:
         return int(status_line.split()[1]), body
 
 
-async def drive(url: str, token: str, query: str, rate: int, seconds: float) -> dict[str, float]:
+async def drive(
+    url: str, token: str, query: str, rate: int, seconds: float, by_hash: bool = False
+) -> dict[str, float]:
     parsed = httpx.URL(url)
-    payload = json.dumps({"query": query}).encode()
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(query)}}
+    payload = json.dumps({"extensions": persisted} if by_hash else {"query": query}).encode()
     request = (
         f"POST {parsed.path} HTTP/1.1\r\nHost: {parsed.host}:{parsed.port}\r\n"
         f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n"
@@ -82,7 +99,7 @@ async def drive(url: str, token: str, query: str, rate: int, seconds: float) -> 
             pool.put_nowait(conn)
         latencies.append((time.perf_counter() - scheduled) * 1000)
 
-    for _ in range(50):  # warm up connections and caches
+    for _ in range(WARM_UP):  # warm up connections and caches
         await one(time.perf_counter())
     latencies.clear()
     tasks = []
@@ -105,29 +122,19 @@ async def drive(url: str, token: str, query: str, rate: int, seconds: float) -> 
         "throughput_rps": round(len(latencies) / elapsed, 1),
         "errors": errors,
         "requests": len(latencies),
+        "body_bytes": len(payload),
     }
 
 
 def seed(url: str) -> str:
     with httpx.Client(timeout=10) as client:
-        reg = client.post(
-            url,
-            json={
-                "query": 'mutation { register(email: "bench@example.com", '
-                'password: "bench-password", displayName: "Bench") '
-                "{ accessToken } }"
-            },
-        ).json()
+        reg = client.post(url, json={"query": REGISTER}).json()
         token: str = reg["data"]["register"]["accessToken"]
         for i in range(20):
             client.post(
                 url,
                 headers={"authorization": f"Bearer {token}"},
-                json={
-                    "query": "mutation($n: String!) { createCompanion(input: {name: $n, "
-                    'traits: ["kind", "curious"]}) { id } }',
-                    "variables": {"n": f"C{i}"},
-                },
+                json={"query": CREATE, "variables": {"n": f"C{i}"}},
             )
     return token
 
@@ -135,11 +142,19 @@ def seed(url: str) -> str:
 def run_engine(label: str, database_url: str, rate: int, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         upgrade(database_url)
+        manifest = Path(tmp) / "manifest.json"
+        documents = [*QUERIES.values(), REGISTER, CREATE]
+        manifest.write_text(json.dumps({sha256_of(d): d for d in documents}))
         with live_server(
-            database_url, Path(tmp) / "storage", HOLOMATE_PASSWORD_TIME_COST="1"
+            database_url,
+            Path(tmp) / "storage",
+            HOLOMATE_PASSWORD_TIME_COST="1",
+            HOLOMATE_DOCUMENTS="trusted",
+            HOLOMATE_TRUSTED_DOCUMENTS=str(manifest),
         ) as server:
             token = seed(server.graphql_url)
-            for name, query in QUERIES.items():
+            for (name, query), sent in itertools.product(QUERIES.items(), ("document", "hash")):
+                cpu_before = cpu_s(server.pid)
                 out = subprocess.run(
                     [
                         sys.executable,
@@ -155,15 +170,19 @@ def run_engine(label: str, database_url: str, rate: int, seconds: float) -> None
                         str(rate),
                         "--seconds",
                         str(seconds),
+                        *(["--by-hash"] if sent == "hash" else []),
                     ],
                     capture_output=True,
                     text=True,
                     check=True,
                 )
                 figures = json.loads(out.stdout.strip().splitlines()[-1])
+                cpu_us = (cpu_s(server.pid) - cpu_before) / (figures["requests"] + WARM_UP) * 1e6
                 print(
-                    f"{label:10s} {name:22s} rate={rate}/s  p50={figures['p50_ms']:6.2f} ms  "
-                    f"p99={figures['p99_ms']:6.2f} ms  throughput={figures['throughput_rps']}/s"
+                    f"{label:10s} {name:22s} {sent:8s} rate={rate}/s  "
+                    f"p50={figures['p50_ms']:6.2f} ms  p99={figures['p99_ms']:6.2f} ms  "
+                    f"cpu={cpu_us:5.0f} µs/req  body={figures['body_bytes']:3d} B  "
+                    f"throughput={figures['throughput_rps']}/s"
                     f"  errors={figures['errors']}/{figures['requests']}",
                     flush=True,
                 )
@@ -176,12 +195,15 @@ def main() -> None:
     parser.add_argument("--drive")
     parser.add_argument("--token")
     parser.add_argument("--query")
+    parser.add_argument("--by-hash", action="store_true")
     parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     if args.drive:
         print(
             json.dumps(
-                asyncio.run(drive(args.drive, args.token, args.query, args.rate, args.seconds))
+                asyncio.run(
+                    drive(args.drive, args.token, args.query, args.rate, args.seconds, args.by_hash)
+                )
             )
         )
         return
