@@ -44,7 +44,7 @@ export function Avatar({
   const shown = url === null ? "none" : state?.url === url ? state.state : "loading";
   return (
     // data-character: what is shown (none: the face by choice; failed: the face as fallback).
-    <div className="avatar" data-testid="avatar" data-character={shown}>
+    <div className="companion-view" data-testid="avatar" data-character={shown}>
       {url && shown !== "failed" && (
         <Character3D
           key={url}
