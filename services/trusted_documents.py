@@ -107,9 +107,10 @@ def _persisted_hash(extensions: object) -> str | None:
     if not isinstance(extensions, dict) or extensions.get("persistedQuery") is None:
         return None
     persisted = extensions["persistedQuery"]
-    if not isinstance(persisted, dict) or type(persisted.get("version")) is not int:
+    if not isinstance(persisted, dict):
         raise BadRequest(_SHAPE)
-    if persisted["version"] != 1:
+    version = persisted.get("version")
+    if type(version) is not int or version != 1:  # not True, not 1.0, not "1"
         raise BadRequest(_SHAPE)
     digest = persisted.get("sha256Hash")
     if not isinstance(digest, str) or len(digest) != 64 or not _HASH.fullmatch(digest.lower()):
