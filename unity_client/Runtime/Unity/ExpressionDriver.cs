@@ -2,6 +2,8 @@
 // VRM 0.x's BlendShapeProxy) rather than mesh blendshapes: the Core's ExpressionMixer computes
 // every name's weight on the reply's audio clock, a subclass only hands them to its engine API.
 // HologramBehaviour binds it to the reply timelines and gives it the server's manifest.
+using System;
+using System.Collections.Generic;
 using HoloMate.Core;
 using UnityEngine;
 
@@ -56,5 +58,38 @@ namespace HoloMate.Unity
 
         /// <summary>After all names of a frame are set (VRM 0.x applies its accumulated values).</summary>
         protected virtual void Apply() { }
+    }
+
+    /// <summary>An ExpressionDriver whose engine API takes a key per name (UniVRM's ExpressionKey,
+    /// BlendShapeKey): each name's key is made once per manifest.</summary>
+    public abstract class KeyedExpressionDriver<TKey> : ExpressionDriver
+    {
+        readonly Dictionary<string, TKey> _keys = new Dictionary<string, TKey>(StringComparer.Ordinal);
+
+        protected override void OnMapsChanged(ExpressionMixer mixer)
+        {
+            _keys.Clear();
+            foreach (string name in mixer.Names) _keys[name] = KeyFor(name);
+        }
+
+        protected override void SetExpression(string name, float weight)
+        {
+            TKey key;
+            if (!_keys.TryGetValue(name, out key)) key = KeyFor(name);
+            SetWeight(key, weight);
+        }
+
+        protected abstract TKey KeyFor(string name);
+        protected abstract void SetWeight(TKey key, float weight);
+
+        /// <summary>The preset key when the name is a preset's (other than <paramref name="none"/>), else a custom one.</summary>
+        protected static TKey PresetOrCustom<TPreset>(string name, bool ignoreCase, TPreset none,
+            Func<TPreset, TKey> preset, Func<string, TKey> custom) where TPreset : struct
+        {
+            TPreset p;
+            if (char.IsLetter(name, 0) && Enum.TryParse(name, ignoreCase, out p) && !p.Equals(none) && Enum.IsDefined(typeof(TPreset), p))
+                return preset(p);
+            return custom(name);
+        }
     }
 }

@@ -4,44 +4,29 @@
 // com.vrmc.vrm package (this assembly's versionDefines and defineConstraints).
 // Blink and look-at are left to the model: no blink or look key is ever set here, and the
 // expressions' overrideBlink / overrideLookAt / overrideMouth settings apply as the author made them.
+// LateUpdate at the default execution order runs before Vrm10Instance's (DefaultExecutionOrder
+// 11000), which applies the weights in the same frame.
 #if HOLOMATE_UNIVRM10
-using System;
-using System.Collections.Generic;
-using HoloMate.Core;
 using HoloMate.Unity;
 using UniVRM10;
 using UnityEngine;
 
 namespace HoloMate.Client.Vrm
 {
-    public sealed class Vrm10ExpressionDriver : ExpressionDriver
+    public sealed class Vrm10ExpressionDriver : KeyedExpressionDriver<ExpressionKey>
     {
         [Tooltip("The loaded VRM 1.0 model (Vrm10Instance on its root).")]
         public Vrm10Instance vrm;
 
-        readonly Dictionary<string, ExpressionKey> _keys = new Dictionary<string, ExpressionKey>(StringComparer.Ordinal);
-
-        protected override void OnMapsChanged(ExpressionMixer mixer)
-        {
-            _keys.Clear();
-            foreach (string name in mixer.Names) _keys[name] = KeyOf(name);
-        }
-
         /// <summary>A preset's name ("aa", "happy") is that preset; anything else a custom expression.</summary>
-        public static ExpressionKey KeyOf(string name)
+        protected override ExpressionKey KeyFor(string name)
         {
-            ExpressionPreset preset;
-            if (Enum.TryParse(name, false, out preset) && preset != ExpressionPreset.custom && Enum.IsDefined(typeof(ExpressionPreset), preset))
-                return ExpressionKey.CreateFromPreset(preset);
-            return ExpressionKey.CreateCustom(name);
+            return PresetOrCustom(name, false, ExpressionPreset.custom, ExpressionKey.CreateFromPreset, ExpressionKey.CreateCustom);
         }
 
-        protected override void SetExpression(string name, float weight)
+        protected override void SetWeight(ExpressionKey key, float weight)
         {
-            if (vrm == null) return;
-            ExpressionKey key;
-            if (!_keys.TryGetValue(name, out key)) key = KeyOf(name);
-            vrm.Runtime.Expression.SetWeight(key, weight);
+            if (vrm != null) vrm.Runtime.Expression.SetWeight(key, weight);
         }
     }
 }

@@ -5,43 +5,26 @@
 // when several clips share blendshapes, as a vowel and Joy share the mouth). Blink is left to the
 // model's own blinker: no Blink or LookAt clip is ever set here.
 #if HOLOMATE_UNIVRM0
-using System;
-using System.Collections.Generic;
-using HoloMate.Core;
 using HoloMate.Unity;
 using UnityEngine;
 using VRM;
 
 namespace HoloMate.Client.Vrm
 {
-    public sealed class Vrm0ExpressionDriver : ExpressionDriver
+    public sealed class Vrm0ExpressionDriver : KeyedExpressionDriver<BlendShapeKey>
     {
         [Tooltip("The loaded VRM 0.x model's VRMBlendShapeProxy.")]
         public VRMBlendShapeProxy proxy;
 
-        readonly Dictionary<string, BlendShapeKey> _keys = new Dictionary<string, BlendShapeKey>(StringComparer.Ordinal);
-
-        protected override void OnMapsChanged(ExpressionMixer mixer)
-        {
-            _keys.Clear();
-            foreach (string name in mixer.Names) _keys[name] = KeyOf(name);
-        }
-
         /// <summary>A preset's name ("A", "Joy"; any case) is that preset; anything else a custom clip.</summary>
-        public static BlendShapeKey KeyOf(string name)
+        protected override BlendShapeKey KeyFor(string name)
         {
-            BlendShapePreset preset;
-            if (Enum.TryParse(name, true, out preset) && preset != BlendShapePreset.Unknown && Enum.IsDefined(typeof(BlendShapePreset), preset))
-                return BlendShapeKey.CreateFromPreset(preset);
-            return BlendShapeKey.CreateUnknown(name);
+            return PresetOrCustom(name, true, BlendShapePreset.Unknown, BlendShapeKey.CreateFromPreset, BlendShapeKey.CreateUnknown);
         }
 
-        protected override void SetExpression(string name, float weight)
+        protected override void SetWeight(BlendShapeKey key, float weight)
         {
-            if (proxy == null) return;
-            BlendShapeKey key;
-            if (!_keys.TryGetValue(name, out key)) key = KeyOf(name);
-            proxy.AccumulateValue(key, weight);
+            if (proxy != null) proxy.AccumulateValue(key, weight);
         }
 
         protected override void Apply()
