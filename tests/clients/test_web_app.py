@@ -182,6 +182,8 @@ def test_a_person_talks_to_a_new_companion_by_text_and_voice_and_pairs_a_hologra
     assert result["transcript"].strip()  # the microphone's WAV went through speech-to-text
     assert result["historyPages"] >= 3  # messages(last, before) paged back to the first one
     assert result["exportBytes"] > 0
+    # Every JSON request named its document by hash alone (the server trusts the manifest).
+    assert result["sentByHash"] >= 10 and result["sentWithText"] == 0, result
     if "DEVICE_USER_CODE" in env:
         assert result["devices"] == 1
 
@@ -294,6 +296,7 @@ def test_the_companion_is_a_3d_character_whose_face_follows_the_reply(
     # The reply's emotion showed, and never as more than the cap (no grin over the words).
     moods = {m: peaks[m] for m in ("happy", "angry", "sad", "relaxed", "surprised") if m in peaks}
     assert moods and max(moods.values()) <= 0.7, peaks
+    assert peaks.get("blink", 0) > 0, peaks  # idle blinking, beside the speech
     # A character asset points at any VRM URL; one that cannot load leaves the SVG face.
     assert result["assetUrl"].endswith("/characters/default.vrm?copy=1")
     assert result["fallback"] == "face"

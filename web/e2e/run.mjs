@@ -48,6 +48,17 @@ const chromiumArgs = VOICE_WAV ? [`--use-file-for-fake-audio-capture=${VOICE_WAV
 
 await run(
   async ({ page, context, step, results }) => {
+    // How the app's JSON requests name their document: by hash alone, or with its text.
+    results.sentByHash = 0;
+    results.sentWithText = 0;
+    page.on("request", (request) => {
+      if (request.method() !== "POST" || !request.url().startsWith(GRAPHQL_URL)) return;
+      if (!(request.headers()["content-type"] ?? "").includes("application/json")) return;
+      const body = JSON.parse(request.postData() ?? "{}");
+      if (body.query !== undefined) results.sentWithText += 1;
+      else if (body.extensions?.persistedQuery) results.sentByHash += 1;
+    });
+
     await step("sign up", async () => {
       results.email = await signUp(page);
     });
