@@ -71,6 +71,14 @@ await run(
         MOUTH,
         { timeout: 15_000 },
       );
+      // Idle life goes on: a blink comes every 2 to 6 seconds.
+      await page.waitForFunction(
+        () => window.__seen.frames.some((f) => f.includes("blink:")),
+        null,
+        {
+          timeout: 8_000,
+        },
+      );
       const frames = await page.evaluate(() => window.__seen.frames);
       const peaks = {};
       for (const frame of frames)

@@ -123,13 +123,14 @@ export function Character3D({
         // Idle first: breathing on the chest (4 s a breath), a little sway of the head.
         if (chest) chest.rotation.x = Math.sin((t * 2 * Math.PI) / 4) * 0.012;
         if (head) head.rotation.y = Math.sin(t * 0.4) * 0.04;
-        manager.setValue("blink", blinker.weight(t));
+        const blink = blinker.weight(t);
+        manager.setValue("blink", blink);
         // Then the reply: mouth and mood, eased, written last.
         approach(shown, targetWeights(readNow(), mapsNow()), dt, MOUTH_NAMES);
         for (const [name, weight] of Object.entries(shown)) manager.setValue(name, weight);
         vrm.update(dt);
         renderer.render(scene, camera);
-        const now = describe(shown);
+        const now = describe({ ...shown, blink });
         if (now !== said) element.dataset.expressions = said = now;
         if (first) {
           first = false;
