@@ -2,8 +2,10 @@
 
 Jest (jest-expo) renders the app's real screens in Node: sign up, create a companion, open the
 conversation, send, and the whole streamed reply arrives on screen with its voice and mouth
-(mobile/__tests__/). Only Expo's native modules are mocked (jest-expo); the WebSocket is Node's
-`ws`, so the app's urql + graphql-ws client talks to this server over a real socket.
+(mobile/__tests__/). Only native modules are stood in for (jest-expo's mocks, Expo's audio in
+mobile/test/nativeAudio.ts); the WebSocket is Node's `ws` and fetch is Node's, so the app's
+urql + graphql-ws client talks to this server over real sockets. Metro bundles the app for
+Android offline, as `npx expo export` would for a release (Hermes bytecode).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,26 +22,34 @@ from tests.support.server import LiveServer
 
 MOBILE = Path(__file__).parents[2] / "mobile"
 
-pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
+BIN = MOBILE / "node_modules" / ".bin"
+
+# One worker runs both: they share the generated types in mobile/src/gql.
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend, pytest.mark.xdist_group("mobile")]
 
 
-def test_the_mobile_app_shows_a_whole_streamed_reply_with_voice_and_mouth(
-    server: LiveServer,
-) -> None:
-    jest = MOBILE / "node_modules" / ".bin" / "jest"
-    if shutil.which("node") is None or not jest.exists():
+@pytest.fixture(scope="module")
+def generated_types() -> Iterator[None]:
+    """The app's operation types from schema.graphql, as `npm run codegen` makes them."""
+    if shutil.which("node") is None or not (BIN / "jest").exists():
         pytest.fail("node and mobile/node_modules are needed: run ./dev setup")
     codegen = subprocess.run(
-        [str(MOBILE / "node_modules" / ".bin" / "graphql-codegen"), "--config", "codegen.ts"],
+        [str(BIN / "graphql-codegen"), "--config", "codegen.ts"],
         cwd=MOBILE,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert codegen.returncode == 0, codegen.stdout[-2000:] + codegen.stderr[-2000:]
+    yield
+
+
+def test_the_mobile_app_shows_a_whole_streamed_reply_with_voice_and_mouth(
+    server: LiveServer, generated_types: None
+) -> None:
     env = {**os.environ, "HOLOMATE_TEST_SERVER_URL": server.graphql_url, "CI": "1"}
     proc = subprocess.run(
-        [str(jest), "--ci", "--colors=false"],
+        [str(BIN / "jest"), "--ci", "--colors=false"],
         cwd=MOBILE,
         env=env,
         capture_output=True,
@@ -47,3 +58,21 @@ def test_the_mobile_app_shows_a_whole_streamed_reply_with_voice_and_mouth(
     )
     print(proc.stderr[-1500:])
     assert proc.returncode == 0, f"jest failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+
+
+def test_the_mobile_app_bundles_for_android_offline(generated_types: None, tmp_path: Path) -> None:
+    env = {**os.environ, "CI": "1", "EXPO_OFFLINE": "1", "EXPO_NO_TELEMETRY": "1"}
+    proc = subprocess.run(
+        [str(BIN / "expo"), "export", "--platform", "android", "--output-dir", str(tmp_path)],
+        cwd=MOBILE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, (
+        f"expo export failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
+    bundles = list((tmp_path / "_expo" / "static" / "js" / "android").glob("*.hbc"))
+    assert len(bundles) == 1, proc.stdout[-2000:]
+    assert bundles[0].stat().st_size > 500_000  # the app, React Native and its libraries
