@@ -32,6 +32,8 @@ export interface PlaybackState {
   shapes: number;
   heardMs: number;
   done: boolean;
+  /** Stopped before its end (interrupted). */
+  stopped: boolean;
 }
 
 const TICK_MS = 30;
@@ -54,6 +56,7 @@ export class ReplyPlayer {
     shapes: 0,
     heardMs: 0,
     done: false,
+    stopped: false,
   };
 
   constructor(
@@ -89,7 +92,7 @@ export class ReplyPlayer {
   /** Stops the sound now; answers how many ms of the reply were heard (for interruptReply). */
   stop(): number {
     const heard = this.position();
-    this.update({ heardMs: heard });
+    this.update({ heardMs: heard, stopped: !this.state.done });
     this.close();
     return heard;
   }

@@ -176,7 +176,7 @@ export function Conversation({
       {playback && (
         <Text style={styles.muted} testID="audio-status">
           {`Voice ${playback.played}/${playback.received} chunks ${
-            playback.done ? "played" : "playing"
+            playback.stopped ? "stopped" : playback.done ? "played" : "playing"
           } · ${playback.shapes} mouth shapes`}
         </Text>
       )}
