@@ -122,26 +122,25 @@ export function createHoloClient({
     return refreshing;
   }
 
-  /** A mutation that refreshes once and retries when the access token has expired. */
-  async function mutate<D, V extends Variables>(document: TypedDocumentNode<D, V>, variables: V) {
-    let result = await client.mutation(document, variables).toPromise();
+  /** Runs an operation, refreshing once and retrying when the access token has expired. */
+  async function request<D, V extends Variables>(
+    kind: "query" | "mutation",
+    document: TypedDocumentNode<D, V>,
+    variables: V,
+  ): Promise<D> {
+    const send = () => client[kind](document, variables).toPromise();
+    let result = await send();
     if (isExpired(result.error)) {
       await refresh();
-      result = await client.mutation(document, variables).toPromise();
+      result = await send();
     }
     if (result.error || !result.data) throw result.error ?? new Error("no data");
     return result.data;
   }
-
-  async function query<D, V extends Variables>(document: TypedDocumentNode<D, V>, variables: V) {
-    let result = await client.query(document, variables).toPromise();
-    if (isExpired(result.error)) {
-      await refresh();
-      result = await client.query(document, variables).toPromise();
-    }
-    if (result.error || !result.data) throw result.error ?? new Error("no data");
-    return result.data;
-  }
+  const query = <D, V extends Variables>(document: TypedDocumentNode<D, V>, variables: V) =>
+    request("query", document, variables);
+  const mutate = <D, V extends Variables>(document: TypedDocumentNode<D, V>, variables: V) =>
+    request("mutation", document, variables);
 
   /** Where a race-free listen() starts: read it before the history the screen shows. */
   async function liveCursor(conversationId: string): Promise<string | null> {

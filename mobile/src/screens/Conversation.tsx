@@ -50,8 +50,8 @@ export function Conversation({
   // liveCursor first, then the history: nothing said in between is missed or shown twice.
   const reload = useCallback(async () => {
     const cursor = await holo.liveCursor(conversationId);
-    const data = await holo.query(CONVERSATION, { id: conversationId });
-    setMessages(data.conversation?.messages.nodes ?? []);
+    const data = await holo.query(CONVERSATION, { id: conversationId, last: 30 });
+    setMessages(data.conversation?.messages.edges.map((edge) => edge.node) ?? []);
     return cursor;
   }, [holo, conversationId]);
 
