@@ -15,24 +15,19 @@ from typing import Any
 
 import pytest
 
+from services.devices.manifest import VRM_EMOTIONS, VRM_VISEMES
 from tests.clients.web import WEB
 
 pytestmark = pytest.mark.one_backend
 
 MODEL = WEB / "public" / "characters" / "default.vrm"
-EXPRESSIONS = {
-    "aa",
-    "ih",
-    "ou",
-    "ee",
-    "oh",
-    "blink",
-    "happy",
-    "angry",
-    "sad",
-    "relaxed",
-    "surprised",
-}
+# Every VRM 1.0 expression the server's manifest drives (neutral is the absence of the others),
+# and the blink the web's idle animation uses.
+EXPRESSIONS = (
+    {name for weights in VRM_VISEMES.values() for name, _ in weights}
+    | (set(VRM_EMOTIONS.values()) - {"neutral"})
+    | {"blink"}
+)
 
 
 def gltf_json(glb: bytes) -> dict[str, Any]:
