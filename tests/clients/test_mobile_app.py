@@ -23,6 +23,7 @@ from tests.support.server import LiveServer
 MOBILE = Path(__file__).parents[2] / "mobile"
 
 BIN = MOBILE / "node_modules" / ".bin"
+TOKEN_TTL_S = 6
 
 # One worker runs both: they share the generated types in mobile/src/gql.
 pytestmark = [pytest.mark.slow, pytest.mark.one_backend, pytest.mark.xdist_group("mobile")]
@@ -44,10 +45,26 @@ def generated_types() -> Iterator[None]:
     yield
 
 
-def test_the_mobile_app_shows_a_whole_streamed_reply_with_voice_and_mouth(
-    server: LiveServer, generated_types: None
+@pytest.fixture
+def short_token_server(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> LiveServer:
+    """The usual `server`, its access tokens living TOKEN_TTL_S: every test outlives its first
+    token, so the app refreshes and resumes its streams as it would after a phone's sleep."""
+    monkeypatch.setenv("HOLOMATE_ACCESS_TOKEN_TTL_S", str(TOKEN_TTL_S))  # the server inherits it
+    server: LiveServer = request.getfixturevalue("server")
+    return server
+
+
+def test_the_mobile_app_shows_whole_streamed_replies_and_live_devices(
+    short_token_server: LiveServer, generated_types: None
 ) -> None:
-    env = {**os.environ, "HOLOMATE_TEST_SERVER_URL": server.graphql_url, "CI": "1"}
+    env = {
+        **os.environ,
+        "HOLOMATE_TEST_SERVER_URL": short_token_server.graphql_url,
+        "HOLOMATE_TEST_TOKEN_TTL_S": str(TOKEN_TTL_S),
+        "CI": "1",
+    }
     proc = subprocess.run(
         [str(BIN / "jest"), "--ci", "--colors=false"],
         cwd=MOBILE,

@@ -40,6 +40,8 @@ const isExpired = (error: CombinedError | undefined): boolean =>
 type Variables = Record<string, unknown>;
 
 export interface ListenOptions<E> {
+  /** Resume from this cursor (null: from now) and after every drop from the last event's;
+   * leave out for a subscription without `after` (it is subscribed again from now). */
   after?: string | null;
   onEvent: (event: E) => void;
   /** CURSOR_EXPIRED: reload what the screen shows; resolve with the liveCursor read first. */
@@ -149,35 +151,41 @@ export function createHoloClient({
   }
 
   /**
-   * Follows a subscription until stop(), surviving token expiry and dropped sockets without gaps
-   * or repeats: `pick` takes the event (with its cursor) out of each result.
+   * Follows a subscription until stop(), surviving token expiry and dropped sockets (with
+   * `after`: without gaps or repeats): `pick` takes the event (with its cursor) out of a result.
    */
-  function listen<D, V extends Variables, E extends { cursor: string }>(
-    document: TypedDocumentNode<D, V & { after?: string | null }>,
-    variables: V,
+  function listen<D, V extends Variables, E extends object>(
+    document: TypedDocumentNode<D, V>,
+    variables: Omit<V, "after">,
     pick: (data: D) => E,
-    { after = null, onEvent, onReload, onError = () => {}, onLive = () => {} }: ListenOptions<E>,
+    { after, onEvent, onReload, onError = () => {}, onLive = () => {} }: ListenOptions<E>,
   ) {
-    let lastCursor = after;
+    const resumable = after !== undefined;
+    let lastCursor = after ?? null;
     let current: { unsubscribe: () => void } | null = null;
     let stopped = false;
     let retryDelay = 250;
+    let live = false;
+    // Told on changes only: a screen may reload what it shows when it is live again.
+    const setLive = (up: boolean) => {
+      if (up !== live) onLive((live = up));
+    };
 
     const onSocket = (up: boolean) => {
-      if (up && current && !stopped) onLive(true);
+      if (up && current && !stopped) setLive(true);
     };
     socketListeners.add(onSocket);
 
     const fail = (error: Error) => {
       stopped = true;
       socketListeners.delete(onSocket);
-      onLive(false);
+      setLive(false);
       onError(error);
     };
 
     const dropped = async (error: CombinedError) => {
       current?.unsubscribe();
-      onLive(false);
+      setLive(false);
       if (stopped) return;
       if (onReload && codes(error).includes("CURSOR_EXPIRED")) {
         try {
@@ -205,7 +213,7 @@ export function createHoloClient({
     };
 
     const start = () => {
-      const vars = { ...variables, after: lastCursor } as V & { after: string | null };
+      const vars = (resumable ? { ...variables, after: lastCursor } : variables) as V;
       current = client.subscription(document, vars).subscribe((result) => {
         if (result.error) {
           void dropped(result.error);
@@ -213,12 +221,13 @@ export function createHoloClient({
         }
         if (!result.data) return;
         retryDelay = 250;
-        onLive(true);
+        setLive(true);
         const event = pick(result.data);
-        lastCursor = event.cursor;
+        const cursor = (event as { cursor?: string }).cursor;
+        if (resumable && cursor) lastCursor = cursor;
         onEvent(event);
       });
-      if (connected) onLive(true);
+      if (connected) setLive(true);
     };
     start();
     return {

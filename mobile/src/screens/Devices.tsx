@@ -22,16 +22,19 @@ export function Devices() {
   }, []);
 
   useEffect(() => {
-    holo.query(DEVICES, {}).then(
-      (data) => setDevices(data.devices),
-      (e: unknown) => setError(errorText(e)),
-    );
-    // Presence: each status change carries the whole device.
-    const { unsubscribe } = holo.client.subscription(DEVICE_STATUS, {}).subscribe((result) => {
-      const device = result.data?.deviceStatusChanged.device;
-      if (device) upsert(device);
+    const load = () =>
+      holo.query(DEVICES, {}).then(
+        (data) => setDevices(data.devices),
+        (e: unknown) => setError(errorText(e)),
+      );
+    // Presence: each status change carries the whole device. The stream has no cursor, so the
+    // list is read again whenever it (re)connects: nothing changed in between goes unseen.
+    const listener = holo.listen(DEVICE_STATUS, {}, (data) => data.deviceStatusChanged.device, {
+      onEvent: upsert,
+      onLive: (live) => void (live && load()),
+      onError: (e) => setError(errorText(e)),
     });
-    return unsubscribe;
+    return () => listener.stop();
   }, [holo, upsert]);
 
   async function pair() {
