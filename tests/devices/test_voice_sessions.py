@@ -106,8 +106,8 @@ async def test_a_hologram_spoken_to_hands_free_shows_it_listened_and_answers(
         assert conversation == world["conversation"]
         await mic.stream(silence(600) + speech_pcm() + silence(900))
         started = await hologram.until("VoiceSpeechStarted", sessionId=mic.id)
-        final = await hologram.until("VoiceFinalTranscript", sessionId=mic.id)
-        completed = await hologram.until("ReplyCompleted")
+        final = await mic.quiet_until(hologram.until("VoiceFinalTranscript", sessionId=mic.id))
+        completed = await mic.quiet_until(hologram.until("ReplyCompleted"))  # still listening
         await mic.end()
         closed = await hologram.until("VoiceSessionClosed", sessionId=mic.id)
         await hologram.aclose()

@@ -74,8 +74,10 @@ async def test_speech_streamed_in_real_time_becomes_a_message_and_the_companion_
         await mic.stream(silence(1500) + speech_pcm(LONG) + silence(900))
         started = await events.until("VoiceSpeechStarted", sessionId=mic.id)
         ended = await events.until("VoiceTurnEnded", sessionId=mic.id)
-        final = await events.until("VoiceFinalTranscript", sessionId=mic.id)
-        completed = await events.until("ReplyCompleted")
+        # The microphone stays open while the person listens (a session sent nothing for its
+        # idle timeout closes, and a loaded machine's reply can take that long).
+        final = await mic.quiet_until(events.until("VoiceFinalTranscript", sessionId=mic.id))
+        completed = await mic.quiet_until(events.until("ReplyCompleted"))
         await mic.end()
         closed = await events.until("VoiceSessionClosed", sessionId=mic.id)
 
