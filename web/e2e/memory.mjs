@@ -303,12 +303,19 @@ await run(async ({ page, step, results }) => {
   await step("switch memory off, on the server too", async () => {
     await page.getByLabel("Memory on").click();
     await page.getByTestId("memory-off").waitFor();
-    const { companion } = await asPerson(
-      page,
-      "query($c: ID!) { companion(id: $c) { memoryEnabled } }",
-      { c: companionId },
-    );
-    expect(companion.memoryEnabled === false, "memory is still on on the server");
+    // The switch answers at once (an optimistic response); the server has it when the
+    // mutation returns: read until it does (a refused mutation puts the switch back on).
+    let enabled = true;
+    for (let tries = 0; enabled && tries < 20; tries += 1) {
+      const { companion } = await asPerson(
+        page,
+        "query($c: ID!) { companion(id: $c) { memoryEnabled } }",
+        { c: companionId },
+      );
+      enabled = companion.memoryEnabled;
+      if (enabled) await new Promise((done) => setTimeout(done, 250));
+    }
+    expect(enabled === false, "memory is still on on the server");
   });
 
   await step("import a V2 character card: the companion appears with its name", async () => {
