@@ -1,8 +1,8 @@
 """Offline speech-to-text (Whisper or PocketSphinx) in worker processes, off the event loop.
 
-Whisper (faster-whisper) decodes in C++ threads that take every core they are given, holding
-~400 MB; PocketSphinx decodes an utterance in one C call that keeps the GIL: in a thread of the
-server it stalled every other request for as long as it ran (~15 s for a 60 s message on a
+Whisper (faster-whisper) decodes in C++ threads (one per worker: :data:`WORKER_THREADS`),
+holding ~400 MB; PocketSphinx decodes an utterance in one C call that keeps the GIL: in a thread
+of the server it stalled every other request for as long as it ran (~15 s for a 60 s message on a
 quiet machine, minutes for a 5-minute one on a busy one). Here either runs in the worker slots of
 :class:`~pipeline.process_slots.ProcessSlots` (niced), each process loading its model once and
 keeping it; a job that overruns its timeout, or is abandoned, is stopped by killing exactly its own
@@ -20,7 +20,6 @@ Errors, in the provider tree: :class:`STTBusy` (rate limited: retry after a few 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +85,12 @@ def _transcribe_pcm(pcm: bytes, language: str) -> Transcript | str:
 # ---- in the server -----------------------------------------------------------------------
 
 
+# Whisper base's utterance (2.4 s of speech, 8 s window, beam 5) took as long on two threads as
+# on one (470-600 ms, 2-core EPYC), and CTranslate2's two threads slowed down whenever the server
+# took the other core: in a voice session its early final landed 80 ms later (bench.voice).
+WORKER_THREADS = 1
+
+
 @dataclass(eq=False)
 class ProcessPoolSTT(ProcessSlots[Transcript | str]):
     """An :class:`~pipeline.stt.base.STTProvider` running ``engine`` in ``workers`` processes.
@@ -95,7 +100,8 @@ class ProcessPoolSTT(ProcessSlots[Transcript | str]):
     A message whose request goes away stops its worker, freeing the CPU it was using.
     ``running`` counts the messages a worker has taken (being decoded, or waiting for their
     worker to start); ``worker_pids()`` the processes that are up (each starts on its first).
-    Whisper's workers share the cores (``threads`` each: the cores over the workers).
+    Whisper decodes on :data:`WORKER_THREADS` per worker: more concurrent messages need more
+    workers, not threads.
     """
 
     workers: int = 1
@@ -111,8 +117,7 @@ class ProcessPoolSTT(ProcessSlots[Transcript | str]):
         self.name = self.name or self.engine
 
     def worker_init(self) -> tuple[Callable[..., None], tuple[Any, ...]]:
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
-        return _load_engine, (self.engine, str(self.model_dir.resolve()), threads)
+        return _load_engine, (self.engine, str(self.model_dir.resolve()), WORKER_THREADS)
 
     async def transcribe(self, audio: bytes, mime_type: str, language: str = "en") -> Transcript:
         return await self._decode(_transcribe, audio, mime_type, language)
