@@ -73,6 +73,27 @@ def character_of(companion: Companion) -> Character:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Speaking:
+    """The rows a turn reads more than once, loaded once: who answers, in which voice, and
+    what the person prefers (the session's identity map holds rows only while referenced)."""
+
+    companion: Companion
+    prefs: UserPreference | None
+    voice: VoiceProfile | None
+
+
+async def speaking(session: AsyncSession, conversation: Conversation, user_id: int) -> Speaking:
+    companion = await session.get_one(Companion, conversation.companion_id)
+    prefs = await session.get(UserPreference, user_id)
+    voice = (
+        await session.get(VoiceProfile, companion.voice_profile_id)
+        if companion.voice_profile_id
+        else None
+    )
+    return Speaking(companion, prefs, voice)
+
+
 async def person_name(session: AsyncSession, user_id: int) -> str:
     """What {{user}} becomes."""
     return await users.called(session, user_id) or "you"
@@ -84,11 +105,12 @@ async def load_turn(
     user_id: int,
     reply_id: int,
     config: ContextConfig,
+    rows: Speaking | None = None,
 ) -> TurnInput:
-    companion = await session.get_one(Companion, conversation.companion_id)
-    prefs = await session.get(UserPreference, user_id)
+    rows = rows or await speaking(session, conversation, user_id)
+    companion, prefs = rows.companion, rows.prefs
     after = conversation.summary_through_id or 0
-    rows = (
+    history_rows = (
         await session.execute(
             select(Message.role, Message.text, User.display_name)
             .outerjoin(User, User.id == Message.author_id)
@@ -107,7 +129,7 @@ async def load_turn(
         Turn(
             "assistant" if m.role == MessageRole.COMPANION else "user", m.text, m.display_name or ""
         )
-        for m in reversed(rows)
+        for m in reversed(history_rows)
     ]
     lore = await lorebook.entries_of(session, companion.id, enabled_only=True)
     people = await _participants(session, conversation.id)
@@ -128,9 +150,11 @@ async def load_turn(
             "reply_length": prefs.reply_length,
             "topics_to_avoid": list(prefs.topics_to_avoid or []),
         }
+    # What users.called answers, from rows already read (a participant's display name).
+    name = (prefs.preferred_name if prefs is not None else None) or people.get(user_id)
     return TurnInput(
         card=character_of(companion),
-        user_name=await person_name(session, user_id),
+        user_name=name or await person_name(session, user_id),
         history=history,
         preferences=preferences,
         memories=[Recollection(m.text, people.get(m.owner_id, "")) for m in memories],
@@ -156,8 +180,9 @@ async def build(
     user_id: int,
     reply_id: int,
     config: ContextConfig,
+    rows: Speaking | None = None,
 ) -> BuiltContext:
-    turn = await load_turn(session, conversation, user_id, reply_id, config)
+    turn = await load_turn(session, conversation, user_id, reply_id, config, rows)
     return build_context(turn, config.budget)
 
 
@@ -167,34 +192,25 @@ async def build_request(
     user_id: int,
     reply_id: int,
     config: ContextConfig,
+    rows: Speaking,
 ) -> ReplyRequest:
     """The reply to ``user_id``'s latest message: its prompt, voice and where its audio goes."""
-    built = await build(session, conversation, user_id, reply_id, config)
-    return await voice_request(session, conversation, user_id, reply_id, built.messages)
+    built = await build(session, conversation, user_id, reply_id, config, rows)
+    return voice_request(rows, reply_id, built.messages)
 
 
-async def greeting_text(session: AsyncSession, conversation: Conversation, user_id: int) -> str:
+async def greeting_text(session: AsyncSession, rows: Speaking, user_id: int) -> str:
     """The companion's first greeting with its names filled in ("" for none). Deterministic:
     a card's ``alternate_greetings`` are kept for export, the first greeting always opens."""
-    companion = await session.get_one(Companion, conversation.companion_id)
-    name = await person_name(session, user_id)
+    companion = rows.companion
+    name = (rows.prefs.preferred_name if rows.prefs else None) or await person_name(
+        session, user_id
+    )
     return substitute(companion.greeting, companion.name, name).strip()
 
 
-async def voice_request(
-    session: AsyncSession,
-    conversation: Conversation,
-    user_id: int,
-    reply_id: int,
-    messages: Sequence[ChatMessage],
-) -> ReplyRequest:
-    companion = await session.get_one(Companion, conversation.companion_id)
-    prefs = await session.get(UserPreference, user_id)
-    voice = (
-        await session.get(VoiceProfile, companion.voice_profile_id)
-        if companion.voice_profile_id
-        else None
-    )
+def voice_request(rows: Speaking, reply_id: int, messages: Sequence[ChatMessage]) -> ReplyRequest:
+    companion, prefs, voice = rows.companion, rows.prefs, rows.voice
     settings = VoiceSettings(
         voice_id=voice.voice_id if voice else "en-us",
         language=voice.language if voice else companion.language,

@@ -24,12 +24,10 @@ from services.replies.runner import ReplyRunner, Turn
 from services.reply_leases import ReplyLeases
 from store.base import utcnow
 from store.models import (
-    Companion,
     Conversation,
     Message,
     MessageRole,
     MessageStatus,
-    VoiceProfile,
 )
 
 MAX_TEXT = 4000
@@ -93,13 +91,12 @@ class Turns:
             reply = self._new_reply(session, conversation, now, user_message.id)
             await session.commit()
             with tracing.span("prompt") as span:
+                rows = await turn_context.speaking(session, conversation, viewer.user_id)
                 request = await turn_context.build_request(
-                    session, conversation, viewer.user_id, reply.id, self.context
+                    session, conversation, viewer.user_id, reply.id, self.context, rows
                 )
                 span.set_attribute("holomate.prompt.messages", len(request.messages))
-            request, owner, provider = await self._voiced(
-                session, viewer, conversation, reply.id, request
-            )
+            request, owner, provider = await self._voiced(session, viewer, rows, reply.id, request)
         await self.publisher.publish(
             conversation.id, user_message.id, ev.MessagePosted(message_of(user_message))
         )
@@ -140,17 +137,14 @@ class Turns:
         started = time.monotonic()
         async with self.sessionmaker() as session:
             conversation = await conversations.get_visible(session, viewer, conversation_id)
-            text = await turn_context.greeting_text(session, conversation, viewer.user_id)
+            rows = await turn_context.speaking(session, conversation, viewer.user_id)
+            text = await turn_context.greeting_text(session, rows, viewer.user_id)
             if not text:
                 return cursor
             reply = self._new_reply(session, conversation, utcnow())
             await session.commit()
-            request = await turn_context.voice_request(
-                session, conversation, viewer.user_id, reply.id, []
-            )
-            request, owner, provider = await self._voiced(
-                session, viewer, conversation, reply.id, request
-            )
+            request = turn_context.voice_request(rows, reply.id, [])
+            request, owner, provider = await self._voiced(session, viewer, rows, reply.id, request)
         self.runner.launch(
             Turn(
                 conversation.id,
@@ -186,18 +180,13 @@ class Turns:
         self,
         session: AsyncSession,
         viewer: Viewer,
-        conversation: Conversation,
+        rows: turn_context.Speaking,
         reply_id: int,
         request: ReplyRequest,
     ) -> tuple[ReplyRequest, int, str | None]:
         """The request as the person's voice minutes allow it, whose files its audio is, and
         the provider of the companion's voice (None: the default)."""
-        companion = await session.get_one(Companion, conversation.companion_id)
-        profile = (
-            await session.get(VoiceProfile, companion.voice_profile_id)
-            if companion.voice_profile_id is not None
-            else None
-        )
+        companion, profile = rows.companion, rows.voice
         if request.speak and not await self._voice_left(session, viewer.user_id):
             request = replace(request, speak=False)  # out of voice minutes: text only
         if request.speak and self.quotas.voice_spend is not None:
