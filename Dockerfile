@@ -26,8 +26,15 @@ ENV NEXT_TELEMETRY_DISABLED=1
 WORKDIR /app
 COPY dev schema.graphql ./
 COPY web/ web/
+# The mobile app's manifest too (it is not built here: mobile/codegen.ts is the only file of mobile/
+# in the build context): its codegen runs with the web app's codegen packages, the same versions
+# (tests/clients/test_mobile_app.py checks this yields the manifest the app's own codegen emits).
+COPY mobile/codegen.ts mobile/
 RUN ./dev install node \
     && npm --prefix web run build \
+    && ln -s ../web/node_modules mobile/node_modules \
+    && (cd mobile && node_modules/.bin/graphql-codegen --config codegen.ts >/dev/null) \
+    && rm mobile/node_modules \
     && npm --prefix web prune --omit=dev \
     && rm -rf web/.next/cache
 
@@ -57,16 +64,18 @@ ENV HOLOMATE_SETUP=runtime \
     HOLOMATE_STORAGE_DIR=/data/storage \
     HOLOMATE_LLM_LOCAL_DIR=/data/models \
     HOLOMATE_STT_MODEL_DIR=/app/var/models/whisper-base \
-    HOLOMATE_TRUSTED_DOCUMENTS=/app/var/trusted/web.json
+    HOLOMATE_TRUSTED_DOCUMENTS=/app/var/trusted/web.json,/app/var/trusted/mobile.json
 WORKDIR /app
 COPY dev ./
 RUN ./dev install system \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /data --create-home holomate
 COPY --from=server-build /app /app
-# The web image's operations (its build's manifest): production runs those documents only. A
-# deployment adds its other clients' manifests to HOLOMATE_TRUSTED_DOCUMENTS.
+# The web image's operations (its build's manifest) and the mobile app's of this source tree:
+# production runs those documents only. A deployment adds its other clients' manifests to
+# HOLOMATE_TRUSTED_DOCUMENTS (and the mobile manifests of older app versions still in use).
 COPY --from=web-build /app/web/src/gql/persisted-documents.json /app/var/trusted/web.json
+COPY --from=web-build /app/mobile/src/gql/persisted-documents.json /app/var/trusted/mobile.json
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000

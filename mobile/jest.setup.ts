@@ -4,9 +4,16 @@
 // - React Native's fetch goes through its native networking module, mocked too: Node's fetch
 //   (kept by test/environment.js) sends the app's requests.
 // - Expo's native audio module (test/nativeAudio.ts).
-import WebSocket from "ws";
-
+// Both stand-ins record what they send (test/wire.ts): after each file, no GraphQL request
+// carried document text, only hashes (the server trusts the app's manifest and no text).
 import "./test/nativeAudio";
+import { RecordingWebSocket, recordingFetch, sent } from "./test/wire";
 
 const { __nodeFetch } = globalThis as unknown as { __nodeFetch: typeof fetch };
-Object.assign(globalThis, { WebSocket, fetch: __nodeFetch });
+Object.assign(globalThis, { WebSocket: RecordingWebSocket, fetch: recordingFetch(__nodeFetch) });
+
+afterAll(() => {
+  // Every GraphQL request named its document by hash alone.
+  expect(sent.withText).toEqual([]);
+  expect(sent.byHash).toBeGreaterThan(5);
+});

@@ -5,14 +5,9 @@ import { fireEvent, screen, waitFor } from "@testing-library/react-native";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
+import { withoutEmptyQuery } from "../src/lib/documents";
 import { SERVER, graphql, newEmail, signUp } from "../test/steps";
-
-const REQUEST_PAIRING = `mutation {
-  requestDevicePairing(model: "HM-1", serial: "SN-MOBILE-1", capabilities: ["audio", "hologram"]) {
-    deviceCode userCode
-  }
-}`;
-const POLL = "mutation($c: String!) { pollDevicePairing(deviceCode: $c) { status deviceToken } }";
+import { otherClient } from "../test/wire";
 
 test("a person pairs a hologram by its code and sees it come online and go offline", async () => {
   await signUp(newEmail("devices"));
@@ -21,7 +16,7 @@ test("a person pairs a hologram by its code and sees it come online and go offli
 
   const { requestDevicePairing: pairing } = await graphql<{
     requestDevicePairing: { deviceCode: string; userCode: string };
-  }>(REQUEST_PAIRING);
+  }>("requestPairing");
   fireEvent.changeText(screen.getByLabelText("Pairing code"), pairing.userCode.toLowerCase());
   fireEvent.changeText(screen.getByLabelText("Device name"), "Living room");
   fireEvent.press(screen.getByText("Pair"));
@@ -31,7 +26,7 @@ test("a person pairs a hologram by its code and sees it come online and go offli
 
   const { pollDevicePairing: poll } = await graphql<{
     pollDevicePairing: { status: string; deviceToken: string };
-  }>(POLL, { c: pairing.deviceCode });
+  }>("pollPairing", { c: pairing.deviceCode });
   expect(poll.status).toBe("APPROVED");
   const device = createClient({
     url: SERVER.replace(/^http/, "ws"),
@@ -39,10 +34,15 @@ test("a person pairs a hologram by its code and sees it come online and go offli
     connectionParams: { authorization: `Bearer ${poll.deviceToken}` },
     lazy: false,
     retryAttempts: 0,
+    jsonMessageReplacer: withoutEmptyQuery,
   });
   const stop = device.subscribe(
-    { query: "subscription { hologramEvents { __typename } }" },
-    { next: () => {}, error: () => {}, complete: () => {} },
+    { query: "", ...otherClient("hologramEvents") },
+    {
+      next: () => {},
+      error: () => {},
+      complete: () => {},
+    },
   );
   try {
     await waitFor(

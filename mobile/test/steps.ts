@@ -3,6 +3,7 @@ import { fireEvent, render, screen, waitFor } from "@testing-library/react-nativ
 import { createElement } from "react";
 
 import App from "../src/App";
+import { otherClient } from "./wire";
 
 export const SERVER = process.env.HOLOMATE_TEST_SERVER_URL ?? "";
 export const PASSWORD = "correct horse";
@@ -38,9 +39,9 @@ export async function send(text: string): Promise<void> {
   await screen.findByText(text);
 }
 
-/** A GraphQL request to the test server outside the app (as another client would). */
+/** A GraphQL request to the test server outside the app (as another client would), by hash. */
 export async function graphql<T>(
-  query: string,
+  document: Parameters<typeof otherClient>[0],
   variables: Record<string, unknown> = {},
   token?: string,
 ): Promise<T> {
@@ -50,7 +51,7 @@ export async function graphql<T>(
       "content-type": "application/json",
       ...(token && { authorization: `Bearer ${token}` }),
     },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ variables, ...otherClient(document) }),
   });
   const body = (await response.json()) as { data: T; errors?: unknown };
   expect(body.errors).toBeUndefined();
@@ -59,37 +60,15 @@ export async function graphql<T>(
 
 /** The newest two messages of the person's first conversation, as the server stored them. */
 export async function storedMessages(email: string) {
-  const { login } = await graphql<{ login: { accessToken: string } }>(
-    "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
-    { e: email, p: PASSWORD },
-  );
+  const { login } = await graphql<{ login: { accessToken: string } }>("login", {
+    e: email,
+    p: PASSWORD,
+  });
   const data = await graphql<{
     companions: {
       nodes: { conversations: { nodes: { messages: { nodes: StoredMessage[] } }[] } }[];
     };
-  }>(
-    `
-      {
-        companions(first: 1) {
-          nodes {
-            conversations(first: 1) {
-              nodes {
-                messages(last: 2) {
-                  nodes {
-                    role
-                    text
-                    status
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-    `,
-    {},
-    login.accessToken,
-  );
+  }>("storedMessages", {}, login.accessToken);
   return data.companions.nodes[0].conversations.nodes[0].messages.nodes;
 }
 

@@ -1,11 +1,16 @@
 // Register and log in happen before there are tokens: a one-off client without a session.
 import { Client, fetchExchange } from "@urql/core";
 
+import { hashOnlyExchange } from "./documents";
 import type { Tokens } from "./holoClient";
 import { LOGIN, REGISTER } from "./operations";
 
 function client(serverUrl: string): Client {
-  return new Client({ url: serverUrl, exchanges: [fetchExchange], requestPolicy: "network-only" });
+  return new Client({
+    url: serverUrl,
+    exchanges: [hashOnlyExchange(), fetchExchange],
+    requestPolicy: "network-only",
+  });
 }
 
 export async function login(serverUrl: string, email: string, password: string): Promise<Tokens> {

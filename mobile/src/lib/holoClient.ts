@@ -3,17 +3,19 @@
 // @urql/core over HTTP for queries and mutations, graphql-ws for subscriptions, the access token
 // in connection_init, and one rule for every dropped socket (token expiry included): refresh if
 // the server refused the token (4401, 4403), then subscribe again with `after` = the last
-// cursor seen; on CURSOR_EXPIRED, reload and go on from a new liveCursor.
+// cursor seen; on CURSOR_EXPIRED, reload and go on from a new liveCursor. Every operation, on
+// either transport, names its document by hash alone (lib/documents.ts).
 import {
   Client,
   type CombinedError,
+  type OperationContext,
   type TypedDocumentNode,
   fetchExchange,
   subscriptionExchange,
 } from "@urql/core";
-import { print } from "graphql";
 import { createClient } from "graphql-ws";
 
+import { byHash, hashOnlyExchange, withoutEmptyQuery } from "./documents";
 import { LIVE_CURSOR, REFRESH } from "./operations";
 
 export interface Tokens {
@@ -79,6 +81,7 @@ export function createHoloClient({
     // graphql-ws would re-subscribe by itself with the *original* variables; resuming needs the
     // newest `after`, so every close reaches the subscription and listen() re-subscribes.
     retryAttempts: 0,
+    jsonMessageReplacer: withoutEmptyQuery,
   });
   // Whether the socket is up: a subscription on an open socket is live before its first event.
   let connected = false;
@@ -93,10 +96,16 @@ export function createHoloClient({
   const client = new Client({
     url: httpUrl,
     exchanges: [
+      hashOnlyExchange(),
       fetchExchange,
       subscriptionExchange({
+        // Subscriptions, and operations asked to (`{ viaSocket: true }`: voice chunks, every
+        // 100 ms, cost no HTTP request), go over the socket the conversation's stream holds.
+        isSubscriptionOperation: (op) =>
+          op.kind === "subscription" || op.context.viaSocket === true,
         forwardSubscription(request) {
-          const input = { ...request, query: request.query || "" };
+          // By hash: no text, an empty `query` the socket's message leaves out (withoutEmptyQuery).
+          const input = { ...request, query: request.query ?? "" };
           return { subscribe: (sink) => ({ unsubscribe: ws.subscribe(input, sink) }) };
         },
       }),
@@ -129,8 +138,9 @@ export function createHoloClient({
     kind: "query" | "mutation",
     document: TypedDocumentNode<D, V>,
     variables: V,
+    context?: Partial<OperationContext>,
   ): Promise<D> {
-    const send = () => client[kind](document, variables).toPromise();
+    const send = () => client[kind](document, variables, context).toPromise();
     let result = await send();
     if (isExpired(result.error)) {
       await refresh();
@@ -141,8 +151,12 @@ export function createHoloClient({
   }
   const query = <D, V extends Variables>(document: TypedDocumentNode<D, V>, variables: V) =>
     request("query", document, variables);
-  const mutate = <D, V extends Variables>(document: TypedDocumentNode<D, V>, variables: V) =>
-    request("mutation", document, variables);
+  /** `{ viaSocket: true }` sends it over the WebSocket (see the exchanges). */
+  const mutate = <D, V extends Variables>(
+    document: TypedDocumentNode<D, V>,
+    variables: V,
+    context?: Partial<OperationContext>,
+  ) => request("mutation", document, variables, context);
 
   /** Where a race-free listen() starts: read it before the history the screen shows. */
   async function liveCursor(conversationId: string): Promise<string | null> {
@@ -251,7 +265,10 @@ export function createHoloClient({
   ): Promise<D> {
     const send = async () => {
       const body = new FormData();
-      const operations = { query: print(document), variables: { ...variables, [field]: null } };
+      const operations = {
+        variables: { ...variables, [field]: null },
+        extensions: byHash(document),
+      };
       body.append("operations", JSON.stringify(operations));
       body.append("map", JSON.stringify({ "0": [`variables.${field}`] }));
       body.append("0", file as Blob);
