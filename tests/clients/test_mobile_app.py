@@ -1,10 +1,12 @@
 """The React Native app (mobile/) against the real server.
 
 Jest (jest-expo) renders the app's real screens in Node: sign up, create a companion, open the
-conversation, send, and the whole streamed reply arrives on screen with its voice and mouth
-(mobile/__tests__/). Only native modules are stood in for (jest-expo's mocks, Expo's audio in
-mobile/test/nativeAudio.ts); the WebSocket is Node's `ws` and fetch is Node's, so the app's
-urql + graphql-ws client talks to this server over real sockets. Metro bundles the app for
+conversation, send, and the whole streamed reply arrives on screen with its voice and mouth;
+talking hands-free, espeak-ng's spoken question streamed as the microphone's PCM shows its final
+transcript, becomes the person's message and is answered (mobile/__tests__/). Only native
+modules are stood in for (jest-expo's mocks, Expo's audio in mobile/test/nativeAudio.ts, the
+microphone's in mobile/test/nativeMic.ts); the WebSocket is Node's `ws` and fetch is Node's, so
+the app's urql + graphql-ws client talks to this server over real sockets. Metro bundles the app for
 Android offline, as `npx expo export` would for a release (Hermes bytecode).
 
 The server runs in trusted mode, as in production, with the app's manifest (its codegen's
@@ -55,6 +57,23 @@ def generated_types() -> Iterator[None]:
     )
     assert codegen.returncode == 0, codegen.stdout[-2000:] + codegen.stderr[-2000:]
     yield
+
+
+@pytest.fixture(scope="module")
+def voice_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A spoken question as the phone's microphone streams it (16 kHz mono PCM16), for the
+    stand-in native recorder (mobile/test/nativeMic.ts)."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
+    folder = tmp_path_factory.mktemp("voice")
+    raw, wav = folder / "raw.wav", folder / "question.wav"
+    text = "Hello Mira. What is your favourite star?"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
+    subprocess.run(
+        ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.5", "0"],
+        check=True,
+    )
+    return wav
 
 
 @pytest.fixture
@@ -114,10 +133,11 @@ def test_the_server_image_builds_the_same_mobile_manifest(
 
 
 def test_the_mobile_app_shows_whole_streamed_replies_and_live_devices(
-    short_token_server: LiveServer,
+    short_token_server: LiveServer, voice_wav: Path
 ) -> None:
     env = {
         **os.environ,
+        "VOICE_WAV": str(voice_wav),
         "HOLOMATE_TEST_SERVER_URL": short_token_server.graphql_url,
         "HOLOMATE_TEST_TOKEN_TTL_S": str(TOKEN_TTL_S),
         "CI": "1",

@@ -8,6 +8,7 @@ export {
   CreateCompanionDocument as CREATE_COMPANION,
   DeviceStatusDocument as DEVICE_STATUS,
   DevicesDocument as DEVICES,
+  EndVoiceSessionDocument as END_VOICE_SESSION,
   InterruptReplyDocument as INTERRUPT_REPLY,
   LiveCursorDocument as LIVE_CURSOR,
   LoginDocument as LOGIN,
@@ -15,6 +16,8 @@ export {
   RefreshDocument as REFRESH,
   RegisterDocument as REGISTER,
   SendMessageDocument as SEND_MESSAGE,
+  SendVoiceChunkDocument as SEND_VOICE_CHUNK,
   SendVoiceMessageDocument as SEND_VOICE_MESSAGE,
   StartConversationDocument as START_CONVERSATION,
+  StartVoiceSessionDocument as START_VOICE_SESSION,
 } from "../gql/graphql";

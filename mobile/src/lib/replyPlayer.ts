@@ -89,6 +89,11 @@ export class ReplyPlayer {
     else this.tick();
   }
 
+  /** While the sound plays: how many ms of it have been heard (a voice session's barge-in). */
+  heardNow(): number | null {
+    return this.stopped || this.base === null ? null : Math.round(this.position());
+  }
+
   /** Stops the sound now; answers how many ms of the reply were heard (for interruptReply). */
   stop(): number {
     const heard = this.position();

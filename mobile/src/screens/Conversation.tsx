@@ -1,9 +1,11 @@
 // One conversation: its history, your messages, and the companion's reply as it streams:
 // the text piece by piece (MessageDelta), the voice chunk by chunk in order, the mouth on the
 // voice's timeline. Interrupt stops the voice and tells the server how much was heard.
+// Hands-free streams the microphone instead; speaking over the reply interrupts it (barge-in).
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ScrollView, Text, View } from "react-native";
 
+import { HandsFree, type Heard } from "../components/HandsFree";
 import { Mouth } from "../components/Mouth";
 import { Button, ErrorText, Field, styles } from "../components/ui";
 import { VoiceButton } from "../components/VoiceButton";
@@ -41,7 +43,16 @@ export function Conversation({
   const [live, setLive] = useState(false);
   const [text, setText] = useState("");
   const [error, setError] = useState("");
+  const [heard, setHeard] = useState<Heard | null>(null);
   const player = useRef<ReplyPlayer | null>(null);
+
+  /** For each voice chunk: the reply playing and how much of it was heard (barge-in). */
+  const playing = useCallback(() => {
+    const heardUntilMs = player.current?.heardNow() ?? null;
+    return player.current && heardUntilMs !== null
+      ? { messageId: player.current.messageId, heardUntilMs }
+      : null;
+  }, []);
 
   const addMessage = useCallback((message: MessageFieldsFragment) => {
     setMessages((all) => [...all.filter((m) => m.id !== message.id), message]);
@@ -100,9 +111,27 @@ export function Conversation({
             status,
           }));
           addMessage(event.message);
-          if (player.current?.messageId === id) player.current.finish();
+          if (player.current?.messageId !== id) break;
+          // Interrupted by voice (barge-in) the sound stops here; by Interrupt it has already.
+          if (status === "interrupted" && !player.current.state.done) player.current.stop();
+          else player.current.finish();
           break;
         }
+        case "VoiceSpeechStarted":
+          setHeard({ state: "speaking", transcript: "" });
+          break;
+        case "VoicePartialTranscript":
+          setHeard({ state: "speaking", transcript: event.partial });
+          break;
+        case "VoiceTurnEnded":
+          setHeard((h) => ({ state: "thinking", transcript: h?.transcript ?? "" }));
+          break;
+        case "VoiceFinalTranscript":
+          setHeard({ state: "listening", transcript: event.final });
+          break;
+        case "VoiceSessionClosed":
+          setHeard((h) => ({ state: "closed", transcript: h?.transcript ?? "" }));
+          break;
         case "ReplyFailed":
           setReply((r) => (r ? { ...r, status: "failed" } : r));
           setError(event.detail ?? event.code);
@@ -207,6 +236,12 @@ export function Conversation({
         <Button title="Send" onPress={() => void send()} disabled={!text.trim()} />
       </View>
       <VoiceButton conversationId={conversationId} onSent={addMessage} onError={setError} />
+      <HandsFree
+        conversationId={conversationId}
+        heard={heard}
+        playing={playing}
+        onError={setError}
+      />
     </View>
   );
 }
