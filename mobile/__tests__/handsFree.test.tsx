@@ -5,6 +5,7 @@
 import { fireEvent, screen, waitFor } from "@testing-library/react-native";
 
 import { mic } from "../test/nativeMic";
+import { sent } from "../test/wire";
 import { newEmail, numbersIn, signUp, storedMessages, talkToNewCompanion } from "../test/steps";
 
 test("a person talks hands-free: the transcript shows live and the companion's reply streams in", async () => {
@@ -33,6 +34,16 @@ test("a person talks hands-free: the transcript shows live and the companion's r
   expect(mic.speechChunks).toBeGreaterThan(20);
   expect(mic.chunks).toBeGreaterThan(mic.speechChunks);
   expect(mic.recording).toBe(true);
+
+  // While the reply's voice played, each chunk said how much of it had been heard (barge-in).
+  await waitFor(() => expect(screen.getByTestId("audio-status")).toHaveTextContent(/played/), {
+    timeout: 30_000,
+  });
+  const heard = sent.playing.flatMap((p) => (p ? [p.heardUntilMs] : []));
+  expect(heard.length).toBeGreaterThan(2);
+  expect(heard).toEqual([...heard].sort((a, b) => a - b)); // the position only moves on
+  expect(heard.at(-1)).toBeGreaterThan(500);
+  expect(sent.playing[0]).toBeNull(); // the question was spoken before any reply played
 
   fireEvent.press(screen.getByText("Stop hands-free"));
   await screen.findByText("Hands-free");

@@ -9,13 +9,20 @@ import documents from "./other-client-documents.json";
 export interface Sent {
   byHash: number;
   withText: string[];
+  /** Each voice chunk's `playing` (null: nothing was playing as it was recorded). */
+  playing: ({ messageId: string; heardUntilMs: number } | null)[];
 }
 
-export const sent: Sent = { byHash: 0, withText: [] };
+export const sent: Sent = { byHash: 0, withText: [], playing: [] };
 
 function record(payload: unknown): void {
   if (typeof payload !== "object" || payload === null) return;
-  const { query, extensions } = payload as { query?: unknown; extensions?: unknown };
+  const { query, extensions, variables } = payload as {
+    query?: unknown;
+    extensions?: unknown;
+    variables?: { audio?: unknown; playing?: Sent["playing"][number] };
+  };
+  if (typeof variables?.audio === "string") sent.playing.push(variables.playing ?? null);
   if (query !== undefined) sent.withText.push(String(query).slice(0, 80));
   else if ((extensions as { persistedQuery?: unknown } | undefined)?.persistedQuery) sent.byHash++;
 }
