@@ -32,10 +32,11 @@ COPY web/ web/
 COPY mobile/codegen.ts mobile/
 RUN ./dev install node \
     && npm --prefix web run build \
-    && ln -s ../web/node_modules mobile/node_modules \
-    && (cd mobile && node_modules/.bin/graphql-codegen --config codegen.ts >/dev/null) \
-    && rm mobile/node_modules \
-    && npm --prefix web prune --omit=dev \
+    && ln -s ../web/node_modules mobile/node_modules
+WORKDIR /app/mobile
+RUN node_modules/.bin/graphql-codegen --config codegen.ts >/dev/null && rm node_modules
+WORKDIR /app
+RUN npm --prefix web prune --omit=dev \
     && rm -rf web/.next/cache
 
 # ---- web: `next start` as an unprivileged user. HOLOMATE_URL (the API's public GraphQL URL, as the
