@@ -60,12 +60,30 @@ def _file_of(dist_name: str, wanted: str) -> Path:
     raise EngineError(f"{dist_name} is installed without its {wanted}")
 
 
+# The packaged llama-server's CPU library is compiled for AVX-512 (x86-64-v4: ~25,000 zmm
+# instructions in libggml-cpu.so); on an AVX2-only CPU it dies of SIGILL while loading a model.
+PACKAGED_ENGINE_NEEDS = frozenset({"avx512f", "avx512bw", "avx512vl", "avx512dq"})
+
+
+def packaged_engine_refusal(flags: set[str]) -> str | None:
+    """Why the packaged llama-server cannot run on a CPU with these ``/proc/cpuinfo`` flags."""
+    missing = sorted(PACKAGED_ENGINE_NEEDS - flags)
+    if not missing:
+        return None
+    return (
+        f"the packaged llama-server needs AVX-512 and this CPU lacks {' '.join(missing)}: "
+        "build llama-server here (cmake -DGGML_NATIVE=OFF) and set HOLOMATE_LLM_LOCAL_SERVER"
+    )
+
+
 def find_engine(binary: Path | None = None, model: Path | None = None) -> InstalledEngine:
     """The installed llama-server and SmolLM2 model, or the operator's own ``binary`` and
     ``model`` (HOLOMATE_LLM_LOCAL_SERVER / _MODEL); ``EngineError`` says what is missing."""
     for given in (binary, model):
         if given is not None and not given.is_file():
             raise EngineError(f"{given} does not exist")
+    if binary is None and (refusal := packaged_engine_refusal(cpu_flags())) is not None:
+        raise EngineError(refusal)
     return InstalledEngine(
         binary or _file_of(ENGINE_DIST, "llama-server"), model or _file_of(MODEL_DIST, ".gguf")
     )

@@ -32,7 +32,7 @@ MISSING = engine_missing()
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.xdist_group("local-model"),
-    pytest.mark.skipif(bool(MISSING), reason=f"local model not installed: {MISSING}"),
+    pytest.mark.skipif(bool(MISSING), reason=f"local model cannot run here: {MISSING}"),
 ]
 CHAT = [
     ChatMessage("system", "You are Nova, a kind companion."),

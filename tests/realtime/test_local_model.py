@@ -28,6 +28,9 @@ def engine_missing() -> str:
     return ""
 
 
+MISSING = engine_missing()
+
+
 def children_named(pid: int, name: str) -> list[int]:
     """Processes whose parent is ``pid`` and whose command is ``name`` (from /proc)."""
     found = []
@@ -65,7 +68,9 @@ def of_kind(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("local-model")  # one model at a time on two cores
-@pytest.mark.skipif(bool(engine_missing()), reason=f"local model not installed: {engine_missing()}")
+@pytest.mark.skipif(
+    bool(engine_missing()), reason=f"local model cannot run here: {engine_missing()}"
+)
 async def test_the_local_model_streams_a_real_reply_and_stops_with_the_server(
     database_url: str, clean_db: None, tmp_path: Path
 ) -> None:
@@ -89,7 +94,9 @@ async def test_the_local_model_streams_a_real_reply_and_stops_with_the_server(
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("local-model")
-@pytest.mark.skipif(bool(engine_missing()), reason=f"local model not installed: {engine_missing()}")
+@pytest.mark.skipif(
+    bool(engine_missing()), reason=f"local model cannot run here: {engine_missing()}"
+)
 async def test_the_model_server_stops_even_when_the_server_is_killed(
     database_url: str, clean_db: None, tmp_path: Path
 ) -> None:
