@@ -11,6 +11,7 @@ import { Button, styles } from "./ui";
 
 /** What the conversation's stream said about the voice session. */
 export interface Heard {
+  sessionId: string;
   state: "listening" | "speaking" | "thinking" | "closed";
   transcript: string;
 }
@@ -35,11 +36,12 @@ export function HandsFree({
   useEffect(() => () => void session.current?.stop(), []);
   // The server closed the session (idle, or an error it reported): the microphone goes off too.
   useEffect(() => {
-    if (heard?.state !== "closed" || !session.current) return;
+    // (Another device's session on the same conversation closing leaves this one on.)
+    if (heard?.state !== "closed" || heard.sessionId !== session.current?.id) return;
     void session.current.stop(false);
     session.current = null;
     setOn(false);
-  }, [heard?.state]);
+  }, [heard?.state, heard?.sessionId]);
 
   async function toggle() {
     if (session.current) {

@@ -21,6 +21,10 @@ import { errorText, useHolo } from "../lib/session";
 
 type Event = ConversationEventsSubscription["conversationEvents"];
 
+/** What was heard so far in `sessionId` (its transcript), to change its state. */
+const heardOf = (h: Heard | null, sessionId: string): Heard =>
+  h?.sessionId === sessionId ? h : { sessionId, state: "listening", transcript: "" };
+
 interface Reply {
   messageId: string;
   text: string;
@@ -118,19 +122,19 @@ export function Conversation({
           break;
         }
         case "VoiceSpeechStarted":
-          setHeard({ state: "speaking", transcript: "" });
+          setHeard({ sessionId: event.sessionId, state: "speaking", transcript: "" });
           break;
         case "VoicePartialTranscript":
-          setHeard({ state: "speaking", transcript: event.partial });
+          setHeard({ sessionId: event.sessionId, state: "speaking", transcript: event.partial });
           break;
         case "VoiceTurnEnded":
-          setHeard((h) => ({ state: "thinking", transcript: h?.transcript ?? "" }));
+          setHeard((h) => ({ ...heardOf(h, event.sessionId), state: "thinking" }));
           break;
         case "VoiceFinalTranscript":
-          setHeard({ state: "listening", transcript: event.final });
+          setHeard({ sessionId: event.sessionId, state: "listening", transcript: event.final });
           break;
         case "VoiceSessionClosed":
-          setHeard((h) => ({ state: "closed", transcript: h?.transcript ?? "" }));
+          setHeard((h) => ({ ...heardOf(h, event.sessionId), state: "closed" }));
           break;
         case "ReplyFailed":
           setReply((r) => (r ? { ...r, status: "failed" } : r));
