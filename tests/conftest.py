@@ -102,6 +102,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if not _engine_free(item)]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail at once, not with flaky tests, if xdist's loadgroup stops grouping (a test kept
+    from its group runs beside the tests it must not share a worker with)."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup did not group {len(lost)} tests (e.g. {lost[0]}): this pytest "
+            "and pytest-xdist do not work together (pytest-xdist#1386); see pyproject.toml"
+        )
+
+
 # The pipeline is a leaf: nothing under it reads the database or the configured broadcast (its
 # Redis-backed parts test both of their implementations in either pass).
 ENGINE_FREE_DIRS = (Path(__file__).parent / "pipeline",)
