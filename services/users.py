@@ -25,12 +25,16 @@ class PreferenceFields:
 
 async def called(session: AsyncSession, user_id: int) -> str | None:
     """What to call the person: the name they asked to be called, else their display name."""
-    preferred = await session.scalar(
-        select(UserPreference.preferred_name).where(UserPreference.user_id == user_id)
-    )
-    if preferred:
-        return preferred
-    return await session.scalar(select(User.display_name).where(User.id == user_id)) or None
+    row = (
+        await session.execute(
+            select(UserPreference.preferred_name, User.display_name)
+            .outerjoin(UserPreference, UserPreference.user_id == User.id)
+            .where(User.id == user_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return row.preferred_name or row.display_name or None
 
 
 async def update_me(session: AsyncSession, user_id: int, display_name: str | None) -> User:

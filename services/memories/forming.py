@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.broadcast.errors import LogUnavailable
@@ -127,15 +127,14 @@ async def _messages_of_turn(
     session: AsyncSession, conversation_id: int, reply_id: int
 ) -> list[Message]:
     """People's messages after the companion's previous reply, up to this one."""
-    previous = await session.scalar(
-        select(Message.id)
+    previous = (
+        select(func.max(Message.id))
         .where(
             Message.conversation_id == conversation_id,
             Message.role == MessageRole.COMPANION,
             Message.id < reply_id,
         )
-        .order_by(Message.id.desc())
-        .limit(1)
+        .scalar_subquery()
     )
     rows = await session.scalars(
         select(Message)
@@ -144,7 +143,7 @@ async def _messages_of_turn(
             Message.role == MessageRole.USER,
             Message.author_id.is_not(None),
             Message.id < reply_id,
-            Message.id > (previous or 0),
+            Message.id > func.coalesce(previous, 0),
         )
         .order_by(Message.id)
     )

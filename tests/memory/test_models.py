@@ -200,14 +200,15 @@ async def test_the_server_forms_memories_with_the_configured_model_and_embeds_th
             nova = (await create_companion(api, token, "Nova"))["id"]
             conversation = (await start_conversation(api, token, nova))["id"]
             await api.ok(SEND, {"c": conversation, "t": SAID}, token)
-            for _ in range(200):  # formed in the background after the reply
+            # Formed in the background after the reply, then embedded (a second commit).
+            for _ in range(200):
                 data = await api.ok(MEMORIES, {"companionId": nova}, token)
-                if len(data["memories"]["edges"]) == 2:
+                async with app.state.holo.sessionmaker() as s:
+                    models = set((await s.scalars(select(Memory.embedding_model))).all())
+                if len(data["memories"]["edges"]) == 2 and None not in models:
                     break
                 await asyncio.sleep(0.05)
             nodes = [e["node"] for e in data["memories"]["edges"]]
-            async with app.state.holo.sessionmaker() as s:
-                models = set((await s.scalars(select(Memory.embedding_model))).all())
     assert sorted((n["text"], n["origin"]) for n in nodes) == [
         ("Ada is allergic to peanuts", "MODEL"),
         ("Ada's sister is Ana", "MODEL"),
