@@ -39,7 +39,14 @@ OPERATION = re.compile(r"\b(?:query|mutation|subscription)\s+([A-Z]\w*)")
 BIN = MOBILE / "node_modules" / ".bin"
 TOKEN_TTL_S = 6
 
+
 # One worker runs both: they share the generated types in mobile/src/gql.
+def jest_failures(stderr: str) -> str:
+    """Jest's failure blocks ("● file › test" and its assertion), without the console noise."""
+    blocks = re.split(r"(?m)^\s*● ", stderr)[1:]
+    return "\n● ".join(b[:3000] for b in blocks if not b.startswith("Console")) or stderr[-6000:]
+
+
 pytestmark = [pytest.mark.slow, pytest.mark.one_backend, pytest.mark.xdist_group("mobile")]
 
 
@@ -151,7 +158,8 @@ def test_the_mobile_app_shows_whole_streamed_replies_and_live_devices(
         timeout=180,
     )
     print(proc.stderr[-1500:])
-    assert proc.returncode == 0, f"jest failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    failures = jest_failures(proc.stderr)
+    assert proc.returncode == 0, f"jest failed:\n{failures}\n{proc.stdout[-2000:]}"
 
 
 def test_the_mobile_app_bundles_for_android_offline(generated_types: None, tmp_path: Path) -> None:
