@@ -9,7 +9,8 @@ import documents from "./other-client-documents.json";
 export interface Sent {
   byHash: number;
   withText: string[];
-  /** Each voice chunk's `playing` (null: nothing was playing as it was recorded). */
+  /** Each voice chunk's `playing` by its `seq` (null: nothing was playing as it was recorded);
+   * chunks may leave out of order (the server orders them by `seq`). */
   playing: ({ messageId: string; heardUntilMs: number } | null)[];
 }
 
@@ -20,9 +21,11 @@ function record(payload: unknown): void {
   const { query, extensions, variables } = payload as {
     query?: unknown;
     extensions?: unknown;
-    variables?: { audio?: unknown; playing?: Sent["playing"][number] };
+    variables?: { audio?: unknown; seq?: unknown; playing?: Sent["playing"][number] };
   };
-  if (typeof variables?.audio === "string") sent.playing.push(variables.playing ?? null);
+  if (typeof variables?.audio === "string" && typeof variables.seq === "number") {
+    sent.playing[variables.seq] = variables.playing ?? null;
+  }
   if (query !== undefined) sent.withText.push(String(query).slice(0, 80));
   else if ((extensions as { persistedQuery?: unknown } | undefined)?.persistedQuery) sent.byHash++;
 }
