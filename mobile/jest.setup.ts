@@ -8,7 +8,13 @@
 // carried document text, only hashes (the server trusts the app's manifest and no text).
 import "./test/nativeAudio";
 import "./test/nativeMic";
+import { configure } from "@testing-library/react-native";
+
 import { RecordingWebSocket, recordingFetch, sent } from "./test/wire";
+
+// Screens wait on a real server over real sockets: on a loaded CI machine connecting and
+// subscribing took over Testing Library's default 1 s (findBy*, waitFor without a timeout).
+configure({ asyncUtilTimeout: 15_000 });
 
 const { __nodeFetch } = globalThis as unknown as { __nodeFetch: typeof fetch };
 Object.assign(globalThis, { WebSocket: RecordingWebSocket, fetch: recordingFetch(__nodeFetch) });
