@@ -54,12 +54,10 @@ FRAMES_PER_S = 100
 FULL_FRAMES = 3000
 # Given a window barely longer than the speech, the decoder says the sentence twice ("The train
 # was late. The train was late.") or loses words. On the everyday sentences (espeak-ng, seeded,
-# one thread): 1 s of room after the speech gave WER 0.24, 2 s 0.03, and 3 s the 30 s window's
-# own WER (0.032) for a fifth of its CPU (229-274 ms against 1,352 ms). Without a floor, a
-# word said alone came back twice ("Stop. Stop."); a 5 s floor heard ten short phrases as 8 s
-# did (bench.stt_wer: the same WER, noise included, ~80 ms less per sentence than 8 s).
+# one thread): 1 s of room after the speech gave WER 0.24, 2 s 0.03, and 3 s or a floor of 8 s
+# the 30 s window's own WER (0.032) for a fifth of its CPU (229-274 ms against 1,352 ms).
 WINDOW_ROOM_S = 3.0
-WINDOW_FLOOR_S = 5.0
+WINDOW_FLOOR_S = 8.0
 _EDGE_PUNCTUATION = re.compile(r"^[^\w']+|[^\w']+$")
 
 

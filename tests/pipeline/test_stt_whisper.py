@@ -107,11 +107,10 @@ def test_a_sentence_is_encoded_on_a_window_of_its_own_length_not_30_s(whisper: W
     heard = whisper.transcribe_pcm_now(pcm)
     assert normalized_word_error_rate(SENTENCE, heard.text) <= SENTENCE_WER
     lead_in = whisper_stt.SAMPLE_RATE * whisper_stt.LEAD_IN_MS // 1000
-    # The encoder saw the sentence and its 3 s of room (under 8 s here), a fraction of
-    # Whisper's 3,000 frames: if a faster-whisper release stops handing the padded window to
+    # The encoder saw the sentence and its room (8 s here), a fraction of Whisper's 3,000
+    # frames: if a faster-whisper release stops handing the padded window to
     # ``WhisperModel.encode``, this fails and every utterance costs 30 s of encoding again.
-    frames = whisper_stt.window_frames(len(pcm) // 2 + lead_in)
-    assert whisper.last_window_frames == frames <= 800
+    assert whisper.last_window_frames == whisper_stt.window_frames(len(pcm) // 2 + lead_in) == 800
 
 
 def test_stereo_44k_uploads_are_converted(whisper: WhisperSTT) -> None:
