@@ -7,7 +7,8 @@ each on both voices),
 for Whisper (the embedded default) and PocketSphinx (the fallback). Scoring is in spoken form
 ("I've" = "I have", "10" = "ten"), as Whisper's own evaluation normalises; the raw rate is
 printed beside it. Then Whisper's real-time factor (decoding time over audio time, in this
-process with every core) and the peak resident memory of a process that loaded it.
+process, on as many threads as a server's worker has: ``--threads``) and the peak resident
+memory of a process that loaded it.
 
 ``--engines whisper`` skips PocketSphinx; ``--compute-type float32`` and ``--beam-size 1``
 compare Whisper's options.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from pipeline.audio import pcm16_mono_at, pcm16_to_wav, read_wav
 from pipeline.stt.pocketsphinx_stt import PocketsphinxSTT
+from pipeline.stt.process_pool import WORKER_THREADS
 from pipeline.stt.whisper_stt import WhisperSTT
 from pipeline.tts import piper_tts
 from pipeline.tts.base import VoiceSettings
@@ -128,6 +130,9 @@ def main() -> None:
     parser.add_argument("--engines", default="whisper,pocketsphinx")
     parser.add_argument("--compute-type", default="int8")
     parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument(
+        "--threads", type=int, default=WORKER_THREADS, help="0: every core (the server: 1)"
+    )
     args = parser.parse_args()
     engines = args.engines.split(",")
     voices = {"espeak-ng": espeak} | ({"piper": piper} if piper_tts.installed() else {})
@@ -147,7 +152,9 @@ def main() -> None:
     before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     stts: dict[str, Transcribe] = {}
     if "whisper" in engines:
-        whisper = WhisperSTT(beam_size=args.beam_size, compute_type=args.compute_type)
+        whisper = WhisperSTT(
+            beam_size=args.beam_size, threads=args.threads, compute_type=args.compute_type
+        )
         started = time.perf_counter()
         whisper.warm_up()
         load_s = time.perf_counter() - started

@@ -36,33 +36,11 @@ from store.migrate import upgrade
 from tests.pipeline.speech_metrics import normalized_word_error_rate
 from tests.realtime.helpers import live_cursor, setup_conversation
 from tests.realtime.voice_client import Events, Mic, client, silence, speech_pcm
+from tests.support.processes import cpu_seconds, descendants
 from tests.support.server import LiveServer, live_server
 
 SENTENCES = Path(__file__).resolve().parents[1] / "tests/pipeline/everyday_sentences.txt"
 LEAD_MS, TAIL_MS = 1000, 1500
-TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and its descendants now (worker processes come and go)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        todo += children.get(p, [])
-    return found
 
 
 class Cpu:
@@ -74,9 +52,9 @@ class Cpu:
 
     def read(self) -> tuple[float, float]:
         main = workers = 0.0
-        for p in tree(self.pid):
+        for p in descendants(self.pid):
             try:
-                self.seen[p] = cpu_s(p)
+                self.seen[p] = cpu_seconds(p)
             except OSError:
                 pass
         for p, used in self.seen.items():  # workers that exited keep their last reading

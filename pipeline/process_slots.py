@@ -238,6 +238,12 @@ class ProcessSlots(Generic[R]):
         self.refused[WORKER_LOST] += 1
         return WorkerLost("the worker was stopped")
 
+    def start_workers(self) -> None:
+        """Start the idle slots' processes now rather than on their first jobs (a process and
+        its model take 1-3 s): when a job a person will wait for is about to come."""
+        for slot in self._idle:
+            self._launch(slot)
+
     def _launch(self, slot: _Slot) -> None:
         if slot.executor is None and not self._closed:
             slot.executor = ProcessPoolExecutor(

@@ -7,11 +7,14 @@ lowercase letter (``Well... maybe``), so the splitter waits for the next non-spa
 before deciding. Over-long runs without punctuation are cut at a comma or space so speech is never
 held back for long.
 
-The first piece of a reply may also end at its first clause break (a comma, semicolon or colon
-and a space) once it holds ``first_clause_words`` words: "Hmm, let me think about that, Ada." is
-spoken as "Hmm, let me think about that," and the rest, so its audio starts a few words sooner.
-In a hands-free conversation that wait is part of what the person hears as the companion's
-delay (``bench.voice``: the offline responder's first sentence took ~150-210 ms to write).
+The first piece of a reply is cut for latency, as in a hands-free conversation its wait is what
+the person hears as the companion's delay (``bench.voice``):
+- it ends at its first sentence's end as soon as the text stops there, after a plain word
+  ("me.", not "3." or "Dr."), rather than a token later, when the next word has come;
+- it may end at its first clause break (a comma, semicolon or colon and a space) once it holds
+  ``first_clause_words`` words: "Hmm, let me think about that, Ada." is spoken as "Hmm, let me
+  think about that," and the rest, so its audio starts a few words sooner (the offline
+  responder's first sentence took ~150-210 ms to write).
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ class SentenceSplitter:
             while j < len(buf) and buf[j] in _CLOSERS:
                 j += 1
             if j == len(buf):
-                if final:
+                if final or self._plain_first_end(i):
                     return j
                 self._scan = i
                 return None
@@ -139,6 +142,24 @@ class SentenceSplitter:
         if word.isdigit() and not self._buf[line_start:start].strip():
             return True  # a list number: "1. Apples"
         return word in _ABBREVIATIONS
+
+    def _plain_first_end(self, run: int) -> bool:
+        """Whether the reply's first piece ends at the terminator run starting at ``run``,
+        though the text stops there: after a plain word ("me.", "Really?"), nothing the next
+        token could turn into "3.5", "Dr. Smith", "U.S." or "Well... maybe". Its speech then
+        starts a token sooner; later sentences wait for the next word (they are never late)."""
+        if self._base or not self._first_clause_words:
+            return False
+        marks = self._buf[run:].rstrip(_CLOSERS)
+        if marks not in (".", "!", "?"):
+            return False
+        word = self._buf[:run].rsplit(None, 1)[-1] if self._buf[:run].strip() else ""
+        return (
+            len(word) >= 2
+            and word.replace("'", "").replace("’", "").isalpha()
+            and not word.isupper()
+            and word.lower() not in _ABBREVIATIONS
+        )
 
     def _first_clause(self, before: int) -> int:
         """Where the reply's first clause ends, if it is long enough to say on its own and

@@ -118,6 +118,16 @@ async def get_owned(session: AsyncSession, viewer: Viewer, profile_id: int) -> V
     return profile
 
 
+async def provider_of(session: AsyncSession, companion_id: int) -> str | None:
+    """The provider of the companion's voice (None: it speaks in the default voice)."""
+    provider: str | None = await session.scalar(
+        select(VoiceProfile.provider)
+        .join(Companion, Companion.voice_profile_id == VoiceProfile.id)
+        .where(Companion.id == companion_id)
+    )
+    return provider
+
+
 async def create(
     session: AsyncSession, viewer: Viewer, catalog: VoiceCatalog, fields: VoiceFields
 ) -> VoiceProfile:

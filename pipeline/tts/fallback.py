@@ -47,6 +47,12 @@ class FallbackTTS:
     async def list_voices(self) -> list[VoiceInfo]:
         return await self.primary.list_voices()
 
+    def start_workers(self) -> None:
+        """The primary's (the fallback's start on its first sentence, if one ever fails)."""
+        start = getattr(self.primary, "start_workers", None)
+        if callable(start):
+            start()
+
     async def aclose(self) -> None:
         close = getattr(self.primary, "aclose", None)
         if close is not None:

@@ -22,6 +22,15 @@ class Providers:
     def tts_for(self, provider: str | None) -> TTSProvider:
         return self.tts.get(provider or self.default_tts) or self.tts[self.default_tts]
 
+    def start_workers(self, voice: str | None) -> None:
+        """Start the worker processes of the offline engines a spoken turn answered in
+        ``voice`` uses (speech-to-text, the voice), so its reply does not wait for them;
+        cloud providers have none."""
+        for provider in (self.stt, self.tts_for(voice)):
+            start = getattr(provider, "start_workers", None)
+            if callable(start):
+                start()
+
     async def aclose(self) -> None:
         """Cloud providers own HTTP clients; offline ones have nothing to close."""
         for provider in (self.llm, self.stt, *self.tts.values()):

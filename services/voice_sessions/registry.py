@@ -17,16 +17,13 @@ falls back to this process's sessions (logged): a Redis outage does not stop peo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
 
-from pipeline.audio import pcm16_to_wav
 from pipeline.broadcast.errors import LogUnavailable
 from pipeline.leases.base import Leases, LeasesUnavailable
-from pipeline.vad import SAMPLE_RATE
-from services import conversations
+from services import conversations, voices
 from services.auth.revocations import ACCOUNT_DELETED, Ended
 from services.channels import conversation_channel
 from services.erasure import author_marker
@@ -58,7 +55,6 @@ class VoiceSessions:
         self.process = secrets.token_hex(4)
         self._sessions: dict[str, VoiceSession] = {}
         self._stopping = False
-        self._warming: asyncio.Task[None] | None = None
         self._renewing: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
@@ -73,6 +69,7 @@ class VoiceSessions:
                 raise BadUserInput("This conversation is archived", field="conversationId")
             if self.deps.voice_check is not None:  # a month with no voice left: refused now
                 await self.deps.voice_check(session, viewer.user_id, 0)
+            voice_provider = await voices.provider_of(session, conversation.companion_id)
         session_id = f"{PREFIX}_{self.process}_{secrets.token_urlsafe(12)}"
         if not await self._take_place(viewer.user_id, session_id):
             raise RateLimited(
@@ -90,7 +87,9 @@ class VoiceSessions:
             session_id, viewer, conversation_id, self.config.session, self.deps, self._forget
         )
         self._sessions[session_id] = voice
-        self._warm()
+        # Offline engines start their worker processes on their first job (1-3 s each): start
+        # them with the session, or the first turn's transcript and reply would wait for them.
+        self.deps.replies.providers.start_workers(voice_provider)
         self._keep_renewing()
         return voice
 
@@ -127,10 +126,9 @@ class VoiceSessions:
         for voice in sessions:
             voice.task.cancel()
         await asyncio.gather(*(v.task for v in sessions), return_exceptions=True)
-        for task in (self._warming, self._renewing):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if self._renewing is not None:
+            self._renewing.cancel()
+            await asyncio.gather(self._renewing, return_exceptions=True)
         await self.leases.aclose()
 
     def sessions_ended(self, ended: Ended) -> None:
@@ -147,17 +145,6 @@ class VoiceSessions:
         sent or published (called on every process, like the rest of erasure)."""
         for voice in [v for v in self._sessions.values() if v.viewer.user_id == user_id]:
             voice.drop()
-
-    def _warm(self) -> None:
-        """Offline STT starts its worker process on its first job (1-3 s): start it with the
-        session, not with the first partial transcript (which would come too late)."""
-        pids = getattr(self.deps.stt, "worker_pids", None)
-        if callable(pids) and not pids() and (self._warming is None or self._warming.done()):
-            self._warming = asyncio.create_task(self._warm_up())
-
-    async def _warm_up(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.deps.stt.transcribe(pcm16_to_wav(bytes(3200), SAMPLE_RATE), "audio/wav")
 
     async def _forget(self, voice: VoiceSession) -> None:
         self._sessions.pop(voice.id, None)

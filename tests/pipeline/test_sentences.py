@@ -83,3 +83,40 @@ def test_the_first_clause_is_released_when_the_next_word_starts() -> None:
     assert splitter.feed("Hi there,") == []  # "1,000": a break needs the space after it
     assert [s.text for s in splitter.feed(" Ada")] == ["Hi there,"]
     assert [(s.start, s.end) for s in splitter.finish()] == [(10, 13)]
+
+
+def words_as_tokens(text: str) -> list[str]:
+    """A model's stream: each word with the space before it, as the responder and most
+    tokenizers send them."""
+    words = text.split(" ")
+    return words[:1] + [" " + w for w in words[1:]]
+
+
+def released_after(splitter: SentenceSplitter, tokens: list[str]) -> list[tuple[str, str]]:
+    """(token, pieces released once it came) for each token that released any."""
+    out = []
+    for token in tokens:
+        pieces = [s.text for s in splitter.feed(token)]
+        if pieces:
+            out.append((token, " | ".join(pieces)))
+    return out
+
+
+def test_a_replys_first_sentence_is_spoken_when_its_last_word_comes_not_a_word_later() -> None:
+    splitter = SentenceSplitter(first_clause_words=1)
+    tokens = words_as_tokens("Thanks for telling me. You said it. Really? Yes.")
+    # Only the first piece is cut early: later sentences are spoken after it anyway.
+    assert released_after(splitter, tokens) == [
+        (" me.", "Thanks for telling me."),
+        (" Really?", "You said it."),
+        (" Yes.", "Really?"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["It costs 3.", "Ask Dr.", "Well...", "Back in the U.S.", "It is I."]
+)
+def test_a_first_sentence_that_the_next_token_may_continue_waits_for_it(text: str) -> None:
+    """ "3.5", "Dr. Smith", "Well... maybe", "U.S. today", an initial, not a plain word."""
+    splitter = SentenceSplitter(first_clause_words=1)
+    assert released_after(splitter, words_as_tokens(text)) == []

@@ -26,6 +26,7 @@ from pipeline.tts.base import SpeechWorkerLost, TTSProvider, VoiceSettings
 from pipeline.tts.espeak import EspeakTTS
 from pipeline.tts.process_pool import ProcessPoolTTS
 from tests.pipeline.fakes import MemoryStorage, Recorder, ScriptedLLM
+from tests.support.processes import cpu_seconds
 from tests.support.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,11 +41,6 @@ def request() -> ReplyRequest:
 def words(text: str) -> list[str]:
     parts = text.split(" ")
     return [parts[0]] + [" " + p for p in parts[1:]]
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @pytest.fixture
@@ -108,9 +104,9 @@ async def test_synthesis_costs_the_workers_cpu_not_the_servers(pool: ProcessPool
         return time.process_time() - before
 
     worker = pool.worker_pids()[0]
-    worker_before = cpu_s(worker)
+    worker_before = cpu_seconds(worker)
     server_cpu = await six_replies(pool)
-    worker_cpu = cpu_s(worker) - worker_before
+    worker_cpu = cpu_seconds(worker) - worker_before
     in_process_cpu = await six_replies(EspeakTTS())
 
     # Measured quiet: 0.07-0.10 s here and 0.16 s in the worker, against 0.2-0.3 s with the

@@ -25,6 +25,7 @@ from pipeline.stt.process_pool import ProcessPoolSTT
 from tests.billing.helpers import START_CHECKOUT
 from tests.conftest import broadcast_env
 from tests.support.graphql import GraphQLClient, create_companion, register, start_conversation
+from tests.support.processes import children, cpu_seconds
 from tests.support.server import live_server
 from tests.support.voice import send_voice, speech_wav
 from tests.support.waiting import until
@@ -81,11 +82,6 @@ async def test_others_are_answered_while_a_long_voice_message_is_transcribed(
     assert "hello" in body["data"]["sendVoiceMessage"]["text"].lower()
     # The decoding burnt the worker's CPU, not the server's (whose threads os.times counts).
     assert sum(os.times()[:2]) - server_cpu < cpu_seconds(worker)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def scrape(http: httpx.AsyncClient) -> dict[str, float]:
@@ -185,12 +181,10 @@ def _client(app: Starlette) -> httpx.AsyncClient:
 def _workers_of(server_pid: int) -> list[int]:
     """Speech-to-text worker processes whose parent is ``server_pid``."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError):
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (stat.parent / "cmdline").read_bytes()
-            if ppid == server_pid and b"spawn_main" in cmdline:
-                found.append(int(stat.parent.name))
+    for child in children(server_pid):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
     return found
 
 

@@ -5,6 +5,7 @@ when the model cannot run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import stat
@@ -17,6 +18,7 @@ import pytest
 from pipeline.llm.llama_server import MODEL_NAME, EngineError, find_engine
 from tests.conftest import broadcast_env
 from tests.realtime.helpers import TERMINAL, setup_conversation, subscribed_then_sent
+from tests.support.processes import children, running
 from tests.support.server import LiveServer, live_server
 
 
@@ -32,27 +34,13 @@ MISSING = engine_missing()
 
 
 def children_named(pid: int, name: str) -> list[int]:
-    """Processes whose parent is ``pid`` and whose command is ``name`` (from /proc)."""
+    """Processes whose parent is ``pid`` and whose command is ``name``."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            comm = (entry / "comm").read_text().strip()
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid and comm == name:
-            found.append(int(entry.name))
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{child}/comm").read_text().strip() == name:
+                found.append(child)
     return found
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 async def reply_to(server: LiveServer, text: str, within_s: float = 30) -> list[dict[str, Any]]:

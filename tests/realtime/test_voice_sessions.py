@@ -29,7 +29,9 @@ from tests.realtime.voice_client import (
     speech_pcm,
 )
 from tests.support.billing import record_heard_voice
+from tests.support.processes import children, has_loaded
 from tests.support.server import LiveServer
+from tests.support.waiting import until
 
 LONG = (
     "hello how are you today tell me about the stars tonight "
@@ -108,6 +110,23 @@ async def _reply_playing(
     """Ask something by text; the first audio chunk of the reply means it is playing."""
     await asyncio.to_thread(send, server, world["token"], world["conversation"], "Tell me a story")
     return await mic.quiet_until(events.until("AudioChunk"))
+
+
+def workers_with(server: LiveServer, library: str) -> list[int]:
+    """The server's worker processes that have loaded ``library``."""
+    return [pid for pid in children(server.pid) if has_loaded(pid, library)]
+
+
+async def test_opening_a_session_starts_the_offline_engines_before_anything_is_said(
+    server: LiveServer,
+) -> None:
+    """The speech-to-text and voice workers (a process and a model each, 1-3 s) start with
+    the session: the first turn's transcript and its reply's first audio do not wait for them."""
+    world = setup_conversation(server)
+    engines = ("ctranslate2", "libespeak-ng")  # Whisper's, the companion's default voice's
+    assert all(workers_with(server, e) == [] for e in engines)  # nothing asked for them yet
+    async with talking(server, world, WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL):
+        await until(lambda: all(workers_with(server, e) for e in engines), "both workers", 30)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
