@@ -16,7 +16,9 @@ server's own process and its worker processes (STT, speech) per second of stream
 only silence streams (VAD and transport alone) and over the talking rounds.
 
     .venv/bin/python -m bench.voice [--rounds 10] [--llm responder|local] [--partials 1000]
-        [--stt whisper|pocketsphinx]
+        [--stt whisper|pocketsphinx] [--voice espeak|piper]
+
+``--voice`` is the companion's voice profile's provider (espeak-ng is the default voice).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from gql.transport.websockets import WebsocketsTransport
 from pipeline.vad import EnergyVad, TurnEnd
 from store.migrate import upgrade
 from tests.pipeline.speech_metrics import normalized_word_error_rate
-from tests.realtime.helpers import live_cursor, setup_conversation
+from tests.realtime.helpers import live_cursor, ok, setup_conversation
 from tests.realtime.voice_client import Events, Mic, client, silence, speech_pcm
 from tests.support.processes import cpu_seconds, descendants
 from tests.support.server import LiveServer, live_server
@@ -113,9 +115,28 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(server: LiveServer, rounds: int) -> None:
+def speak_with(server: LiveServer, world: dict[str, str], provider: str) -> None:
+    """The companion speaks with a voice profile of ``provider``."""
+    profile = ok(
+        server,
+        "mutation($p: String!) { createVoiceProfile(input: {name: $p, provider: $p}) { id } }",
+        {"p": provider},
+        world["token"],
+    )["createVoiceProfile"]["id"]
+    ok(
+        server,
+        "mutation($c: ID!, $v: ID!) { updateCompanion(id: $c, input: {voiceProfileId: $v})"
+        " { id } }",
+        {"c": world["companion"], "v": profile},
+        world["token"],
+    )
+
+
+async def run(server: LiveServer, rounds: int, voice: str) -> None:
     sentences = [s for s in SENTENCES.read_text().splitlines() if s.strip()][:rounds]
     world = setup_conversation(server, "bench-voice@example.com")
+    if voice != "espeak":
+        speak_with(server, world, voice)
     after = live_cursor(server, world)
     cpu = Cpu(server.pid)
     transport = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
@@ -134,7 +155,10 @@ async def run(server: LiveServer, rounds: int) -> None:
         await mic.end()
         await events.aclose()
     streamed = sum(r["streamed_s"] for r in results)
-    print(f"voice-to-voice, {len(results)} rounds (ms from the end of speech in the stream)")
+    print(
+        f"voice-to-voice, {len(results)} rounds, voice {voice}"
+        " (ms from the end of speech in the stream)"
+    )
     steps = {
         "end of turn (silence + VAD)": [r["turn"] for r in results],
         "speech-to-text -> message": [r["message"] - r["turn"] for r in results],
@@ -168,6 +192,7 @@ def main() -> None:
     parser.add_argument("--llm", choices=["responder", "local"], default="responder")
     parser.add_argument("--partials", type=int, default=1000, help="partial interval, ms; 0: off")
     parser.add_argument("--stt", default="", help="HOLOMATE_STT_PROVIDER (default: the server's)")
+    parser.add_argument("--voice", default="espeak", help="the companion's voice provider")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
@@ -180,7 +205,7 @@ def main() -> None:
             HOLOMATE_VOICE_IDLE_TIMEOUT_S="60",
             **({"HOLOMATE_STT_PROVIDER": args.stt} if args.stt else {}),
         ) as server:
-            asyncio.run(run(server, args.rounds))
+            asyncio.run(run(server, args.rounds, args.voice))
 
 
 if __name__ == "__main__":

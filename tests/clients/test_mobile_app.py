@@ -29,6 +29,7 @@ import pytest
 
 from services.trusted_documents import load_manifests, sha256_of
 from tests.support.server import LiveServer
+from tests.support.voice import QUESTION, spoken_wav
 
 ROOT = Path(__file__).parents[2]
 MOBILE = ROOT / "mobile"
@@ -70,17 +71,8 @@ def generated_types() -> Iterator[None]:
 def voice_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A spoken question as the phone's microphone streams it (16 kHz mono PCM16), for the
     stand-in native recorder (mobile/test/nativeMic.ts)."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
-    folder = tmp_path_factory.mktemp("voice")
-    raw, wav = folder / "raw.wav", folder / "question.wav"
-    text = "Hello Mira. What is your favourite star?"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
-    subprocess.run(
-        ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.5", "0"],
-        check=True,
-    )
-    return wav
+    wav = tmp_path_factory.mktemp("voice") / "question.wav"
+    return spoken_wav(wav, QUESTION, (0.5, 0), rate=16000)
 
 
 @pytest.fixture

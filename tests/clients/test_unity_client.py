@@ -22,6 +22,7 @@ from tests.devices.helpers import Lines, pair_in_process, wait_online
 from tests.realtime.helpers import live_cursor, ok, send, setup_conversation
 from tests.support.graphql import GraphQLClient, create_companion, register
 from tests.support.server import LiveServer
+from tests.support.voice import spoken_wav
 
 pytestmark = pytest.mark.one_backend  # the client; the server's paths run on both in realtime/
 UNITY = Path(__file__).resolve().parents[2] / "unity_client"
@@ -103,13 +104,8 @@ def test_the_unity_client_pairs_and_plays_a_whole_reply(
 @pytest.fixture
 def question_wav(tmp_path: Path) -> Path:
     """espeak-ng's own 22,050 Hz: the harness resamples it to 16 kHz as a device's rate."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
-    raw, padded = tmp_path / "raw.wav", tmp_path / "question.wav"
     text = "Hello Mira. Which planets can we see from the garden tonight?"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), str(padded), "pad", "0.5", "1"], check=True)
-    return padded
+    return spoken_wav(tmp_path / "question.wav", text, (0.5, 1))
 
 
 def test_the_unity_client_talks_hands_free_and_interrupts_a_reply_by_speaking(

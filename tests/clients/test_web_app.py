@@ -25,6 +25,7 @@ from services.trusted_documents import load_manifests
 from tests.clients.web import MANIFEST, WEB, current_build, next_server, node_env
 from tests.conftest import broadcast_env
 from tests.support.server import LiveServer, free_port, live_server
+from tests.support.voice import QUESTION, spoken_wav
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHORT_TOKEN_TTL_S = 8
@@ -57,14 +58,8 @@ def web_build() -> Iterator[float]:
 @pytest.fixture(scope="session")
 def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A spoken question, played to chromium as its microphone (48 kHz, silence after)."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
-    folder = tmp_path_factory.mktemp("speech")
-    raw, padded = folder / "raw.wav", folder / "speech.wav"
-    text = "Hello Mira. What is your favourite star?"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "48000", str(padded), "pad", "0", "1.5"], check=True)
-    return padded
+    wav = tmp_path_factory.mktemp("speech") / "speech.wav"
+    return spoken_wav(wav, QUESTION, (0, 1.5), rate=48000)
 
 
 @pytest.fixture(scope="session")
@@ -73,14 +68,8 @@ def handsfree_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     is said again a few seconds into the reply it started (11 s later: the reply has started
     playing even on a slow run; speech that begins before the reply plays and goes on over it
     interrupts it at once, with nothing heard)."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
-    folder = tmp_path_factory.mktemp("handsfree")
-    raw, padded = folder / "raw.wav", folder / "handsfree.wav"
-    text = "Hello Mira. What is your favourite star?"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "48000", str(padded), "pad", "1", "11"], check=True)
-    return padded
+    wav = tmp_path_factory.mktemp("handsfree") / "handsfree.wav"
+    return spoken_wav(wav, QUESTION, (1, 11), rate=48000)
 
 
 @contextmanager

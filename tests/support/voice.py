@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import struct
+import subprocess
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from pipeline.tts.base import VoiceSettings
 from pipeline.tts.espeak import render
@@ -18,6 +22,7 @@ mutation Voice($conversationId: ID!, $audio: Upload!) {
 }
 """
 SENTENCE = "hello how are you today"
+QUESTION = "Hello Mira. What is your favourite star?"  # what the apps' microphones hear
 
 
 async def send_voice(
@@ -39,6 +44,23 @@ async def send_voice(
     )
     body: dict[str, Any] = response.json()
     return body
+
+
+def spoken_wav(path: Path, text: str, pad_s: tuple[float, float], rate: int | None = None) -> Path:
+    """``text`` as espeak-ng says it, at ``path`` as a client's microphone hands it over:
+    mono 16-bit at ``rate`` (None: espeak-ng's own 22,050 Hz), with ``pad_s`` seconds of
+    silence before and after it."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.fail("espeak-ng and sox are needed: run ./dev setup")
+    raw = path.with_name(f"{path.stem}.raw.wav")
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), text], check=True)
+    resample = ["-r", str(rate)] if rate else []
+    before, after = (str(s) for s in pad_s)
+    subprocess.run(
+        ["sox", str(raw), *resample, "-c", "1", "-b", "16", str(path), "pad", before, after],
+        check=True,
+    )
+    return path
 
 
 def wav_bytes(
