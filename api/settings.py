@@ -172,6 +172,8 @@ class Settings(BaseSettings):
     voice_min_speech_ms: int = Field(default=160, ge=20, le=2000)
     voice_barge_in_ms: int = Field(default=500, ge=20, le=5000)
     voice_partial_interval_ms: int = Field(default=1000, ge=0)
+    # The reply's text is begun while the person pauses (false: only once their turn ends).
+    voice_draft_replies: bool = True
     voice_idle_timeout_s: float = Field(default=10.0, gt=0)
     voice_max_chunk_ms: int = Field(default=500, ge=20, le=2000)
     voice_burst_ms: int = Field(default=2000, ge=0)

@@ -28,6 +28,7 @@ def build_voice_sessions(
         ),
         barge_in_ms=settings.voice_barge_in_ms,
         partial_interval_ms=settings.voice_partial_interval_ms,
+        draft_replies=settings.voice_draft_replies,
         idle_timeout_s=settings.voice_idle_timeout_s,
         max_chunk_bytes=settings.voice_max_chunk_ms * BYTES_PER_MS,
         burst_ms=settings.voice_burst_ms,

@@ -103,13 +103,18 @@ async def load_turn(
     session: AsyncSession,
     conversation: Conversation,
     user_id: int,
-    reply_id: int,
+    reply_id: int | None,
     config: ContextConfig,
     rows: Speaking | None = None,
+    unsent: str = "",
 ) -> TurnInput:
+    """What the reply ``reply_id`` answers. A draft (``reply_id`` None) answers every message
+    so far and ``unsent``, as if ``user_id`` had just sent it."""
     rows = rows or await speaking(session, conversation, user_id)
     companion, prefs = rows.companion, rows.prefs
     after = conversation.summary_through_id or 0
+    people = await _participants(session, conversation.id)
+    before = [] if reply_id is None else [Message.id < reply_id]
     history_rows = (
         await session.execute(
             select(Message.role, Message.text, User.display_name)
@@ -117,12 +122,12 @@ async def load_turn(
             .where(
                 Message.conversation_id == conversation.id,
                 Message.id > after,
-                Message.id < reply_id,
+                *before,
                 Message.text != "",
                 Message.role != MessageRole.SYSTEM,
             )
             .order_by(Message.id.desc())
-            .limit(HISTORY_MESSAGES)
+            .limit(HISTORY_MESSAGES - bool(unsent))
         )
     ).all()
     history = [
@@ -131,8 +136,9 @@ async def load_turn(
         )
         for m in reversed(history_rows)
     ]
+    if unsent:
+        history.append(Turn("user", unsent, people.get(user_id) or ""))
     lore = await lorebook.entries_of(session, companion.id, enabled_only=True)
-    people = await _participants(session, conversation.id)
     latest = next((t.text for t in reversed(history) if t.role == "user"), "")
     budget = config.budget
     memories = await recall(
@@ -184,6 +190,19 @@ async def build(
 ) -> BuiltContext:
     turn = await load_turn(session, conversation, user_id, reply_id, config, rows)
     return build_context(turn, config.budget)
+
+
+async def draft_messages(
+    session: AsyncSession,
+    conversation: Conversation,
+    user_id: int,
+    text: str,
+    config: ContextConfig,
+    rows: Speaking,
+) -> list[ChatMessage]:
+    """The prompt a reply would get if ``user_id`` sent ``text`` now (nothing is written)."""
+    turn = await load_turn(session, conversation, user_id, None, config, rows, unsent=text)
+    return build_context(turn, config.budget).messages
 
 
 async def build_request(

@@ -50,7 +50,7 @@ class Turn:
     owner_id: int  # whose files its audio is
     started: float  # time.monotonic() when the person's turn arrived
     stt_ms: float | None = None
-    llm: LLMProvider | None = None  # instead of the app's (a greeting's fixed text)
+    llm: LLMProvider | None = None  # instead of the app's: a greeting's fixed text, a draft
     voice: str | None = None  # the provider of the companion's voice; None: the default
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.broadcast.hub import EventHub
+from pipeline.llm.draft import Draft
 from services import reply_rows, turn_context, voice_input
 from services.identity import Viewer
 from services.replies.barge_in import BargeIn
@@ -113,10 +114,14 @@ class ReplyService:
         *,
         stt_ms: float | None = None,
         max_len: int = MAX_TEXT,
+        draft: Draft | None = None,
     ) -> Message:
         return await self.turns.send_message(
-            viewer, conversation_id, text, stt_ms=stt_ms, max_len=max_len
+            viewer, conversation_id, text, stt_ms=stt_ms, max_len=max_len, draft=draft
         )
+
+    async def draft(self, viewer: Viewer, conversation_id: int, text: str) -> Draft | None:
+        return await self.turns.draft(viewer, conversation_id, text)
 
     async def send_voice(
         self, viewer: Viewer, conversation_id: int, audio: bytes, mime_type: str

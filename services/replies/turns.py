@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline import events as ev
+from pipeline.llm.draft import Draft
 from pipeline.llm.fixed import FixedText
 from pipeline.reply import ReplyRequest
 from services import conversations, tracing, turn_context, validation, voice_input
-from services.errors import BadUserInput, QuotaExceeded
+from services.errors import AppError, BadUserInput, QuotaExceeded
 from services.events import message_of
 from services.identity import Viewer
 from services.replies.providers import Providers
@@ -66,7 +67,10 @@ class Turns:
         *,
         stt_ms: float | None = None,
         max_len: int = MAX_TEXT,
+        draft: Draft | None = None,
     ) -> Message:
+        """``draft``: the reply begun while the person paused (:meth:`draft`), read by the
+        reply if its prompt is the same; cancelled otherwise."""
         text = validation.text(text, "text", min_len=1, max_len=max_len)
         started = time.monotonic()
         async with self.sessionmaker() as session:
@@ -100,10 +104,39 @@ class Turns:
         await self.publisher.publish(
             conversation.id, user_message.id, ev.MessagePosted(message_of(user_message))
         )
+        drafted = draft.take() if draft is not None and draft.fits(request.messages) else None
         self.runner.launch(
-            Turn(conversation.id, reply.id, request, owner, started, stt_ms, voice=provider)
+            Turn(
+                conversation.id,
+                reply.id,
+                request,
+                owner,
+                started,
+                stt_ms,
+                llm=drafted,
+                voice=provider,
+            )
         )
         return user_message
+
+    async def draft(self, viewer: Viewer, conversation_id: int, text: str) -> Draft | None:
+        """The reply to ``text`` begun now, before the person's turn is certain (nothing is
+        written or published); None where :meth:`send_message` would refuse it."""
+        try:
+            text = validation.text(text, "text", min_len=1, max_len=voice_input.MAX_TEXT)
+            async with self.sessionmaker() as session:
+                conversation = await conversations.get_visible(session, viewer, conversation_id)
+                if conversation.archived_at is not None:
+                    return None
+                if self.quotas.messages is not None:
+                    await self.quotas.messages(session, viewer.user_id)
+                rows = await turn_context.speaking(session, conversation, viewer.user_id)
+                messages = await turn_context.draft_messages(
+                    session, conversation, viewer.user_id, text, self.context, rows
+                )
+        except AppError:
+            return None
+        return Draft(self.providers.llm, messages)
 
     async def send_voice(
         self, viewer: Viewer, conversation_id: int, audio: bytes, mime_type: str

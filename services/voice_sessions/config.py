@@ -27,6 +27,9 @@ class SessionConfig:
     # takes ~0.5 s for a sentence, so at 200 ms it often ended after the turn did (bench.voice:
     # speech-to-text -> message p50 314 ms; 100 ms: 131-197 ms).
     early_final_ms: int = 100
+    # The early final's transcript, still in that pause, starts the reply's text (pipeline/llm/
+    # draft.py): a turn that ends there has its reply's first sentence written already.
+    draft_replies: bool = True
     idle_timeout_s: float = 10.0  # no chunk for this long closes the session
     max_chunk_bytes: int = 500 * BYTES_PER_MS
     burst_ms: int = 2000  # audio a client may send ahead of real time

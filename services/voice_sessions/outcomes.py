@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from pipeline import events as ev
+from pipeline.llm.draft import Draft
 from pipeline.stt.base import Transcript
 from pipeline.vad import TurnEnd
 from services import voice_input
@@ -41,7 +42,28 @@ class Outcomes:
         await self._final_event("", outcome, detail)
 
     async def transcribed(
-        self, transcript: Transcript, stt_ms: float, start_ms: int, end: TurnEnd
+        self,
+        transcript: Transcript,
+        stt_ms: float,
+        start_ms: int,
+        end: TurnEnd,
+        draft: Draft | None = None,
+    ) -> None:
+        """``draft``: the reply begun in the turn's last pause, if any; the reply reads it if it
+        fits, and it is cancelled whatever becomes of the turn otherwise."""
+        try:
+            await self._send(transcript, stt_ms, start_ms, end, draft)
+        finally:
+            if draft is not None:
+                draft.cancel()  # nothing once the reply has taken it
+
+    async def _send(
+        self,
+        transcript: Transcript,
+        stt_ms: float,
+        start_ms: int,
+        end: TurnEnd,
+        draft: Draft | None,
     ) -> None:
         words = _words(transcript, start_ms)
         text = transcript.text.strip()
@@ -57,6 +79,7 @@ class Outcomes:
                 text[: voice_input.MAX_TEXT],
                 stt_ms=stt_ms,
                 max_len=voice_input.MAX_TEXT,
+                draft=draft,
             )
         except QuotaExceeded as e:
             await self._final_event(text, "REFUSED", f"{e.code}: {e.message}", words)

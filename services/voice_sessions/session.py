@@ -8,8 +8,11 @@ thread), as background jobs of this session:
     chunk -> VAD -> SpeechStart: VoiceSpeechStarted
                  -> speaking over a playing reply for barge_in_ms: interruptReply's path
                  -> every partial_interval_ms of speech: a partial transcript (one at a time)
+                 -> a pause of early_final_ms: the final transcribed early; still in that
+                    pause when it is done, the reply's text is begun (a draft)
                  -> TurnEnd: VoiceTurnEnded, then (in turn order) the final transcript,
-                    sent as the person's message: the reply starts at once
+                    sent as the person's message: the reply starts at once (reading the
+                    draft if the turn ended in its pause; speech going on cancels it)
 
 A turn that began while the device played a reply and stayed shorter than ``barge_in_ms`` is a
 backchannel ("mm-hm", a cough): it neither interrupts nor becomes a message.
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 from pipeline import events as ev
 from pipeline.audio import pcm16_to_wav
+from pipeline.llm.draft import Draft
 from pipeline.stt.base import Transcript
 from pipeline.vad import SAMPLE_RATE, EnergyVad, SpeechStart, TurnEnd
 from services import tracing, voice_input
@@ -67,6 +71,7 @@ class _Turn:
     early_through_ms: int = -1  # the last voiced audio it covers
     early_start_ms: int = 0
     early_began: float = 0.0
+    drafting: asyncio.Task[Draft | None] | None = None  # the reply begun in the early's pause
 
 
 class VoiceSession:
@@ -99,6 +104,7 @@ class VoiceSession:
         self._turns = 0
         self._interrupted: set[int] = set()
         self._jobs: set[asyncio.Task[None]] = set()
+        self._drafts: set[Draft] = set()  # begun and not yet sent or dropped
         self._finals: asyncio.Task[None] | None = None  # the last turn's final, awaited in order
         self._closing: tuple[str, str] | None = None
         self._silent = False  # the person was erased: nothing more of theirs is published
@@ -200,6 +206,10 @@ class VoiceSession:
             self.closed = True
             for job in list(self._jobs):
                 job.cancel()
+            if self._turn is not None:
+                self._drop_draft(self._turn)
+            for draft in self._drafts:
+                draft.cancel()
             try:  # its place under the person's limit frees before the closing is told
                 await self._on_closed(self)
             except Exception:
@@ -224,6 +234,8 @@ class VoiceSession:
             else:
                 await self._turn_ended(event)
         turn = self._turn
+        if turn is not None and self._vad.last_voiced_ms > turn.early_through_ms:
+            self._drop_draft(turn)  # the person went on: what the pause heard is not the turn
         if turn is not None and self._vad.speaking:
             self._maybe_barge_in(turn)
             self._maybe_early_final(turn)
@@ -317,7 +329,28 @@ class VoiceSession:
         self._timed(turn.early_began)
         text = transcript.text.strip()
         if text and self._turn is turn and not turn.final_sent:
+            if self._vad.last_voiced_ms == through_ms and self.config.draft_replies:
+                self._drop_draft(turn)
+                turn.drafting = asyncio.ensure_future(self._draft(text))
             await self._publish(ev.VoicePartialTranscript(self._author, self.id, text, through_ms))
+
+    async def _draft(self, text: str) -> Draft | None:
+        draft = await self.deps.replies.draft(
+            self.viewer, self.conversation_id, text[: voice_input.MAX_TEXT]
+        )
+        if draft is not None:
+            self._drafts.add(draft)
+        return draft
+
+    def _drop_draft(self, turn: _Turn) -> None:
+        drafting, turn.drafting = turn.drafting, None
+        if drafting is None:
+            return
+        if not drafting.done():
+            drafting.cancel()
+        elif (draft := _result(drafting)) is not None:
+            draft.cancel()
+            self._drafts.discard(draft)
 
     async def _turn_ended(self, end: TurnEnd) -> None:
         turn = self._turn or _Turn(0, over_reply=False)
@@ -333,6 +366,7 @@ class VoiceSession:
             start = turn.early_start_ms  # under way since the pause began
         else:
             turn.early = None
+            self._drop_draft(turn)
         self._finals = self._spawn(self._final(previous, turn, pcm, start, end, backchannel))
 
     async def _final(
@@ -367,7 +401,15 @@ class VoiceSession:
             return
         turn.final_sent = True
         stt_ms = (time.monotonic() - began) * 1000
-        await self._outcomes.transcribed(transcript, stt_ms, start_ms, end)
+        draft = None
+        if turn.drafting is not None:
+            await asyncio.wait([turn.drafting])
+            draft = _result(turn.drafting)
+        try:
+            await self._outcomes.transcribed(transcript, stt_ms, start_ms, end, draft)
+        finally:
+            if draft is not None:
+                self._drafts.discard(draft)
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -403,6 +445,14 @@ class VoiceSession:
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
         return task
+
+
+def _result(drafting: asyncio.Task[Draft | None]) -> Draft | None:
+    """The draft a finished drafting task made; None if it made none, failed or was cancelled
+    (the reply then asks the model itself)."""
+    if drafting.cancelled() or drafting.exception() is not None:
+        return None
+    return drafting.result()
 
 
 def _retrieved(task: asyncio.Task[Transcript]) -> None:
