@@ -171,7 +171,11 @@ async def run(server: LiveServer, rounds: int, voice: str) -> None:
             f"  {label:30s} p50={statistics.median(values):7.0f}  p99={pct(values, 0.99):7.0f}"
             f"  max={max(values):7.0f}"
         )
-    for label in ("speech-to-text -> message", "first audio (after delta)"):
+    for label in (
+        "speech-to-text -> message",
+        "LLM first token (-> delta)",
+        "first audio (after delta)",
+    ):
         print(f"  {label + ', each round':40s}", " ".join(f"{v:.0f}" for v in steps[label]))
     wer = statistics.mean(r["wer"] for r in results)
     print(f"  WER of the final transcripts   {wer:.3f}")

@@ -338,6 +338,9 @@ class VoiceSession:
         draft = await self.deps.replies.draft(
             self.viewer, self.conversation_id, text[: voice_input.MAX_TEXT]
         )
+        if draft is not None and self.closed:  # the session ended while it was prepared
+            draft.cancel()
+            return None
         if draft is not None:
             self._drafts.add(draft)
         return draft
