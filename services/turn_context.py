@@ -148,6 +148,7 @@ async def load_turn(
         query=latest,
         budget_tokens=int(budget.tokens * budget.memory_share),
         embedder=config.embedder,
+        mark=reply_id is not None,  # a draft writes nothing
     )
     preferences: dict[str, object] = {}
     if prefs is not None:

@@ -50,12 +50,14 @@ async def recall(
     budget_tokens: int,
     now: datetime | None = None,
     embedder: Embedder | None = None,
+    mark: bool = True,
 ) -> list[Memory]:
     """Memories of ``person_ids`` for this companion, best first, within ``budget_tokens``.
 
     Only the given people's memories are read (a shared conversation passes its participants).
     Returns [] when the companion's memory is off. Marks what it returns ``last_recalled_at``
-    and commits that (a short write, so SQLite's lock is not held through the reply).
+    and commits that (a short write, so SQLite's lock is not held through the reply), unless
+    ``mark`` is off (a reply's draft, which may never be sent).
     """
     owners = sorted(set(person_ids))
     if not owners or budget_tokens <= 0:
@@ -95,7 +97,7 @@ async def recall(
             continue
         chosen.append(memory)
         spent += cost
-    if chosen:
+    if chosen and mark:
         await _mark_recalled(session, [m.id for m in chosen], now)
         for memory in chosen:  # as stored, without making the rows dirty (no second UPDATE)
             set_committed_value(memory, "last_recalled_at", now)

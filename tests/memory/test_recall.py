@@ -44,6 +44,23 @@ async def test_the_memory_that_matches_the_message_comes_first(database_url: str
         assert [m.updated_at for m in stored] == edited
 
 
+async def test_a_drafts_recall_marks_nothing_recalled(database_url: str) -> None:
+    """A reply begun while the person pauses may never be sent: its recall writes nothing."""
+    async with db_session(database_url) as s:
+        ada = await person(s)
+        nova = await companion(s, ada)
+        await memory(s, ada, nova, "Ada is allergic to peanuts", importance=0.4)
+        await s.commit()
+        query = "Can I eat these peanut cookies?"
+        got = await recall(
+            s, companion_id=nova.id, person_ids=[ada.id], query=query, budget_tokens=500, mark=False
+        )
+        assert [m.text for m in got] == ["Ada is allergic to peanuts"]
+    async with db_session(database_url) as fresh:
+        stored = (await fresh.scalars(select(Memory))).all()
+        assert [m.last_recalled_at for m in stored] == [None]
+
+
 async def test_recall_stays_within_the_token_budget(database_url: str) -> None:
     async with db_session(database_url) as s:
         ada = await person(s)
