@@ -9,14 +9,8 @@ left): the main prompt and the character (always; a long card field is clipped t
 overflows), memories and lorebook entries (each within a share of their own), the summary of
 older turns, as much recent history as fits, newest first, and last the example dialogue, whole
 ``<START>`` blocks while they fit. The layout the model reads is different: one system message
-(main prompt, lorebook, character, preferences, summary, examples), the history oldest first, the
-memories recalled for the latest message as a system message just before it, then
-``post_history_instructions`` as a system message (Character Card V2).
-
-Memories sit late because they are recalled anew for every message: in the first system message
-they changed the prompt's start whenever the recall did, and a model server that keeps the last
-prompt (llama-server) then read the whole history again, 400-650 tokens (0.7-1.1 s on two
-cores) instead of the ~20 new ones (``bench.voice --llm local``).
+(main prompt, lorebook, character, preferences, memories, summary, examples), the history oldest
+first, then ``post_history_instructions`` as a system message (Character Card V2).
 """
 
 from __future__ import annotations
@@ -260,12 +254,12 @@ def build_context(turn: TurnInput, budget: Budget) -> BuiltContext:
         if m.text.strip()
     ]
     memory_head = "What you remember:"
-    memory_message = _cost(memory_head) + MESSAGE_OVERHEAD_TOKENS
     memories = _take_lines(
-        memory_lines, min(left, int(total * budget.memory_share)) - memory_message
+        memory_lines,
+        min(left, int(total * budget.memory_share)) - _cost(memory_head),
     )
     if memories:
-        left -= memory_message + sum(_cost(m) for m in memories)
+        left -= _cost(memory_head) + sum(_cost(m) for m in memories)
 
     scanned = "\n".join(t.text for t in history[-LORE_SCAN_DEPTH:])
     active = [e for e in turn.lorebook if lore_matches(e, scanned)]
@@ -307,14 +301,13 @@ def build_context(turn: TurnInput, budget: Budget) -> BuiltContext:
     system += [sub(e.content) for e in chosen if e.position != "after_char"]
     system += character
     system += [sub(e.content) for e in chosen if e.position == "after_char"]
+    if memories:
+        system += [memory_head, *memories]
     if summary:
         system += [summary_head, summary]
     if examples:
         system += [examples_head, *examples]
-    messages = [ChatMessage("system", "\n".join(system)), *earlier]
-    if memories:
-        messages.append(ChatMessage("system", "\n".join([memory_head, *memories])))
-    messages += latest
+    messages = [ChatMessage("system", "\n".join(system)), *earlier, *latest]
     if post:
         messages.append(ChatMessage("system", post))
     tokens = sum(estimate_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in messages)

@@ -33,12 +33,6 @@ def system_of(messages: list[ChatMessage]) -> str:
     return messages[0].content
 
 
-def remembered(messages: list[ChatMessage]) -> str:
-    """The memories' system message: just before the latest message."""
-    assert messages[-2].role == "system" and messages[-1].role == "user"
-    return messages[-2].content
-
-
 def tokens(messages: list[ChatMessage]) -> int:
     return sum(estimate_tokens(m.content) + 4 for m in messages)
 
@@ -131,28 +125,18 @@ def test_only_the_recent_messages_wake_lorebook_entries() -> None:
 
 def test_memories_are_listed_and_attributed_in_a_shared_conversation() -> None:
     memories = [Recollection("Is allergic to peanuts", "Ada"), Recollection("Plays cello", "Ben")]
-    alone = remembered(build_context(turn(memories=memories[:1]), ROOMY).messages)
-    assert alone == "What you remember:\n- Is allergic to peanuts"
-    shared = remembered(build_context(turn(memories=memories, shared=True), ROOMY).messages)
+    alone = system_of(build_context(turn(memories=memories[:1]), ROOMY).messages)
+    assert "What you remember:\n- Is allergic to peanuts" in alone
+    shared = system_of(build_context(turn(memories=memories, shared=True), ROOMY).messages)
     assert "- Ada: Is allergic to peanuts\n- Ben: Plays cello" in shared
-
-
-def test_what_is_recalled_for_a_message_leaves_the_prompts_start_as_it_was() -> None:
-    """A model server that keeps the last prompt reads only what follows the history."""
-    history = [Turn("user", "I had tea."), Turn("assistant", "Lovely!"), Turn("user", "And now?")]
-    before = build_context(turn(history=history[:2]), ROOMY).messages
-    now = build_context(turn(history=history, memories=[Recollection("Likes tea")]), ROOMY)
-    assert now.messages[: len(before)] == before
-    assert remembered(now.messages) == "What you remember:\n- Likes tea"
-    assert tokens(now.messages) == now.tokens
 
 
 def test_memories_stay_within_their_share_best_first() -> None:
     memories = [Recollection(f"fact {i} " + "m" * 40) for i in range(100)]
     built = build_context(turn(memories=memories), Budget(tokens=1000, memory_share=0.1))
-    kept = remembered(built.messages)
+    system = system_of(built.messages)
     assert 0 < built.memories_kept < 10
-    assert "fact 0 " in kept and "fact 99 " not in kept
+    assert "fact 0 " in system and "fact 99 " not in system
 
 
 def test_summary_stands_in_for_older_turns() -> None:
