@@ -91,6 +91,14 @@ def _ping() -> int:
 # ---- in the server -----------------------------------------------------------------------
 
 
+def start_workers_of(provider: object) -> None:
+    """:meth:`ProcessSlots.start_workers` of a provider that runs in worker slots, or of one
+    that wraps such a provider; nothing for the others (cloud providers, threads)."""
+    start = getattr(provider, "start_workers", None)
+    if callable(start):
+        start()
+
+
 @dataclass(eq=False, slots=True)
 class _Slot:
     executor: ProcessPoolExecutor | None = None

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from pipeline.errors import ProviderError, ProviderUnavailable
+from pipeline.process_slots import start_workers_of
 from pipeline.tts.base import SpeechBusy, Synthesis, TTSProvider, VoiceInfo, VoiceSettings
 
 log = logging.getLogger("holomate.tts")
@@ -49,9 +50,7 @@ class FallbackTTS:
 
     def start_workers(self) -> None:
         """The primary's (the fallback's start on its first sentence, if one ever fails)."""
-        start = getattr(self.primary, "start_workers", None)
-        if callable(start):
-            start()
+        start_workers_of(self.primary)
 
     async def aclose(self) -> None:
         close = getattr(self.primary, "aclose", None)

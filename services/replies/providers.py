@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass
 
 from pipeline.llm.base import LLMProvider
+from pipeline.process_slots import start_workers_of
 from pipeline.storage.base import BlobStorage
 from pipeline.stt.base import STTProvider
 from pipeline.tts.base import TTSProvider
@@ -27,9 +28,7 @@ class Providers:
         ``voice`` uses (speech-to-text, the voice), so its reply does not wait for them;
         cloud providers have none."""
         for provider in (self.stt, self.tts_for(voice)):
-            start = getattr(provider, "start_workers", None)
-            if callable(start):
-                start()
+            start_workers_of(provider)
 
     async def aclose(self) -> None:
         """Cloud providers own HTTP clients; offline ones have nothing to close."""
