@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipeline.audio import UndecodableAudio, WavInfo, inspect_wav
 from pipeline.stt.base import STTProvider, Transcript
-from pipeline.stt.process_pool import STTBusy, STTTimedOut, STTWorkerLost
+from pipeline.stt.process_pool import STTBusy, STTStopping, STTTimedOut, STTWorkerLost
 from services.errors import AppError, BadUserInput, RateLimited, ServiceUnavailable
 
 FIELD = "audio"
@@ -56,6 +56,10 @@ async def transcribe(stt: STTProvider, audio: bytes, mime_type: str) -> Transcri
         raise SpeechUnavailable(
             "Speech-to-text stopped while working on this message; send it again",
             "STT_WORKER_LOST",
+        ) from e
+    except STTStopping as e:
+        raise SpeechUnavailable(
+            "The server is restarting; send this message again", "SERVER_STOPPING"
         ) from e
 
 

@@ -14,7 +14,7 @@ process, so later messages never see a broken pool.
 are read by /metrics.
 
 Errors, in the provider tree: :class:`STTBusy` (rate limited: retry after a few seconds),
-:class:`STTTimedOut` and :class:`STTWorkerLost` (unavailable, retryable), and
+:class:`STTTimedOut`, :class:`STTWorkerLost` and :class:`STTStopping` (unavailable, retryable), and
 :class:`~pipeline.audio.UndecodableAudio` from the worker (not retryable).
 """
 
@@ -50,6 +50,11 @@ class STTTimedOut(ProviderUnavailable):
 
 class STTWorkerLost(ProviderUnavailable):
     """The worker process died mid-job (killed, out of memory); a new one replaces it."""
+
+
+class STTStopping(ProviderUnavailable):
+    """The server is stopping its speech-to-text (a restart, a deploy): a message being
+    decoded then may see its worker stopped or the pool closed first; both say this."""
 
 
 # ---- in the worker process -------------------------------------------------------------
@@ -128,19 +133,21 @@ class ProcessPoolSTT(ProcessSlots[Transcript | str]):
 
     async def _decode(self, job: Callable[..., Transcript | str], *args: Any) -> Transcript:
         if self._closed:
-            raise ProviderUnavailable(self.name, "speech-to-text is shutting down")
+            raise STTStopping(self.name, "speech-to-text is shutting down")
         self._check_language(args[-1])  # refused here: the engine's error does not pickle
         try:
             result = await self.run(job, *args)
         except SlotsBusy:
             raise STTBusy(self.retry_after_s, self.name) from None
         except SlotsClosed:
-            raise ProviderUnavailable(self.name, "speech-to-text is shutting down") from None
+            raise STTStopping(self.name, "speech-to-text is shutting down") from None
         except JobTimedOut:
             raise STTTimedOut(
                 self.name, f"no transcript within {self.timeout_s:g} s; the job was stopped"
             ) from None
         except WorkerLost:
+            if self._closed:  # stopped by the shutdown, not lost
+                raise STTStopping(self.name, "speech-to-text is shutting down") from None
             raise STTWorkerLost(self.name, "the speech-to-text worker stopped") from None
         if isinstance(result, str):
             raise UndecodableAudio(self.name, result)
