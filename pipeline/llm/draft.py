@@ -48,11 +48,6 @@ class Draft:
         if not self._taken:
             self._task.cancel()
 
-    @property
-    def written(self) -> str:
-        """What the model has streamed so far."""
-        return "".join(self._fragments)
-
     async def _pull(self) -> None:
         stream = self._llm.stream(self.messages)
         try:

@@ -133,25 +133,28 @@ class ProcessPoolSTT(ProcessSlots[Transcript | str]):
 
     async def _decode(self, job: Callable[..., Transcript | str], *args: Any) -> Transcript:
         if self._closed:
-            raise STTStopping(self.name, "speech-to-text is shutting down")
+            raise self._stopping()
         self._check_language(args[-1])  # refused here: the engine's error does not pickle
         try:
             result = await self.run(job, *args)
         except SlotsBusy:
             raise STTBusy(self.retry_after_s, self.name) from None
         except SlotsClosed:
-            raise STTStopping(self.name, "speech-to-text is shutting down") from None
+            raise self._stopping() from None
         except JobTimedOut:
             raise STTTimedOut(
                 self.name, f"no transcript within {self.timeout_s:g} s; the job was stopped"
             ) from None
         except WorkerLost:
             if self._closed:  # stopped by the shutdown, not lost
-                raise STTStopping(self.name, "speech-to-text is shutting down") from None
+                raise self._stopping() from None
             raise STTWorkerLost(self.name, "the speech-to-text worker stopped") from None
         if isinstance(result, str):
             raise UndecodableAudio(self.name, result)
         return result
+
+    def _stopping(self) -> STTStopping:
+        return STTStopping(self.name, "speech-to-text is shutting down")
 
     def _check_language(self, language: str) -> None:
         if self.engine == "whisper":

@@ -74,11 +74,7 @@ class Turns:
         text = validation.text(text, "text", min_len=1, max_len=max_len)
         started = time.monotonic()
         async with self.sessionmaker() as session:
-            conversation = await conversations.get_visible(session, viewer, conversation_id)
-            if conversation.archived_at is not None:
-                raise BadUserInput("This conversation is archived", field="conversationId")
-            if self.quotas.messages is not None:
-                await self.quotas.messages(session, viewer.user_id)
+            conversation = await self._accepting(session, viewer, conversation_id)
             now = utcnow()
             user_message = Message(
                 conversation_id=conversation.id,
@@ -125,11 +121,7 @@ class Turns:
         try:
             text = validation.text(text, "text", min_len=1, max_len=voice_input.MAX_TEXT)
             async with self.sessionmaker() as session:
-                conversation = await conversations.get_visible(session, viewer, conversation_id)
-                if conversation.archived_at is not None:
-                    return None
-                if self.quotas.messages is not None:
-                    await self.quotas.messages(session, viewer.user_id)
+                conversation = await self._accepting(session, viewer, conversation_id)
                 rows = await turn_context.speaking(session, conversation, viewer.user_id)
                 messages = await turn_context.draft_messages(
                     session, conversation, viewer.user_id, text, self.context, rows
@@ -137,6 +129,18 @@ class Turns:
         except AppError:
             return None
         return Draft(self.providers.llm, messages)
+
+    async def _accepting(
+        self, session: AsyncSession, viewer: Viewer, conversation_id: int
+    ) -> Conversation:
+        """The conversation a message of ``viewer``'s may go to now: theirs to see, not
+        archived, within their plan's messages."""
+        conversation = await conversations.get_visible(session, viewer, conversation_id)
+        if conversation.archived_at is not None:
+            raise BadUserInput("This conversation is archived", field="conversationId")
+        if self.quotas.messages is not None:
+            await self.quotas.messages(session, viewer.user_id)
+        return conversation
 
     async def send_voice(
         self, viewer: Viewer, conversation_id: int, audio: bytes, mime_type: str

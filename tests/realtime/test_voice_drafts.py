@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from starlette.routing import Route
 
 from tests.conftest import broadcast_env
 from tests.pipeline.wire_servers import GOOD_KEY, serve
-from tests.realtime.helpers import live_cursor, setup_conversation
-from tests.realtime.voice_client import Events, Mic, client, silence, speech_pcm
+from tests.realtime.helpers import setup_conversation
+from tests.realtime.test_voice_sessions import talking
+from tests.realtime.voice_client import Events, Mic, silence, speech_pcm
 from tests.support.server import LiveServer, live_server
 from tests.support.waiting import until
 
@@ -89,26 +91,20 @@ def drafting_server(
             yield server, calls
 
 
-async def open_mic(server: LiveServer, world: dict[str, str]) -> AsyncIterator[tuple[Mic, Events]]:
-    after = live_cursor(server, world)
-    protocol = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
-    async with client(server.ws_url, world["token"], protocol) as session:
-        events = Events.follow(session, world["conversation"], after)
-        await asyncio.sleep(0.3)
-        mic = await Mic.start(session, world["conversation"])
-        try:
-            yield mic, events
-        finally:
-            await events.aclose()
+@asynccontextmanager
+async def said_hello(server: LiveServer) -> AsyncIterator[tuple[Mic, Events]]:
+    """A voice session that heard a question, and the pause after it going on."""
+    world = setup_conversation(server)
+    async with talking(server, world, WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL) as (mic, events):
+        await mic.stream(silence(800) + speech_pcm("hello how are you today") + silence(300))
+        yield mic, events
 
 
 async def test_a_turn_that_ends_in_the_pause_is_answered_by_the_reply_begun_in_it(
     drafting_server: tuple[LiveServer, list[dict[str, Any]]],
 ) -> None:
     server, calls = drafting_server
-    world = setup_conversation(server)
-    async for mic, events in open_mic(server, world):
-        await mic.stream(silence(800) + speech_pcm("hello how are you today") + silence(300))
+    async with said_hello(server) as (mic, events):
         ended = await mic.quiet_until(events.until("VoiceTurnEnded", 30, sessionId=mic.id))
         turn_ended_at = time.monotonic()
         final = await mic.quiet_until(events.until("VoiceFinalTranscript", 30, sessionId=mic.id))
@@ -127,9 +123,7 @@ async def test_speaking_on_after_a_pause_stops_its_draft_and_the_whole_turn_is_a
     drafting_server: tuple[LiveServer, list[dict[str, Any]]],
 ) -> None:
     server, calls = drafting_server
-    world = setup_conversation(server)
-    async for mic, events in open_mic(server, world):
-        await mic.stream(silence(800) + speech_pcm("hello how are you today") + silence(300))
+    async with said_hello(server) as (mic, events):
         await mic.quiet_until(until(lambda: bool(calls), "the pause's draft asked for", 30))
         await mic.stream(speech_pcm("tell me about your garden") + silence(300))
         final = await mic.quiet_until(events.until("VoiceFinalTranscript", 60, sessionId=mic.id))

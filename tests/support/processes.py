@@ -17,26 +17,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` now."""
-    found = []
+def _parents() -> dict[int, int]:
+    """Every process now, with its parent (one read of /proc)."""
+    parents = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if int(_stat(entry.name)[1]) == pid:
-                    found.append(int(entry.name))
+                parents[int(entry.name)] = int(_stat(entry.name)[1])
             except (OSError, IndexError, ValueError):
                 continue  # it exited meanwhile
-    return found
+    return parents
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` now."""
+    return [child for child, parent in _parents().items() if parent == pid]
 
 
 def descendants(pid: int) -> list[int]:
     """``pid`` and every process under it now (worker processes come and go)."""
+    parents = _parents()
     found, todo = [], [pid]
     while todo:
         p = todo.pop()
         found.append(p)
-        todo += children(p)
+        todo += [child for child, parent in parents.items() if parent == p]
     return found
 
 
